@@ -1,0 +1,22 @@
+"""fnguard: find, explain and cut the false negatives of classifiers.
+
+Importing fnguard is fast and silent: subpackages load when first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_SUBPACKAGES = ("data", "metrics", "report", "errors")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"fnguard.{name}")
+    raise AttributeError(f"module 'fnguard' has no attribute {name!r}")
+
+
+__all__ = ["__version__", *_SUBPACKAGES]

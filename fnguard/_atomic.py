@@ -1,0 +1,112 @@
+"""Write files so that a failure never leaves a half-written output behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from fnguard.errors import OutputError
+
+
+def prepare_dir(path: str | os.PathLike[str], *, what: str = "output folder") -> tuple[Path, bool]:
+    """Create ``path`` if needed and check that it is a writable folder.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The folder to write into.
+    what : str, default="output folder"
+        How to name the folder in an error message.
+
+    Returns
+    -------
+    folder : Path
+        The folder.
+    created : bool
+        Whether this call created it (so that a failed write can remove it again).
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(
+            f"The {what} '{folder}' is an existing file, not a folder: choose another path."
+        )
+    created = False
+    if not folder.exists():
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            raise OutputError(
+                f"The {what} '{folder}' cannot be created ({exc.strerror or exc}): "
+                "choose a path in a folder you can write to."
+            ) from None
+        created = True
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"The {what} '{folder}' is not writable: choose a path in a folder you can write to."
+        )
+    return folder, created
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str], *, what: str = "output file") -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` only on success.
+
+    Parameters
+    ----------
+    target : str or PathLike
+        The final file path. Its folder must exist.
+    what : str, default="output file"
+        How to name the file in an error message.
+
+    Yields
+    ------
+    tmp : Path
+        Write the whole file here. It is removed if the block raises.
+    """
+    target = Path(target)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise OutputError(
+            f"The {what} '{target}' cannot be written ({exc.strerror or exc}): "
+            "choose a path in a folder you can write to."
+        ) from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(target: str | os.PathLike[str], text: str, *, what: str = "output file") -> Path:
+    """Write ``text`` to ``target`` through a temporary file and a rename.
+
+    Parameters
+    ----------
+    target : str or PathLike
+        The final file path. Its folder must exist.
+    text : str
+        The whole content, written as UTF-8.
+    what : str, default="output file"
+        How to name the file in an error message.
+
+    Returns
+    -------
+    Path
+        The written path.
+    """
+    with atomic_path(target, what=what) as tmp:
+        try:
+            tmp.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(
+                f"The {what} '{target}' cannot be written ({exc.strerror or exc}): "
+                "free some space or choose another folder."
+            ) from None
+    return Path(target)

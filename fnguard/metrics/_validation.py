@@ -1,0 +1,104 @@
+"""Checks shared by the metric functions: labels and scores as the user passed them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fnguard.errors import DataError
+
+
+def binary_labels(y_true: Any, positive: Any = 1) -> np.ndarray:
+    """Return ``y_true == positive`` as a boolean array, after checking the labels.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Labels with at most two distinct values.
+    positive : scalar, default=1
+        The label of the positive class. With a boolean array, ``True`` (or 1) is positive.
+
+    Returns
+    -------
+    ndarray of bool
+        ``True`` where the row is positive.
+    """
+    y = np.asarray(y_true)
+    if y.ndim != 1:
+        raise DataError(
+            f"'y_true' must be one-dimensional. Got an array of shape {y.shape}: pass one label per row."
+        )
+    if y.size == 0:
+        raise DataError("'y_true' is empty: pass at least one labelled row.")
+    if y.dtype == bool:
+        if positive in (True, 1):
+            return y.copy()
+        if positive in (False, 0):
+            return ~y
+        raise DataError(
+            f"The positive label {positive!r} is not a boolean, but 'y_true' is boolean: "
+            "pass positive=True."
+        )
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        raise DataError(
+            f"'y_true' holds {int(np.isnan(y).sum())} NaN labels: drop or fill those rows."
+        )
+    if y.dtype == object and any(v is None for v in y):
+        raise DataError("'y_true' holds missing (None) labels: drop or fill those rows.")
+    values = np.unique(y)
+    if values.size > 2:
+        shown = ", ".join(repr(v) for v in values[:10].tolist())
+        raise DataError(
+            f"'y_true' must hold two classes. Got {values.size} distinct values ({shown}): "
+            "map them to two classes."
+        )
+    mask = y == positive
+    if not np.any(mask) and positive not in values.tolist():
+        shown = ", ".join(repr(v) for v in values.tolist())
+        raise DataError(
+            f"The positive label {positive!r} does not occur in 'y_true' (values: {shown}): "
+            "pass one of those as 'positive'."
+        )
+    return np.asarray(mask, dtype=bool)
+
+
+def finite_scores(y_score: Any, n: int | None = None) -> np.ndarray:
+    """Return ``y_score`` as a float64 array, after checking it is finite and one-dimensional.
+
+    Parameters
+    ----------
+    y_score : array-like of shape (n_samples,)
+        Scores, higher meaning more likely positive.
+    n : int, optional
+        The expected length (the number of labels).
+
+    Returns
+    -------
+    ndarray of float64
+    """
+    try:
+        s = np.asarray(y_score, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(
+            "'y_score' must be numeric: pass the model's probability or score for the "
+            "positive class."
+        ) from None
+    if s.ndim != 1:
+        raise DataError(
+            f"'y_score' must be one-dimensional. Got an array of shape {s.shape}: "
+            "pass the score of the positive class only (e.g. predict_proba(X)[:, 1])."
+        )
+    if n is not None and s.size != n:
+        raise DataError(
+            f"'y_true' has {n} rows but 'y_score' has {s.size}: pass one score per label."
+        )
+    bad = ~np.isfinite(s)
+    if bad.any():
+        n_nan = int(np.isnan(s).sum())
+        n_inf = int(bad.sum()) - n_nan
+        raise DataError(
+            f"'y_score' holds {n_nan} NaN and {n_inf} infinite values (first at row "
+            f"{int(np.flatnonzero(bad)[0])}): drop those rows or fix the scores."
+        )
+    return s
