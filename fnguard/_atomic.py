@@ -84,7 +84,9 @@ def atomic_path(target: str | os.PathLike[str], *, what: str = "output file") ->
         raise
 
 
-def write_text_atomic(target: str | os.PathLike[str], text: str, *, what: str = "output file") -> Path:
+def write_text_atomic(
+    target: str | os.PathLike[str], text: str, *, what: str = "output file"
+) -> Path:
     """Write ``text`` to ``target`` through a temporary file and a rename.
 
     Parameters

@@ -27,7 +27,8 @@ def binary_labels(y_true: Any, positive: Any = 1) -> np.ndarray:
     y = np.asarray(y_true)
     if y.ndim != 1:
         raise DataError(
-            f"'y_true' must be one-dimensional. Got an array of shape {y.shape}: pass one label per row."
+            f"'y_true' must be one-dimensional. Got an array of shape {y.shape}: "
+            "pass one label per row."
         )
     if y.size == 0:
         raise DataError("'y_true' is empty: pass at least one labelled row.")

@@ -94,7 +94,9 @@ class Reliability:
 
     def to_dict(self) -> dict[str, object]:
         """Plain lists, for JSON."""
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in asdict(self).items()}
+        return {
+            k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in asdict(self).items()
+        }
 
 
 def ece_bin_ids(curve: ConfusionCurve, n_bins: int) -> np.ndarray:
