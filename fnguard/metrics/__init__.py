@@ -39,3 +39,9 @@ __all__ = [
     "threshold_metrics",
     "wilson_interval",
 ]
+
+from fnguard.metrics.diagnosis import Diagnosis, diagnose
+from fnguard.metrics.findings import Finding
+from fnguard.metrics.slices import Slice, fnr_by_slice
+
+__all__ += ["Diagnosis", "Finding", "Slice", "diagnose", "fnr_by_slice"]

@@ -1,0 +1,156 @@
+"""Diagnosis findings: a stable code, a severity, and a message that says what to do."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fnguard.metrics.diagnosis import Diagnosis
+
+#: Below this many positives, intervals are wide and guarantees are out of reach.
+FEW_POSITIVES = 50
+#: ECE at or above this is called miscalibrated.
+ECE_LIMIT = 0.05
+#: Recall target used to show what a lower threshold would buy.
+RECALL_TARGET = 0.8
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the diagnosis found.
+
+    Attributes
+    ----------
+    code : str
+        Stable identifier, ``FNG001`` ...: safe to match on in scripts.
+    severity : str
+        ``"warning"`` (acts on the misses) or ``"info"``.
+    title : str
+        A few words.
+    message : str
+        What was measured and what helps.
+    """
+
+    code: str
+    severity: str
+    title: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        """Plain values, for JSON."""
+        return asdict(self)
+
+
+def saturated_scores(d: Diagnosis) -> Finding | None:
+    """FNG001: scores piled up at 0 and 1, so the threshold cannot trade alarms for misses."""
+    if not d.saturation.saturated:
+        return None
+    return Finding("FNG001", "warning", "Saturated scores", d.saturation.message)
+
+
+def high_fnr_slices(d: Diagnosis) -> Finding | None:
+    """FNG002: slices whose FNR is significantly above the overall FNR."""
+    flagged = [s for s in d.slices if s.flagged]
+    if not flagged:
+        return None
+    overall = d.metrics["fnr"].value
+    shown = "; ".join(
+        f"{s.feature} = {s.level}: FNR {s.fnr:.0%} [{s.low:.0%}, {s.high:.0%}], "
+        f"{s.fn} of {s.n_positive} positives missed"
+        for s in flagged[:3]
+    )
+    more = f" (and {len(flagged) - 3} more)" if len(flagged) > 3 else ""
+    return Finding(
+        "FNG002",
+        "warning",
+        "Misses concentrate in slices",
+        f"{len(flagged)} slice(s) miss significantly more than the overall FNR of {overall:.0%}: "
+        f"{shown}{more}. Collect more positives there, add a feature that separates them, or "
+        "give that slice its own threshold.",
+    )
+
+
+def not_probabilities(d: Diagnosis) -> Finding | None:
+    """FNG003: scores outside [0, 1], so calibration metrics are not computed."""
+    if d.saturation.probability:
+        return None
+    return Finding(
+        "FNG003",
+        "info",
+        "Scores are not probabilities",
+        "Some scores lie outside [0, 1] (margins or logits): ranking metrics and thresholds "
+        "are valid, but Brier score, log-loss and ECE are not computed. Calibrate the scores "
+        "(Platt or isotonic) to read them as probabilities.",
+    )
+
+
+def miscalibrated(d: Diagnosis) -> Finding | None:
+    """FNG004: probability scores whose ECE is large."""
+    ece = d.metrics["ece"]
+    if not d.saturation.probability or not ece.value >= ECE_LIMIT:
+        return None
+    return Finding(
+        "FNG004",
+        "warning",
+        "Poorly calibrated",
+        f"Expected calibration error is {ece.value:.3f}: the scores do not mean the share of "
+        "positives they state (see the reliability diagram). Calibrate (isotonic, Platt or "
+        "temperature) before reading them as probabilities or setting a threshold by value.",
+    )
+
+
+def few_positives(d: Diagnosis) -> Finding | None:
+    """FNG005: too few positives for narrow intervals."""
+    n_pos = d.curve.n_positive
+    if n_pos >= FEW_POSITIVES:
+        return None
+    recall = d.metrics["recall"]
+    return Finding(
+        "FNG005",
+        "warning",
+        "Few positives",
+        f"Only {n_pos} positive rows: recall is known only to within "
+        f"[{recall.low:.0%}, {recall.high:.0%}]. Label more positives before trusting a "
+        "threshold, or evaluate on a larger sample.",
+    )
+
+
+def threshold_misses(d: Diagnosis) -> Finding | None:
+    """FNG006: the threshold misses most positives although the ranking could catch them."""
+    recall = d.metrics["recall"].value
+    auc = d.metrics["roc_auc"].value
+    if recall >= 0.5 or d.saturation.saturated or auc < 0.6:
+        return None
+    curve = d.curve
+    reach = curve.tp >= RECALL_TARGET * curve.n_positive
+    i = int(reach.argmax())
+    t, tp, fp = curve.thresholds[i], int(curve.tp[i]), int(curve.fp[i])
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    fn = int(d.metrics["fn"].value)
+    return Finding(
+        "FNG006",
+        "warning",
+        "The threshold leaves most positives missed",
+        f"At threshold {d.threshold:g} the model misses {fn} of {curve.n_positive} positives "
+        f"(FNR {1 - recall:.0%}), yet it ranks positives above negatives (ROC-AUC {auc:.2f}): "
+        f"a lower threshold catches more. At {t:.4g}, recall reaches {tp / curve.n_positive:.0%} "
+        f"with {fp} false alarms ({fp / curve.n_negative:.0%} of negatives, precision "
+        f"{precision:.0%}). Choose the threshold from your requirement, not 0.5.",
+    )
+
+
+#: Every check, in the order findings are listed.
+CHECKS = (
+    threshold_misses,
+    saturated_scores,
+    high_fnr_slices,
+    miscalibrated,
+    few_positives,
+    not_probabilities,
+)
+
+
+def find(d: Diagnosis) -> list[Finding]:
+    """Run every check on a diagnosis and return what fired."""
+    return [f for check in CHECKS if (f := check(d)) is not None]
