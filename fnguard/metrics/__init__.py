@@ -40,8 +40,8 @@ __all__ = [
     "wilson_interval",
 ]
 
-from fnguard.metrics.diagnosis import Diagnosis, diagnose
+from fnguard.metrics.diagnosis import Diagnosis, diagnose, diagnose_table
 from fnguard.metrics.findings import Finding
 from fnguard.metrics.slices import Slice, fnr_by_slice
 
-__all__ += ["Diagnosis", "Finding", "Slice", "diagnose", "fnr_by_slice"]
+__all__ += ["Diagnosis", "Finding", "Slice", "diagnose", "diagnose_table", "fnr_by_slice"]

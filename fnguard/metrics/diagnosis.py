@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fnguard.data.scores import ScoredTable
 from fnguard.metrics._validation import binary_labels, finite_scores
 from fnguard.metrics.calibration import (
     Reliability,
@@ -285,4 +286,36 @@ def diagnose(
         notes=list(notes or []),
     )
     d.findings = find(d)
+    return d
+
+
+def diagnose_table(scored: ScoredTable, **options: Any) -> Diagnosis:
+    """:func:`diagnose` for a :class:`~fnguard.data.ScoredTable` read by ``load_scores``.
+
+    The other columns of the table are the features; labels, column names, source and notes
+    are carried over for display.
+
+    Parameters
+    ----------
+    scored : ScoredTable
+        Labels, scores and features.
+    **options
+        ``threshold``, ``confidence``, ``n_boot``, ``random_state`` of :func:`diagnose`.
+
+    Returns
+    -------
+    Diagnosis
+    """
+    d = diagnose(
+        scored.y_true,
+        scored.y_score,
+        positive=True,
+        features=scored.features,
+        label=scored.label,
+        score=scored.score,
+        source=scored.source,
+        notes=scored.notes,
+        **options,
+    )
+    d.positive, d.negative = scored.positive, scored.negative
     return d

@@ -1,0 +1,168 @@
+"""The ``fnguard`` command: parses, calls the library, prints. No logic of its own.
+
+Exit codes: 0 done; 1 the requirement cannot be met; 2 bad input (one red line, no traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from fnguard.errors import FnguardError, FnguardWarning
+
+app = typer.Typer(
+    name="fnguard",
+    help="Find, explain and cut the false negatives of classifiers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+OutOption = Annotated[
+    Path,
+    typer.Option("--out", help="Folder of the HTML report (index.html, misses.csv)."),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document instead of tables.")
+]
+
+
+def _emit_json(doc: dict[str, object]) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+
+
+@app.command()
+def demo(
+    out: OutOption = Path("fnguard-report"),
+    dataset: Annotated[
+        str, typer.Option(help="Bundled dataset: lending_club, nass_cds, caravan, digits.")
+    ] = "lending_club",
+    seed: Annotated[int, typer.Option(help="Seed of the split, model and bootstrap.")] = 0,
+    json_out: JsonOption = False,
+    open_report: Annotated[
+        bool, typer.Option("--open", help="Open the report in a web browser.")
+    ] = False,
+) -> None:
+    """Fit a plain baseline on a bundled real dataset and diagnose its misses."""
+    from fnguard.demo import run_demo
+
+    console = Console(stderr=json_out)
+    with console.status("Fitting the baseline and measuring its misses...", spinner="dots"):
+        result = run_demo(dataset=dataset, out=out, random_state=seed)
+    _finish(result.diagnosis, result.report, json_out, open_report, console)
+
+
+@app.command()
+def diagnose(
+    path: Annotated[str, typer.Argument(help="CSV or Parquet file of labels and scores.")],
+    label: Annotated[str, typer.Option(help="Column of true labels.")],
+    score: Annotated[str, typer.Option(help="Column of the model's scores.")],
+    positive: Annotated[
+        str | None,
+        typer.Option(help="The positive label (default: the minority class, said out loud)."),
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(help="Scores at or above it are predicted positive.")
+    ] = 0.5,
+    out: OutOption = Path("fnguard-report"),
+    json_out: JsonOption = False,
+    confidence: Annotated[float, typer.Option(help="Level of the intervals.")] = 0.95,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap replicates for intervals.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    open_report: Annotated[
+        bool, typer.Option("--open", help="Open the report in a web browser.")
+    ] = False,
+) -> None:
+    """Diagnose the scores of any model: its misses at every threshold, with error bars."""
+    from fnguard.data import load_scores
+    from fnguard.metrics import diagnose_table
+    from fnguard.report import write_report
+
+    console = Console(stderr=json_out)
+    scored = load_scores(path, label=label, score=score, positive=positive)
+    d = diagnose_table(
+        scored, threshold=threshold, confidence=confidence, n_boot=n_boot, random_state=seed
+    )
+    report = write_report(d, out)
+    _finish(d, report, json_out, open_report, console)
+
+
+def _finish(d, report: Path | None, json_out: bool, open_report: bool, console: Console) -> None:  # noqa: ANN001
+    if json_out:
+        doc = d.to_dict()
+        doc["report"] = str(report) if report else None
+        _emit_json(doc)
+    else:
+        from fnguard.console import print_diagnosis
+
+        print_diagnosis(d, report, console)
+    if open_report and report is not None:
+        import webbrowser
+
+        webbrowser.open(report.resolve().as_uri())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (2 for bad input, without a traceback).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` by default.
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    err = Console(stderr=True, highlight=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FnguardWarning)
+        try:
+            app(args=args, prog_name="fnguard", standalone_mode=False)
+            code = 0
+        except FnguardError as exc:
+            err.print(f"[bold red]error:[/] {_escape(str(exc))}", soft_wrap=True)
+            code = 2
+        except typer.Exit as exc:
+            code = int(exc.exit_code or 0)
+        except typer.TyperException as exc:  # usage errors: bad option, missing argument
+            show = getattr(exc, "show", None)
+            if show is not None:
+                show()
+            else:
+                err.print(f"[bold red]error:[/] {_escape(exc.format_message())}")
+            code = 2
+        except typer.Abort:
+            err.print("[red]aborted[/]")
+            code = 130
+        except KeyboardInterrupt:
+            err.print("[red]interrupted[/]")
+            code = 130
+    for w in caught:
+        if issubclass(w.category, FnguardWarning):
+            err.print(f"[yellow]note:[/] {_escape(str(w.message))}", soft_wrap=True)
+    return code
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

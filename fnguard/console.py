@@ -1,0 +1,130 @@
+"""Terminal rendering of a diagnosis with Rich: what the CLI prints."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from fnguard.metrics.diagnosis import Diagnosis
+from fnguard.metrics.summary import Estimate
+
+_SHOWN = (
+    ("recall", "Recall (positives caught)"),
+    ("fnr", "FNR (positives missed)"),
+    ("precision", "Precision"),
+    ("specificity", "Specificity"),
+    ("fpr", "FPR (false alarms)"),
+    ("f1", "F1"),
+    ("f2", "F2"),
+    ("mcc", "MCC"),
+    ("balanced_accuracy", "Balanced accuracy"),
+    ("g_mean", "G-mean"),
+    ("roc_auc", "ROC-AUC"),
+    ("pr_auc", "PR-AUC (average precision)"),
+    ("brier", "Brier score"),
+    ("log_loss", "Log-loss"),
+    ("ece", "ECE"),
+    ("prevalence", "Prevalence"),
+    ("imbalance_ratio", "Imbalance ratio"),
+)
+
+
+def _fmt(e: Estimate) -> tuple[str, str]:
+    if math.isnan(e.value):
+        return "n/a", ""
+    if math.isnan(e.low):
+        return f"{e.value:.4f}", ""
+    return f"{e.value:.4f}", f"[{e.low:.4f}, {e.high:.4f}]"
+
+
+def diagnosis_renderables(d: Diagnosis, report: Path | None = None) -> list[object]:
+    """Rich renderables summarising a diagnosis, in print order."""
+    m = d.metrics
+    head = Text()
+    head.append(f"{d.source or 'scores'}", style="bold")
+    head.append(
+        f"  {d.curve.n:,} rows, {d.curve.n_positive:,} positive ({escape(str(d.positive))}), "
+        f"threshold {d.threshold:g} (score >= threshold is positive)"
+    )
+    out: list[object] = [head]
+
+    cm = Table(title="Confusion matrix", show_header=True, header_style="bold")
+    cm.add_column("")
+    cm.add_column("predicted positive", justify="right")
+    cm.add_column("predicted negative", justify="right")
+    tp, fp, tn, fn = (int(m[k].value) for k in ("tp", "fp", "tn", "fn"))
+    cm.add_row("actual positive", f"{tp:,} TP", Text(f"{fn:,} FN (missed)", style="bold red"))
+    cm.add_row("actual negative", f"{fp:,} FP", f"{tn:,} TN")
+    out.append(cm)
+
+    level = f"{d.confidence:.0%}"
+    table = Table(title="Metrics", header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column(f"{level} interval", justify="right")
+    for key, name in _SHOWN:
+        value, interval = _fmt(m[key])
+        style = "bold red" if key == "fnr" else None
+        table.add_row(name, Text(value, style=style or ""), interval)
+    out.append(table)
+
+    sat = d.saturation
+    out.append(
+        Panel(
+            Text(sat.message),
+            title="Saturated scores" if sat.saturated else "Threshold room",
+            border_style="red" if sat.saturated else "green",
+        )
+    )
+    flagged = [s for s in d.slices if s.flagged]
+    if d.slices and not flagged:
+        out.append(
+            Text(
+                f"Slices: none of {len(d.slices)} slices misses significantly more than the "
+                f"overall FNR of {m['fnr'].value:.1%}."
+            )
+        )
+    elif flagged:
+        st = Table(title="Slices that miss significantly more", header_style="bold")
+        for col in ("feature", "level", "positives", "missed", "FNR", "interval", "flag"):
+            st.add_column(col, justify="right" if col in ("positives", "missed") else "left")
+        for s in flagged[:8]:
+            st.add_row(
+                escape(s.feature),
+                escape(s.level),
+                f"{s.n_positive:,}",
+                f"{s.fn:,}",
+                f"{s.fnr:.1%}",
+                f"[{s.low:.1%}, {s.high:.1%}]",
+                Text("above overall", style="bold red"),
+            )
+        out.append(st)
+    if len(d.misses):
+        mt = Table(title=f"Lowest-scored misses (of {len(d.misses):,})", header_style="bold")
+        cols = list(d.misses.columns)[:8]
+        for c in cols:
+            mt.add_column(escape(str(c)))
+        for row in d.misses[cols].head(5).itertuples(index=False):
+            mt.add_row(*(escape(f"{v:.4g}" if isinstance(v, float) else str(v)) for v in row))
+        out.append(mt)
+    for f in d.findings:
+        color = "red" if f.severity == "warning" else "cyan"
+        out.append(
+            Panel(Text(f.message), title=f"{f.code} {escape(f.title)}", border_style=color)
+        )
+    if report is not None:
+        out.append(Text(f"Report: {report}", style="bold green"))
+    return out
+
+
+def print_diagnosis(
+    d: Diagnosis, report: Path | None = None, console: Console | None = None
+) -> None:
+    """Print a diagnosis to the terminal."""
+    (console or Console()).print(Group(*diagnosis_renderables(d, report)))
