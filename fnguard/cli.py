@@ -10,12 +10,15 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from fnguard.errors import FnguardError, FnguardWarning
+
+if TYPE_CHECKING:
+    from fnguard.metrics.diagnosis import Diagnosis
 
 app = typer.Typer(
     name="fnguard",
@@ -94,7 +97,9 @@ def diagnose(
     _finish(d, report, json_out, open_report, console)
 
 
-def _finish(d, report: Path | None, json_out: bool, open_report: bool, console: Console) -> None:  # noqa: ANN001
+def _finish(
+    d: Diagnosis, report: Path | None, json_out: bool, open_report: bool, console: Console
+) -> None:
     if json_out:
         doc = d.to_dict()
         doc["report"] = str(report) if report else None
