@@ -1,0 +1,236 @@
+"""Read a CSV file, a Parquet file or folder, or a DataFrame into a checked DataFrame."""
+
+from __future__ import annotations
+
+import bz2
+import collections
+import contextlib
+import csv
+import gzip
+import io
+import lzma
+import os
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+
+from fnguard.data.names import format_names
+from fnguard.errors import DataError
+
+#: Text table extensions and the separator each implies (``None``: sniffed from the header).
+TEXT_SEPARATORS: dict[str, str | None] = {".csv": ",", ".tsv": "\t", ".txt": None}
+PARQUET_EXTENSIONS = (".parquet", ".pq")
+COMPRESSION_EXTENSIONS = (".gz", ".bz2", ".zip", ".xz", ".zst")
+SUPPORTED = (
+    ".csv, .tsv, .txt (optionally compressed as "
+    + ", ".join(COMPRESSION_EXTENSIONS)
+    + "), .parquet, .pq, or a folder of Parquet files"
+)
+_SNIFF_BYTES = 64 * 1024
+_NEED_ROWS = "pass a table with a header and data rows."
+
+
+def source_name(path_or_frame: str | os.PathLike[str] | pd.DataFrame) -> str:
+    """Name an input for messages: its path, or ``'the DataFrame'``.
+
+    Examples
+    --------
+    >>> source_name("data/x.csv")
+    'data/x.csv'
+    >>> source_name(pd.DataFrame())
+    'the DataFrame'
+    """
+    if isinstance(path_or_frame, pd.DataFrame):
+        return "the DataFrame"
+    return os.fspath(path_or_frame)
+
+
+def read_frame(
+    path_or_frame: str | os.PathLike[str] | pd.DataFrame, *, what: str = "input table"
+) -> pd.DataFrame:
+    """Read a table and check that it has rows and unique column names.
+
+    Parameters
+    ----------
+    path_or_frame : str, PathLike or DataFrame
+        A CSV file (``.csv``; ``.tsv`` is tab separated; the separator of ``.txt`` is
+        sniffed; any of them may be compressed, e.g. ``.csv.gz``), a Parquet file
+        (``.parquet``, ``.pq``), a folder of Parquet files, or a DataFrame, which is
+        returned as is (only non-string column names are turned into strings, on a
+        shallow copy).
+    what : str, default="input table"
+        How to name the input in error messages.
+
+    Returns
+    -------
+    DataFrame
+        The table, with string column names.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, empty, has no rows, is malformed, has an unsupported
+        extension, or has duplicate column names.
+
+    Examples
+    --------
+    >>> read_frame(pd.DataFrame({0: [1, 2], "b": ["x", "y"]})).columns.tolist()
+    ['0', 'b']
+    >>> read_frame("nowhere.csv")
+    Traceback (most recent call last):
+    ...
+    fnguard.errors.DataError: The input table 'nowhere.csv' does not exist: check the path.
+    """
+    if isinstance(path_or_frame, pd.DataFrame):
+        return _check_frame(path_or_frame, f"The {what} (a DataFrame)")
+    if not isinstance(path_or_frame, str | os.PathLike):
+        raise DataError(
+            f"The {what} must be a file path or a pandas DataFrame. "
+            f"Got {type(path_or_frame).__name__} instead."
+        )
+    path = Path(path_or_frame)
+    label = f"The {what} '{path}'"
+    if not path.exists():
+        raise DataError(f"{label} does not exist: check the path.")
+    if path.is_dir():
+        if not any(path.rglob("*.parquet")) and not any(path.rglob("*.pq")):
+            raise DataError(
+                f"{label} is a folder without Parquet files: pass a file ({SUPPORTED})."
+            )
+        return _check_frame(_read_parquet(path, label), label)
+    suffixes = [s.lower() for s in path.suffixes]
+    compressed = bool(suffixes) and suffixes[-1] in COMPRESSION_EXTENSIONS
+    kind = suffixes[-2] if compressed and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
+    if kind in PARQUET_EXTENSIONS and not compressed:
+        return _check_frame(_read_parquet(path, label), label)
+    if kind not in TEXT_SEPARATORS:
+        shown = "".join(path.suffixes) or "no extension"
+        raise DataError(f"{label} has an unsupported extension ({shown}): use {SUPPORTED}.")
+    if path.stat().st_size == 0:
+        raise DataError(
+            f"{label} is empty (0 bytes) and has no rows: pass a table with a header and data rows."
+        )
+    return _check_frame(_read_text(path, label, TEXT_SEPARATORS[kind]), label)
+
+
+def _check_frame(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Turn column names into strings and reject duplicate names and empty tables."""
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.copy(deep=False)
+        frame.columns = [str(c) for c in frame.columns]
+    _reject_duplicates(frame.columns, label)
+    if frame.shape[1] == 0:
+        raise DataError(f"{label} has no columns: pass a table with a header and data rows.")
+    if frame.shape[0] == 0:
+        raise DataError(f"{label} has no rows, only a header: pass a table with data rows.")
+    return frame
+
+
+def _reject_duplicates(names: Iterable[object], label: str) -> None:
+    counts = collections.Counter(str(n) for n in names)
+    repeated = [f"'{n}' ({k} times)" for n, k in counts.items() if k > 1]
+    if repeated:
+        raise DataError(
+            f"{label} has duplicate column names: {format_names(repeated)}. "
+            "Rename or remove the repeated columns so that every name is unique."
+        )
+
+
+def _read_parquet(path: Path, label: str) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = sorted([*path.rglob("*.parquet"), *path.rglob("*.pq")]) if path.is_dir() else [path]
+    for file in files:
+        try:
+            names = pq.read_schema(file).names
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise DataError(
+                f"{label} cannot be read as Parquet ({exc}): check that it is a complete "
+                "Parquet file, or save the table again."
+            ) from None
+        _reject_duplicates(names, label)
+    try:
+        return pd.read_parquet(path)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(
+            f"{label} cannot be read as Parquet ({exc}): check that it is a complete Parquet "
+            "file, or save the table again."
+        ) from None
+
+
+@contextlib.contextmanager
+def _open_text(path: Path) -> Iterator[IO[str]]:
+    """Open a possibly compressed text file (the compressions pandas infers from the name)."""
+    suffix = path.suffix.lower()
+    with contextlib.ExitStack() as stack:
+        if suffix in (".gz", ".bz2", ".xz"):
+            opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[suffix]
+            raw: IO[bytes] = stack.enter_context(opener(path, "rb"))
+        elif suffix == ".zip":
+            archive = stack.enter_context(zipfile.ZipFile(path))
+            members = [m for m in archive.namelist() if not m.endswith("/")]
+            if len(members) != 1:
+                raise ValueError(f"the zip archive holds {len(members)} files, not one")
+            raw = stack.enter_context(archive.open(members[0]))
+        elif suffix == ".zst":
+            import zstandard  # pandas needs it too for .zst
+
+            source = stack.enter_context(path.open("rb"))
+            raw = stack.enter_context(zstandard.ZstdDecompressor().stream_reader(source))
+        else:
+            raw = stack.enter_context(path.open("rb"))
+        yield io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+
+
+def _read_header(path: Path, label: str, sep: str | None) -> tuple[list[str], str]:
+    """Read the header row with the csv module (pandas renames duplicates to 'a.1')."""
+    try:
+        with _open_text(path) as handle:
+            sample = handle.read(_SNIFF_BYTES)
+    except UnicodeDecodeError:
+        raise DataError(f"{label} is not UTF-8 text: save it with UTF-8 encoding.") from None
+    except ImportError as exc:
+        raise DataError(
+            f"{label} needs the {exc.name} package to decompress: install it."
+        ) from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
+        raise DataError(
+            f"{label} cannot be decompressed ({exc}): check that the file is complete."
+        ) from None
+    lines = sample.splitlines()
+    if not lines or not sample.strip():
+        raise DataError(f"{label} is empty and has no rows: {_NEED_ROWS}")
+    if sep is None:
+        try:
+            sep = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",\t;|").delimiter
+        except csv.Error:
+            sep = ","
+    header = next(csv.reader(io.StringIO(sample), delimiter=sep), [])
+    return header, sep
+
+
+def _read_text(path: Path, label: str, sep: str | None) -> pd.DataFrame:
+    header, sep = _read_header(path, label, sep)
+    _reject_duplicates([h for h in header if h != ""], label)
+    try:
+        return pd.read_csv(path, sep=sep, compression="infer", encoding="utf-8", low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{label} is empty and has no rows: {_NEED_ROWS}") from None
+    except pd.errors.ParserError as exc:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            expected, line, saw = found.groups()
+            what = f"line {line} has {saw} fields where the header has {expected}"
+        else:
+            what = str(exc).strip()
+        raise DataError(
+            f"{label} is not a valid table: {what}. Fix that line (quote values that contain "
+            f"the separator {sep!r}) or check the separator."
+        ) from None
+    except UnicodeDecodeError:
+        raise DataError(f"{label} is not UTF-8 text: save it with UTF-8 encoding.") from None

@@ -1,0 +1,149 @@
+"""A labelled table: features, a binary target and the schema of the features."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fnguard.data.frames import read_frame, source_name
+from fnguard.data.names import missing_column_error, plural, quote_source
+from fnguard.data.schema import Schema, infer_schema
+from fnguard.data.target import binarize_target
+from fnguard.errors import DataError
+
+
+@dataclasses.dataclass(repr=False)
+class Dataset:
+    """Features and a binary target, read and checked by :func:`load_table`.
+
+    Parameters
+    ----------
+    X : DataFrame
+        The feature columns (the target and dropped columns removed), indexed 0..n-1.
+    y : ndarray of bool
+        True where the row holds the positive label.
+    target : str
+        The target column name.
+    positive, negative : scalar
+        The positive and negative labels, as plain Python scalars.
+    schema : Schema
+        The feature columns' kinds, dtypes, missing counts and categories.
+    source : str
+        Where the data came from (a path, ``"the DataFrame"`` or a bundled dataset's origin).
+    notes : list of str
+        What was decided for the user while loading (e.g. the positive label chosen).
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    target: str
+    positive: Any
+    negative: Any
+    schema: Schema
+    source: str
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        """The number of rows."""
+        return int(self.y.shape[0])
+
+    @property
+    def n_positive(self) -> int:
+        """The number of positive rows."""
+        return int(np.count_nonzero(self.y))
+
+    @property
+    def prevalence(self) -> float:
+        """The share of positive rows."""
+        return self.n_positive / self.n_rows if self.n_rows else float("nan")
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(source={self.source!r}, n_rows={self.n_rows}, "
+            f"n_features={self.X.shape[1]}, target={self.target!r}, "
+            f"positive={self.positive!r}, prevalence={self.prevalence:.4f})"
+        )
+
+
+def load_table(
+    path_or_frame: str | os.PathLike[str] | pd.DataFrame,
+    target: str,
+    positive: Any = None,
+    *,
+    drop: str | Iterable[str] | None = None,
+) -> Dataset:
+    """Read a labelled table and check its target.
+
+    Parameters
+    ----------
+    path_or_frame : str, PathLike or DataFrame
+        A CSV or Parquet file, a folder of Parquet files, or a DataFrame (see
+        :func:`~fnguard.data.read_frame`).
+    target : str
+        The label column.
+    positive : scalar, optional
+        The positive label (a command-line string is matched by type, e.g. ``"1"`` matches
+        the integer 1). When omitted the minority class is used, with a note and a warning.
+    drop : str or iterable of str, optional
+        Columns to leave out of the features, such as ids or columns that leak the label.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataError
+        If the table cannot be read, the target or a dropped column is absent, the target
+        is not binary, or no feature column is left.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"id": [1, 2, 3, 4], "x": [0.1, 0.5, None, 0.9],
+    ...                       "y": ["no", "yes", "no", "no"]})
+    >>> data = load_table(frame, "y", positive="yes", drop="id")
+    >>> data.X.columns.tolist(), data.y.tolist(), data.prevalence
+    (['x'], [False, True, False, False], 0.25)
+    """
+    frame = read_frame(path_or_frame)
+    source = source_name(path_or_frame)
+    target = str(target)
+    if target not in frame.columns:
+        raise missing_column_error("target", target, frame.columns, source)
+    dropped = [drop] if isinstance(drop, str) else [str(c) for c in (drop or ())]
+    for name in dropped:
+        if name == target:
+            raise DataError(
+                f"The column '{target}' is the target and cannot also be dropped: "
+                "remove it from the columns to drop."
+            )
+        if name not in frame.columns:
+            raise missing_column_error("dropped", name, frame.columns, source)
+    X = frame.drop(columns=[target, *dict.fromkeys(dropped)]).reset_index(drop=True)
+    if X.shape[1] == 0:
+        raise DataError(
+            f"The table {quote_source(source)} has no feature columns besides the target "
+            f"'{target}'" + (" and the dropped columns" if dropped else "")
+            + ": pass a table with at least one feature column."
+        )
+    y, pos, neg, notes = binarize_target(
+        frame[target], positive=positive, column=target, source=source, kind="target"
+    )
+    schema = infer_schema(X, target=target, positive=pos, negative=neg)
+    n_missing = sum(c.n_missing for c in schema.columns)
+    if n_missing:
+        with_missing = [c.name for c in schema.columns if c.n_missing]
+        notes.append(
+            f"{plural(len(with_missing), 'feature column')} with missing values "
+            f"({plural(n_missing, 'cell')}): kept as missing."
+        )
+    return Dataset(
+        X=X, y=y, target=target, positive=pos, negative=neg, schema=schema,
+        source=source, notes=notes,
+    )

@@ -1,0 +1,192 @@
+"""Tests for fnguard.data.schema: inferring column kinds and checking new data."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fnguard.data import ColumnSpec, Schema, infer_schema
+from fnguard.data.schema import MAX_CATEGORIES
+from fnguard.errors import ArtifactError, DataError, FnguardWarning
+
+
+def _mixed() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "count": [1, 2, 3, 4],
+            "amount": [0.5, np.nan, 2.5, np.nan],
+            "grade": ["A", None, "B", "A"],
+            "flag": [True, False, True, True],
+            "nullable_flag": pd.array([True, None, False, True], dtype="boolean"),
+            "csv_flag": pd.Series([True, None, False, True], dtype=object),
+            "colour": pd.Categorical(["red", "blue", "red", None]),
+            "when": pd.to_datetime(["2024-01-01", None, "2024-03-01", "2024-04-01"]),
+            "code": ["1", "2", "10", None],
+            "y": [0, 1, 0, 1],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "n_missing", "categories"),
+    [
+        ("count", "numeric", 0, None),
+        ("amount", "numeric", 2, None),
+        ("grade", "categorical", 1, ("A", "B")),
+        ("flag", "boolean", 0, None),
+        ("nullable_flag", "boolean", 1, None),
+        ("csv_flag", "boolean", 1, None),
+        ("colour", "categorical", 1, ("red", "blue")),
+        ("when", "datetime", 1, None),
+        ("code", "categorical", 1, ("1", "2", "10")),
+    ],
+)
+def test_infer_schema_kinds(
+    name: str, kind: str, n_missing: int, categories: tuple[str, ...] | None
+) -> None:
+    """Check the kind, missing count and frequency-ordered levels inferred for each column."""
+    spec = infer_schema(_mixed(), target="y")[name]
+    assert (spec.kind, spec.n_missing, spec.categories) == (kind, n_missing, categories)
+    assert spec.dtype == str(_mixed()[name].dtype)
+
+
+def test_infer_schema_leaves_out_target_and_lists_kinds() -> None:
+    """Check that the target is not a feature and numeric()/categorical() split the names."""
+    schema = infer_schema(_mixed(), target="y", positive=np.int64(1), negative=0)
+    assert "y" not in schema
+    assert schema.names == [c for c in _mixed().columns if c != "y"]
+    assert schema.numeric() == ["count", "amount"]
+    assert schema.categorical() == ["grade", "flag", "nullable_flag", "csv_flag", "colour", "code"]
+    assert schema.datetime() == ["when"]
+    assert type(schema.positive) is int
+    assert len(schema) == 9
+
+
+def test_infer_schema_truncates_many_categories() -> None:
+    """Check that at most MAX_CATEGORIES levels are kept and the truncation is flagged."""
+    frame = pd.DataFrame({"id": [f"row{i}" for i in range(MAX_CATEGORIES + 5)]})
+    spec = infer_schema(frame)["id"]
+    assert len(spec.categories) == MAX_CATEGORIES
+    assert spec.categories_truncated
+    assert not infer_schema(_mixed())["grade"].categories_truncated
+
+
+def test_schema_round_trips_through_json() -> None:
+    """Check that to_dict is JSON serialisable and from_dict rebuilds an equal schema."""
+    schema = infer_schema(_mixed(), target="y", positive=1, negative=0)
+    data = json.loads(json.dumps(schema.to_dict()))
+    again = Schema.from_dict(data)
+    assert again == schema
+    assert again["grade"].categories == ("A", "B")
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        ({"columns": [{"name": "a"}]}, r"cannot be read \(KeyError"),
+        ({"target": "y"}, r"cannot be read"),
+        ({"columns": [{"name": "a", "kind": "text", "dtype": "str"}]}, r"must be one of"),
+        ({"version": 99, "columns": []}, r"version 99"),
+        ({"columns": 3}, r"cannot be read \(TypeError"),
+    ],
+)
+def test_schema_from_dict_rejects_bad_input(data: dict[str, Any], match: str) -> None:
+    """Check that a dict that is not a saved schema raises an ArtifactError."""
+    with pytest.raises(ArtifactError, match=match):
+        Schema.from_dict(data)
+
+
+def test_schema_getitem_suggests_names() -> None:
+    """Check that asking for an absent column raises KeyError with a suggestion."""
+    with pytest.raises(KeyError, match="Did you mean 'grade'"):
+        infer_schema(_mixed())["Grade_"]
+
+
+def test_column_spec_rejects_unknown_kind() -> None:
+    """Check that a ColumnSpec with an unknown kind cannot be built."""
+    with pytest.raises(ValueError, match="must be one of"):
+        ColumnSpec(name="a", kind="text", dtype="str")  # type: ignore[arg-type]
+
+
+def _trained() -> Schema:
+    frame = pd.DataFrame(
+        {
+            "age": [30.0, 40.0],
+            "grade": ["A", "B"],
+            "member": [True, False],
+            "when": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+        }
+    )
+    return infer_schema(frame)
+
+
+@pytest.mark.parametrize(
+    ("frame", "match"),
+    [
+        (
+            {"Age": [1], "grade": ["A"], "member": [True], "when": ["2024-01-01"]},
+            r"lacks 1 column the model was trained on: 'age' \(did you mean 'Age'\?\)\. Add it",
+        ),
+        ({"member": [True]}, r"lacks 3 columns .*: 'age', 'grade', 'when'\. Add them"),
+        (
+            {"age": ["31", "n/a", "x"], "grade": "A", "member": True, "when": "2024-01-01"},
+            r"numeric column 'age' in the DataFrame holds 2 non-numeric values, "
+            r"e\.g\. 'n/a' \(data rows 2, 3\)",
+        ),
+        (
+            {"age": [1.0, 2.0], "grade": "A", "member": True, "when": ["2024-01-01", "soon"]},
+            r"date column 'when' .* 1 value that cannot be read as dates, "
+            r"e\.g\. 'soon' \(data row 2\)",
+        ),
+    ],
+)
+def test_schema_check_rejects_bad_frames(frame: dict[str, Any], match: str) -> None:
+    """Check that new data with missing columns or unreadable values raises a DataError."""
+    with pytest.raises(DataError, match=match):
+        _trained().check(pd.DataFrame(frame))
+
+
+def test_schema_check_orders_coerces_and_drops() -> None:
+    """Check that the result has the schema's columns in order, numeric ones as float."""
+    new = pd.DataFrame(
+        {
+            "extra": [1, 2, 3],
+            "when": ["2024-03-01", None, "2024-04-01"],
+            "member": [False, True, True],
+            "grade": ["B", "A", None],
+            "age": ["50", "", None],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = _trained().check(new)
+    assert out.columns.tolist() == ["age", "grade", "member", "when"]
+    assert out["age"].dtype == np.float64
+    np.testing.assert_array_equal(out["age"].to_numpy(), [50.0, np.nan, np.nan])
+    assert pd.api.types.is_datetime64_any_dtype(out["when"])
+    assert new.columns.tolist()[0] == "extra"
+
+
+def test_schema_check_warns_about_unseen_categories() -> None:
+    """Check that unseen categories are allowed but reported with a FnguardWarning."""
+    new = pd.DataFrame({"age": [1.0, 2.0, 3.0], "grade": ["A", "Z", "Z"],
+                        "member": True, "when": "2024-01-01"})
+    with pytest.warns(FnguardWarning, match=r"not seen in training .*'grade': 'Z' \(2 rows\)"):
+        out = _trained().check(new, source="new.csv")
+    assert out["grade"].tolist() == ["A", "Z", "Z"]
+
+
+def test_schema_check_reads_number_codes_as_text() -> None:
+    """Check that category codes re-read as numbers are compared with training as text."""
+    schema = infer_schema(pd.DataFrame({"code": ["1", "2", "10"]}))
+    new = pd.DataFrame({"code": [1.0, 10.0, np.nan]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = schema.check(new)
+    assert out["code"].tolist()[:2] == ["1", "10"]
+    assert pd.isna(out["code"].iloc[2])

@@ -1,0 +1,95 @@
+"""Tests for fnguard.data.table: loading a labelled table into a Dataset."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fnguard.data import Dataset, load_table
+from fnguard.errors import DataError, FnguardWarning
+
+CSV = "id,age,grade,member,label\n1,30,A,true,0\n2,,B,false,1\n3,50,,true,0\n4,61,A,false,0\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "kwargs", "match"),
+    [
+        (CSV, {"target": "lable"}, r"The target column 'lable' is not in .*Did you mean 'label'\?"),
+        (CSV, {"target": "y"}, r"target column 'y' is not in .* Pass one of its columns\. Columns"),
+        (CSV, {"target": "label", "drop": ["ID"]}, r"dropped column 'ID' .*Did you mean 'id'\?"),
+        (CSV, {"target": "label", "drop": "label"}, r"is the target and cannot also be dropped"),
+        ("label,x\n0,1\n1,\n,3\n", {"target": "label"}, r"1 missing or empty value \(data row 3\)"),
+        ("label,x\n1,1\n1,2\n", {"target": "label"}, r"target column 'label' .* single value"),
+        ("label,x\n1,1\n2,2\n3,3\n", {"target": "label"}, r"3 distinct values, not 2"),
+        (CSV, {"target": "label", "positive": "yes"}, r"positive label 'yes' is not a value"),
+        ("label\n0\n1\n", {"target": "label"}, r"no feature columns besides the target 'label':"),
+        ("a,label\n5,0\n6,1\n", {"target": "label", "drop": "a"}, r"and the dropped columns"),
+        ("label,label\n0,0\n1,1\n", {"target": "label"}, r"duplicate column names: 'label'"),
+        ("label,x\n", {"target": "label"}, r"has no rows"),
+    ],
+)
+def test_load_table_rejects_bad_input(
+    tmp_path: Path, content: str, kwargs: dict[str, Any], match: str
+) -> None:
+    """Check that each bad table or argument raises a DataError that says what to fix."""
+    path = tmp_path / "data.csv"
+    path.write_text(content)
+    with pytest.raises(DataError, match=match):
+        load_table(path, **kwargs)
+
+
+def test_load_table_reads_csv(tmp_path: Path) -> None:
+    """Check that a CSV file gives features, a boolean target, labels and a schema."""
+    path = tmp_path / "data.csv"
+    path.write_text(CSV)
+    data = load_table(path, "label", "1", drop="id")
+    assert isinstance(data, Dataset)
+    assert data.X.columns.tolist() == ["age", "grade", "member"]
+    assert data.y.tolist() == [False, True, False, False]
+    assert (data.positive, data.negative) == (1, 0)
+    assert (data.n_rows, data.n_positive, data.prevalence) == (4, 1, 0.25)
+    assert data.source == str(path)
+    assert data.schema.target == "label"
+    assert {c.name: c.kind for c in data.schema.columns} == {
+        "age": "numeric", "grade": "categorical", "member": "boolean",
+    }
+    assert data.schema["age"].n_missing == 1
+    assert data.notes == ["2 feature columns with missing values (2 cells): kept as missing."]
+    assert "prevalence=0.2500" in repr(data)
+
+
+def test_load_table_reads_parquet(tmp_path: Path) -> None:
+    """Check that a Parquet file loads like the same DataFrame."""
+    frame = pd.DataFrame({"x": [0.1, 0.2, 0.3], "cls": ["neg", "pos", "neg"]})
+    frame.to_parquet(tmp_path / "data.parquet")
+    from_file = load_table(tmp_path / "data.parquet", "cls", "pos")
+    from_frame = load_table(frame, "cls", "pos")
+    pd.testing.assert_frame_equal(from_file.X, from_frame.X)
+    np.testing.assert_array_equal(from_file.y, from_frame.y)
+    assert from_frame.source == "the DataFrame"
+
+
+def test_load_table_defaults_to_minority_with_warning(tmp_path: Path) -> None:
+    """Check that without a positive label the minority class is used and announced."""
+    path = tmp_path / "data.csv"
+    path.write_text(CSV)
+    with pytest.warns(FnguardWarning, match="minority class 1"):
+        data = load_table(path, "label")
+    assert data.positive == 1
+    assert data.notes[0].startswith("No positive label given")
+
+
+def test_load_table_resets_index_and_keeps_frame() -> None:
+    """Check that X is indexed 0..n-1 and the caller's frame is left untouched."""
+    frame = pd.DataFrame({"x": [1, 2, 3], "y": [True, False, True]}, index=[10, 20, 30])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = load_table(frame, "y", positive="true")
+    assert data.X.index.tolist() == [0, 1, 2]
+    assert data.positive is True and data.negative is False
+    assert frame.columns.tolist() == ["x", "y"]

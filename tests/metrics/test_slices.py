@@ -1,0 +1,57 @@
+"""Tests of the FNR by slice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fnguard.metrics.slices import MISSING, fnr_by_slice
+
+
+def test_planted_slices_found_with_precision() -> None:
+    """Check that planted weak slices are flagged and random ones mostly are not."""
+    rng = np.random.default_rng(0)
+    n = 20000
+    X = pd.DataFrame(
+        {
+            "region": rng.choice(list("abcdefgh"), n),
+            "age": rng.normal(50, 12, n),
+            "noise": rng.random(n),
+            "flag": rng.random(n) < 0.5,
+        }
+    )
+    y = rng.random(n) < 0.1
+    p_miss = np.where(X["region"] == "c", 0.5, 0.2) + np.where(X["age"] > X["age"].quantile(0.8), 0.3, 0.0)
+    pred = y & (rng.random(n) > p_miss)
+    slices = fnr_by_slice(y, pred, X)
+    flagged = {(s.feature, s.level) for s in slices if s.flagged}
+    assert ("region", "c") in flagged
+    assert any(f == "age" and lvl.endswith(f"{X['age'].max():.4g}]") for f, lvl in flagged)
+    false_flags = [f for f in flagged if f[0] in ("noise", "flag")]
+    assert len(false_flags) <= 1
+    # The counts match a direct groupby.
+    c = next(s for s in slices if (s.feature, s.level) == ("region", "c"))
+    mask = (X["region"] == "c").to_numpy()
+    assert c.n_positive == int((y & mask).sum())
+    assert c.fn == int((y & mask & ~pred).sum())
+    assert c.low <= c.fnr <= c.high
+
+
+def test_missing_values_and_identifiers() -> None:
+    """Check that missing values form their own slice and identifier columns are skipped."""
+    rng = np.random.default_rng(1)
+    n = 600
+    cat = pd.Series(rng.choice(["x", "y", None], n), dtype=object)
+    X = pd.DataFrame({"cat": cat, "id": [f"id{i}" for i in range(n)]})
+    y = np.ones(n, dtype=bool)
+    pred = rng.random(n) < 0.5
+    slices = fnr_by_slice(y, pred, X)
+    assert {s.level for s in slices if s.feature == "cat"} == {"x", "y", MISSING}
+    assert not [s for s in slices if s.feature == "id"]
+
+
+def test_no_positives_or_features() -> None:
+    """Check that there is nothing to slice without positives or features."""
+    X = pd.DataFrame({"a": [1, 2, 3]})
+    assert fnr_by_slice(np.zeros(3, bool), np.zeros(3, bool), X) == []
+    assert fnr_by_slice(np.ones(3, bool), np.zeros(3, bool), X.iloc[:, :0]) == []
