@@ -132,7 +132,9 @@ def curve_replicates(
     groups = _Groups(curve, n_bins, merge)
     n_pos, n_neg = curve.n_positive, curve.n_negative
     g = groups.pos.size
-    chunk = max(1, min(n_boot, _CELLS // max(g, 1)))
+    # Exact redraws also hold a (replicates x rows) matrix of picks: bound that one too.
+    width = g if merge else max(g, n_pos, n_neg)
+    chunk = max(1, min(n_boot, _CELLS // max(width, 1)))
     parts: list[dict[str, np.ndarray]] = []
     draw: Callable[[int, np.ndarray, int], np.ndarray]
     if merge:

@@ -213,7 +213,8 @@ def saturation(curve: ConfusionCurve, threshold: float = 0.5) -> Saturation:
     flip_fraction = float((flagged[i_low] - flagged[i_high]) / n)
     tp_t, _, _, fn_t = curve.counts_at(threshold)
     if prob and fn_t > 0:
-        misses_recoverable = float((curve.tp[i_low] - tp_t) / fn_t)
+        # A threshold already below 0.05 leaves nothing for 0.05 to catch (never negative).
+        misses_recoverable = float(max(0, curve.tp[i_low] - tp_t) / fn_t)
     else:
         misses_recoverable = float("nan")
     saturated = n_distinct <= 2 or (
@@ -226,7 +227,7 @@ def saturation(curve: ConfusionCurve, threshold: float = 0.5) -> Saturation:
             "so lowering the threshold cannot catch the misses. What helps: calibrate on the "
             "logits (temperature or Platt scaling), train with label smoothing, or use a less "
             "over-confident model (regularise, stop earlier)."
-            if prob
+            if prob and n_distinct > 2
             else f"The scores take only {n_distinct} distinct values: they are hard decisions, "
             "so no threshold can trade false alarms for misses. Pass the model's probabilities "
             "or margins instead of its 0/1 predictions."

@@ -53,8 +53,8 @@ def wilson_interval(
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
         low = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
         high = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
-    # The exact ends: no rounding error may push the interval off 0 or 1.
-    low = np.where(k == 0, 0.0, low)
+    # The exact ends: no rounding error may push the interval off 0 or 1 (none when n is 0).
+    low = np.where((k == 0) & (n > 0), 0.0, low)
     high = np.where((k == n) & (n > 0), 1.0, high)
     return low, high
 

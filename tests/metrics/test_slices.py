@@ -21,7 +21,8 @@ def test_planted_slices_found_with_precision() -> None:
         }
     )
     y = rng.random(n) < 0.1
-    p_miss = np.where(X["region"] == "c", 0.5, 0.2) + np.where(X["age"] > X["age"].quantile(0.8), 0.3, 0.0)
+    old = X["age"] > X["age"].quantile(0.8)
+    p_miss = np.where(X["region"] == "c", 0.5, 0.2) + np.where(old, 0.3, 0.0)
     pred = y & (rng.random(n) > p_miss)
     slices = fnr_by_slice(y, pred, X)
     flagged = {(s.feature, s.level) for s in slices if s.flagged}
