@@ -42,7 +42,8 @@ def mcc(tp: ArrayLike, fp: ArrayLike, tn: ArrayLike, fn: ArrayLike) -> np.ndarra
     """
     tp, fp, tn, fn = (np.asarray(v, dtype=np.float64) for v in (tp, fp, tn, fn))
     den = np.sqrt((tp + fp) * (tp + fn)) * np.sqrt((tn + fp) * (tn + fn))
-    return _ratio(tp * tn - fp * fn, den)
+    # Two square roots avoid overflow but may round |MCC| an ulp past 1: keep it in range.
+    return np.clip(_ratio(tp * tn - fp * fn, den), -1.0, 1.0)
 
 
 def threshold_metrics(
@@ -85,3 +86,46 @@ def threshold_metrics(
         "balanced_accuracy": (recall + specificity) / 2,
         "g_mean": np.sqrt(recall * specificity),
     }
+
+
+def threshold_metric(
+    name: str, tp: ArrayLike, fp: ArrayLike, tn: ArrayLike, fn: ArrayLike
+) -> np.ndarray:
+    """One threshold metric of :func:`threshold_metrics`, computing only that one.
+
+    Parameters
+    ----------
+    name : str
+        A key of :func:`threshold_metrics`.
+    tp, fp, tn, fn : array-like
+        Confusion counts.
+
+    Returns
+    -------
+    ndarray of float64
+
+    Examples
+    --------
+    >>> float(threshold_metric("precision", tp=8, fp=2, tn=80, fn=2))
+    0.8
+    """
+    tp, fp, tn, fn = (np.asarray(v, dtype=np.float64) for v in (tp, fp, tn, fn))
+    simple = {
+        "accuracy": (tp + tn, tp + fp + tn + fn),
+        "recall": (tp, tp + fn),
+        "fnr": (fn, tp + fn),
+        "specificity": (tn, fp + tn),
+        "fpr": (fp, fp + tn),
+        "precision": (tp, tp + fp),
+        "npv": (tn, tn + fn),
+    }
+    if name in simple:
+        return _ratio(*simple[name])
+    if name in ("f1", "f2"):
+        return fbeta(tp, fp, fn, 1.0 if name == "f1" else 2.0)
+    if name == "mcc":
+        return mcc(tp, fp, tn, fn)
+    if name in ("balanced_accuracy", "g_mean"):
+        recall, spec = _ratio(tp, tp + fn), _ratio(tn, fp + tn)
+        return (recall + spec) / 2 if name == "balanced_accuracy" else np.sqrt(recall * spec)
+    raise KeyError(f"Unknown threshold metric {name!r}.")
