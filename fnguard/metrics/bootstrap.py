@@ -75,9 +75,13 @@ class _Groups:
                 self.ll_neg = np.nan_to_num(add(-neg * np.log1p(-c)) / self.neg)
         ece_g = ece_id[starts]
         self.ece_starts = np.flatnonzero(np.r_[True, ece_g[1:] != ece_g[:-1]])
-        # Row-to-group maps for exact redraws.
-        self.pos_rows = np.repeat(np.arange(self.pos.size), self.pos.astype(np.int64))
-        self.neg_rows = np.repeat(np.arange(self.neg.size), self.neg.astype(np.int64))
+        # Row-to-group maps for exact redraws only: merged redraws never read them, and at
+        # millions of rows they would cost 8 bytes a row.
+        self.pos_rows = self.neg_rows = np.zeros(0, dtype=np.int64)
+        if not merge:
+            ids = np.arange(self.pos.size)
+            self.pos_rows = np.repeat(ids, self.pos.astype(np.int64))
+            self.neg_rows = np.repeat(ids, self.neg.astype(np.int64))
 
     def metrics(self, pos: np.ndarray, neg: np.ndarray) -> dict[str, np.ndarray]:
         """Ranking and calibration metrics for count matrices of shape (replicates, groups)."""
