@@ -82,19 +82,41 @@ def diagnose(
     open_report: Annotated[
         bool, typer.Option("--open", help="Open the report in a web browser.")
     ] = False,
+    require: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--require",
+            help="A requirement such as 'recall>=0.95', 'fpr<=0.01 @95%' or 'cost:fn=50,fp=1'; "
+            "repeat for several. Exit code 1 when one cannot be met.",
+        ),
+    ] = None,
 ) -> None:
     """Diagnose the scores of any model: its misses at every threshold, with error bars."""
     from fnguard.data import load_scores
+    from fnguard.decide import parse_requirement
+    from fnguard.decide.workflow import decide_for_diagnosis
     from fnguard.metrics import diagnose_table
     from fnguard.report import write_report
 
     console = Console(stderr=json_out)
+    requirements = [parse_requirement(r) for r in require or []]
     scored = load_scores(path, label=label, score=score, positive=positive)
     d = diagnose_table(
         scored, threshold=threshold, confidence=confidence, n_boot=n_boot, random_state=seed
     )
+    d.decisions = decide_for_diagnosis(
+        d,
+        requirements,
+        y_true=scored.y_true,
+        y_score=scored.y_score,
+        features=scored.features,
+        n_boot=min(n_boot, 200),
+        random_state=seed,
+    )
     report = write_report(d, out)
     _finish(d, report, json_out, open_report, console)
+    if any(not dec.met for dec in d.decisions):
+        raise typer.Exit(1)
 
 
 def _finish(
@@ -132,8 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FnguardWarning)
         try:
-            app(args=args, prog_name="fnguard", standalone_mode=False)
-            code = 0
+            result = app(args=args, prog_name="fnguard", standalone_mode=False)
+            # Without standalone mode, typer returns an Exit's code instead of raising it.
+            code = result if isinstance(result, int) and not isinstance(result, bool) else 0
         except FnguardError as exc:
             err.print(f"[bold red]error:[/] {_escape(str(exc))}", soft_wrap=True)
             code = 2

@@ -113,6 +113,32 @@ def diagnosis_renderables(d: Diagnosis, report: Path | None = None) -> list[obje
         for row in d.misses[cols].head(5).itertuples(index=False):
             mt.add_row(*(escape(f"{v:.4g}" if isinstance(v, float) else str(v)) for v in row))
         out.append(mt)
+    for dec in d.decisions:
+        at = d.curve.counts_at(d.threshold)
+        tp_t, fn_t = at[0], at[3]
+        body = Text(dec.describe())
+        req = dec.requirement
+        if req.kind == "constraint" and req.metric in ("recall", "fnr"):
+            recall_t = tp_t / (tp_t + fn_t)
+            value_t = recall_t if req.metric == "recall" else 1 - recall_t
+            ok = req.is_met(value_t)
+            body.append(
+                f"\nAt your threshold {d.threshold:g}: {req.metric} {value_t:.4f}, "
+                + ("meets it." if ok else "does NOT meet it."),
+                style="green" if ok else "bold red",
+            )
+        if dec.threshold_low == dec.threshold_low:
+            body.append(
+                f"\nThreshold interval ({d.confidence:.0%} bootstrap): "
+                f"[{dec.threshold_low:.4g}, {dec.threshold_high:.4g}]"
+            )
+        out.append(
+            Panel(
+                body,
+                title=f"Requirement {escape(req.describe())}",
+                border_style="green" if dec.met else "red",
+            )
+        )
     for f in d.findings:
         color = "red" if f.severity == "warning" else "cyan"
         out.append(

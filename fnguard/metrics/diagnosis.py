@@ -74,6 +74,8 @@ class Diagnosis:
     feature_names: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: Operating points chosen for the user's requirements (``fnguard.decide.Decision``).
+    decisions: list[Any] = field(default_factory=list)
 
     def histogram(self, n_bins: int = 40) -> dict[str, list[float]]:
         """Score histogram per class: ``edges``, ``positive`` and ``negative`` counts."""
@@ -91,8 +93,8 @@ class Diagnosis:
     def curve_points(self, max_points: int = 2000) -> dict[str, list[Any]]:
         """The curve thinned to at most about ``max_points`` rows, counts exact at each.
 
-        Rows are kept evenly by rank and evenly by score value, plus the first, the last and
-        the operating threshold's row. ``+inf`` is written as ``None``.
+        Rows are kept evenly by rank and evenly by score value, plus the first, the last, the
+        operating threshold's row and the decisions' rows. ``+inf`` is written as ``None``.
         """
         c = self.curve
         m = len(c)
@@ -103,9 +105,10 @@ class Diagnosis:
             finite = c.thresholds[1:]
             grid = np.linspace(finite[-1], finite[0], max_points // 2)
             by_value = np.searchsorted(-c.thresholds, -grid, side="right") - 1
-            idx = np.unique(
-                np.concatenate([by_rank, by_value, [0, m - 1, c.index_at(self.threshold)]])
-            )
+            chosen = [c.index_at(self.threshold)] + [
+                c.index_at(dec.threshold) for dec in self.decisions
+            ]
+            idx = np.unique(np.concatenate([by_rank, by_value, [0, m - 1], chosen]))
         thresholds = [None if math.isinf(t) else float(t) for t in c.thresholds[idx]]
         return {
             "thresholds": thresholds,
@@ -153,6 +156,7 @@ class Diagnosis:
                 "rows": [[_plain(v) for v in row] for row in shown.itertuples(index=False)],
             },
             "findings": [f.to_dict() for f in self.findings],
+            "decisions": [dec.to_dict() for dec in self.decisions],
             "notes": list(self.notes),
         }
 

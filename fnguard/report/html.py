@@ -209,7 +209,20 @@ def _context(d: Diagnosis, title: str | None) -> dict[str, Any]:
         ),
     }
 
+    decisions = [_decision_row(dec, curve) for dec in d.decisions]
     data = {
+        "decisions": [
+            {
+                "label": row["requirement"],
+                "start": row["start"],
+                "recall": row["recall_value"],
+                "precision": row["precision_value"],
+                "fpr": row["fpr_value"],
+                "met": row["met"],
+                "costs": row["costs"],
+            }
+            for row in decisions
+        ],
         "threshold": d.threshold,
         "start": _start_index(curve["thresholds"], d.threshold),
         "n_positive": inp["n_positive"],
@@ -248,6 +261,7 @@ def _context(d: Diagnosis, title: str | None) -> dict[str, Any]:
         "notes": doc["notes"],
         "cards": cards,
         "findings": doc["findings"],
+        "decisions": decisions,
         "known_severities": ("warning", "info", "error"),
         "saturation": saturation,
         "probability": bool(sat["probability"]),
@@ -265,6 +279,45 @@ def _context(d: Diagnosis, title: str | None) -> dict[str, Any]:
         "threshold_text": f"{d.threshold:g}",
         "version": __version__,
         "data_json": script_json(data),
+    }
+
+
+def _decision_row(dec: Any, curve: dict[str, list[Any]]) -> dict[str, Any]:
+    """One requirement's operating point, for the template and the charts."""
+    m = dec.metrics
+    req = dec.requirement
+
+    def est(key: str) -> str:
+        e = m[key]
+        if e.low != e.low:  # NaN: no interval
+            return _fmt(e.value)
+        return f"{_fmt(e.value)} [{_fmt(e.low)}, {_fmt(e.high)}]"
+
+    finite = dec.threshold == dec.threshold and abs(dec.threshold) != float("inf")
+    interval = ""
+    if dec.threshold_low == dec.threshold_low:
+        interval = f"[{dec.threshold_low:.4g}, {dec.threshold_high:.4g}]"
+    return {
+        "requirement": req.describe(),
+        "threshold": f"{dec.threshold:.6g}" if finite else "above every score",
+        "threshold_interval": interval,
+        "met": bool(dec.met),
+        "summary": dec.describe(),
+        "recall": est("recall"),
+        "precision": est("precision"),
+        "fpr": est("fpr"),
+        "fn": _fmt(m["fn"].value),
+        "fp": _fmt(m["fp"].value),
+        "groups": (
+            [(str(k), f"{v:.6g}") for k, v in dec.group_thresholds.items()]
+            if dec.group_thresholds
+            else []
+        ),
+        "start": _start_index(curve["thresholds"], dec.threshold),
+        "recall_value": m["recall"].value,
+        "precision_value": m["precision"].value,
+        "fpr_value": m["fpr"].value,
+        "costs": dict(req.costs) if req.kind == "cost" else None,
     }
 
 

@@ -298,6 +298,56 @@
     return el;
   }
 
+  /* ---- requirements: chosen operating points and expected cost ---- */
+  var DECISIONS = DATA.decisions || [];
+  var DECISION_COLOR = "#6a1b9a";
+
+  function plotDecisions() {
+    if (!DECISIONS.length) return;
+    var labels = DECISIONS.map(function (d) { return esc(d.label); });
+    var marker = { symbol: "star", size: 14, color: DECISION_COLOR, line: { color: "#fff", width: 1 } };
+    Plotly.addTraces(document.getElementById("chart-pr"), {
+      x: DECISIONS.map(function (d) { return d.recall; }),
+      y: DECISIONS.map(function (d) { return d.precision; }),
+      text: labels, type: "scatter", mode: "markers", name: "requirements", marker: marker,
+      hovertemplate: "%{text}<br>recall %{x:.4f}<br>precision %{y:.4f}<extra></extra>"
+    });
+    Plotly.addTraces(document.getElementById("chart-roc"), {
+      x: DECISIONS.map(function (d) { return d.fpr; }),
+      y: DECISIONS.map(function (d) { return d.recall; }),
+      text: labels, type: "scatter", mode: "markers", name: "requirements", marker: marker,
+      hovertemplate: "%{text}<br>FPR %{x:.4f}<br>TPR %{y:.4f}<extra></extra>"
+    });
+    var withCost = DECISIONS.filter(function (d) { return d.costs; });
+    if (!withCost.length) return;
+    var panel = document.getElementById("cost-panel");
+    panel.hidden = false;
+    var el = document.getElementById("chart-cost");
+    var layout = baseLayout("Expected cost per case against the threshold",
+      "Threshold (" + esc(DATA.score_name) + " \u2265 t)", "Expected cost per case");
+    if (DATA.probability) layout.xaxis.range = [0, 1];
+    var n = NPOS + NNEG;
+    var traces = [];
+    withCost.forEach(function (d) {
+      var c = d.costs;
+      function costAt(i) { return (c.fn * C.fn[i] + c.fp * C.fp[i] + c.tp * C.tp[i] + c.tn * C.tn[i]) / n; }
+      traces.push({
+        x: col(finite, function (i) { return C.thresholds[i]; }), y: col(finite, costAt),
+        type: "scatter", mode: "lines", name: esc(d.label), line: { width: 2, shape: "hv" },
+        hovertemplate: "cost %{y:.4g}<br>threshold %{x:.6g}<extra></extra>"
+      });
+      if (C.thresholds[d.start] !== null) {
+        traces.push({
+          x: [C.thresholds[d.start]], y: [costAt(d.start)], type: "scatter", mode: "markers",
+          name: "chosen: " + esc(d.label), marker: marker,
+          hovertemplate: "chosen threshold %{x:.6g}<br>cost %{y:.4g}<extra></extra>"
+        });
+      }
+    });
+    Plotly.newPlot(el, traces, layout, CONFIG);
+    charts.push(el);
+  }
+
   /* ---- wiring ---- */
   var slider = document.getElementById("threshold-slider");
   var pending = null;
@@ -336,6 +386,14 @@
     slider.value = String(START);
     onInput();
   });
+  Array.prototype.forEach.call(document.querySelectorAll(".goto-decision"), function (b) {
+    b.addEventListener("click", function () {
+      var d = DECISIONS[parseInt(b.getAttribute("data-index"), 10)];
+      if (!d) return;
+      slider.value = String(d.start);
+      onInput();
+    });
+  });
 
   if (typeof Plotly === "undefined") return;
   plotMetrics();
@@ -343,6 +401,7 @@
   plotROC();
   plotHistogram();
   plotReliability();
+  plotDecisions();
   updateCharts(START);
 
   window.addEventListener("beforeprint", function () {
