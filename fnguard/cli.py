@@ -10,7 +10,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +18,7 @@ from rich.console import Console
 from fnguard.errors import FnguardError, FnguardWarning
 
 if TYPE_CHECKING:
+    from fnguard.decide.requirement import Requirement
     from fnguard.metrics.diagnosis import Diagnosis
 
 app = typer.Typer(
@@ -66,7 +67,13 @@ def demo(
 def diagnose(
     path: Annotated[str, typer.Argument(help="CSV or Parquet file of labels and scores.")],
     label: Annotated[str, typer.Option(help="Column of true labels.")],
-    score: Annotated[str, typer.Option(help="Column of the model's scores.")],
+    score: Annotated[
+        list[str],
+        typer.Option(
+            help="Column of the model's scores. Repeat it, one column per class ('p_benign', "
+            "'malignant=p_m'), for multiclass scores: each class is diagnosed against the rest."
+        ),
+    ],
     positive: Annotated[
         str | None,
         typer.Option(help="The positive label (default: the minority class, said out loud)."),
@@ -100,7 +107,16 @@ def diagnose(
 
     console = Console(stderr=json_out)
     requirements = [parse_requirement(r) for r in require or []]
-    scored = load_scores(path, label=label, score=score, positive=positive)
+    options = {
+        "threshold": threshold, "confidence": confidence, "n_boot": n_boot, "random_state": seed
+    }
+    if len(score) > 1:
+        diagnoses, report, notes = _diagnose_classes(
+            path, label, score, positive, requirements, out, options
+        )
+        _finish_classes(diagnoses, report, notes, json_out, open_report, console)
+        return
+    scored = load_scores(path, label=label, score=score[0], positive=positive)
     d = diagnose_table(
         scored, threshold=threshold, confidence=confidence, n_boot=n_boot, random_state=seed
     )
@@ -116,6 +132,75 @@ def diagnose(
     report = write_report(d, out)
     _finish(d, report, json_out, open_report, console)
     if any(not dec.met for dec in d.decisions):
+        raise typer.Exit(1)
+
+
+def _diagnose_classes(
+    path: str,
+    label: str,
+    score: list[str],
+    positive: str | None,
+    requirements: list[Requirement],
+    out: Path,
+    options: dict[str, Any],
+) -> tuple[dict[Any, Diagnosis], Path, list[str]]:
+    """Multiclass: one-vs-rest diagnosis per class, decisions, and the reports."""
+    from fnguard.data import load_class_scores
+    from fnguard.decide.workflow import decide_for_classes
+    from fnguard.errors import DataError
+    from fnguard.metrics.multiclass import diagnose_classes
+    from fnguard.report.overview import write_class_reports
+
+    if positive is not None:
+        raise DataError(
+            "--positive is for a binary label: with one --score column per class, each class "
+            "is the positive one in turn. Drop --positive."
+        )
+    cs = load_class_scores(path, label=label, scores=score)
+    diagnoses = diagnose_classes(cs, **options)
+    decide_for_classes(
+        diagnoses, requirements, y_true=cs.y, y_score=cs.y_score, features=cs.features,
+        n_boot=min(int(options["n_boot"]), 200), random_state=options["random_state"],
+    )
+    report = write_class_reports(diagnoses, out, title=f"fnguard report: {cs.source}")
+    return diagnoses, report, cs.notes
+
+
+def _finish_classes(
+    diagnoses: dict[Any, Diagnosis],
+    report: Path,
+    notes: list[str],
+    json_out: bool,
+    open_report: bool,
+    console: Console,
+) -> None:
+    from fnguard import __version__
+    from fnguard.metrics.multiclass import class_rows
+
+    if json_out:
+        doc = {
+            "fnguard_version": __version__,
+            "multiclass": True,
+            "classes": [
+                {"class": cls, **d.to_dict()} for cls, d in diagnoses.items()
+            ],
+            "per_class": [
+                {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+                for row in class_rows(diagnoses)
+            ],
+            "notes": notes,
+            "report": str(report),
+        }
+        _emit_json(doc)
+    else:
+        from fnguard.console import print_classes
+
+        print_classes(diagnoses, report, console)
+    if open_report:
+        import webbrowser
+
+        webbrowser.open(Path(str(report)).resolve().as_uri())
+    if not all(dec.met for d in diagnoses.values() for dec in d.decisions):
         raise typer.Exit(1)
 
 

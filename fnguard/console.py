@@ -154,3 +154,39 @@ def print_diagnosis(
 ) -> None:
     """Print a diagnosis to the terminal."""
     (console or Console()).print(Group(*diagnosis_renderables(d, report)))
+
+
+def print_classes(
+    diagnoses: dict[object, Diagnosis], report: Path | None = None, console: Console | None = None
+) -> None:
+    """Print the per-class table of misses of a one-vs-rest diagnosis, then its requirements."""
+    from fnguard.metrics.multiclass import class_rows
+
+    console = console or Console()
+    table = Table(title="Misses per class (one-vs-rest)", header_style="bold")
+    for col in ("class", "rows", "missed", "FNR", "interval", "recall", "precision", "ROC-AUC"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for row in class_rows(diagnoses):
+        table.add_row(
+            escape(str(row["class"])),
+            f"{row['rows']:,}",
+            Text(f"{row['misses']:,}", style="bold red" if row["misses"] else ""),
+            f"{row['fnr']:.4f}",
+            f"[{row['fnr_low']:.4f}, {row['fnr_high']:.4f}]",
+            f"{row['recall']:.4f}",
+            f"{row['precision']:.4f}",
+            f"{row['roc_auc']:.4f}",
+        )
+    parts: list[object] = [table]
+    for cls, d in diagnoses.items():
+        for dec in d.decisions:
+            parts.append(
+                Panel(
+                    Text(dec.describe()),
+                    title=f"class {escape(str(cls))}",
+                    border_style="green" if dec.met else "red",
+                )
+            )
+    if report is not None:
+        parts.append(Text(f"Report: {report} (one report per class inside)", style="bold green"))
+    console.print(Group(*parts))

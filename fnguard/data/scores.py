@@ -11,7 +11,7 @@ import pandas as pd
 
 from fnguard.data.frames import read_frame, source_name
 from fnguard.data.names import missing_column_error, plural, quote_source
-from fnguard.data.target import binarize_target, row_numbers, show_value
+from fnguard.data.target import binarize_target, row_numbers, show_value, to_python
 from fnguard.errors import DataError
 
 
@@ -167,4 +167,185 @@ def load_scores(
     return ScoredTable(
         y_true=y_true, y_score=y_score, label=label, score=score, positive=pos, negative=neg,
         features=features, source=source, notes=notes,
+    )
+
+
+@dataclasses.dataclass(repr=False)
+class ClassScores:
+    """True labels of several classes and one score column per class (one-vs-rest).
+
+    Parameters
+    ----------
+    y : ndarray of object
+        The label of each row, as plain Python scalars.
+    classes : list
+        The class each score column is for, in column order.
+    y_score : ndarray of float64, shape (n_rows, n_classes)
+        Column ``k`` scores how likely the row is ``classes[k]``.
+    label : str
+        The label column.
+    score_columns : list of str
+        The score columns, in class order.
+    features : DataFrame
+        All the other columns.
+    source : str
+        Where the data came from.
+    notes : list of str
+        What was decided for the user while loading.
+    """
+
+    y: np.ndarray
+    classes: list[Any]
+    y_score: np.ndarray
+    label: str
+    score_columns: list[str]
+    features: pd.DataFrame
+    source: str
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (
+            f"ClassScores(source={self.source!r}, n_rows={len(self.y)}, "
+            f"classes={self.classes!r}, score_columns={self.score_columns!r})"
+        )
+
+    def one_vs_rest(self, cls: Any) -> ScoredTable:
+        """The binary view of one class: its label against all the others.
+
+        Parameters
+        ----------
+        cls : scalar
+            One of :attr:`classes` (a command-line string is matched by type).
+
+        Returns
+        -------
+        ScoredTable
+        """
+        from fnguard.data.target import match_label
+
+        found = match_label(cls, self.classes)
+        if found is None:
+            raise DataError(
+                f"The class {show_value(cls)} has no score column; classes with scores: "
+                f"{', '.join(show_value(c) for c in self.classes)}."
+            )
+        k = self.classes.index(found)
+        return ScoredTable(
+            y_true=np.asarray([v == found for v in self.y], dtype=bool),
+            y_score=self.y_score[:, k],
+            label=self.label,
+            score=self.score_columns[k],
+            positive=found,
+            negative=f"not {found}",
+            features=self.features,
+            source=self.source,
+            notes=list(self.notes),
+        )
+
+
+def load_class_scores(
+    path_or_frame: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    label: str,
+    scores: list[str],
+) -> ClassScores:
+    """Read labels of several classes and one score column per class.
+
+    Parameters
+    ----------
+    path_or_frame : str, PathLike or DataFrame
+        A CSV or Parquet file, a folder of Parquet files, or a DataFrame.
+    label : str
+        The column of true labels.
+    scores : list of str
+        One entry per class: ``"CLASS=COLUMN"``, or a bare column named after its class
+        (``"malignant"``) or ending with it after ``_``, ``:`` or ``.`` (``"p_malignant"``).
+
+    Returns
+    -------
+    ClassScores
+
+    Raises
+    ------
+    DataError
+        If a column is absent, a score column cannot be tied to a class, a class does not
+        occur in the labels, labels are missing, or scores are not finite numbers.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"y": ["a", "b", "c", "a"], "p_a": [.7, .1, .2, .5],
+    ...                       "p_b": [.2, .8, .1, .3], "p_c": [.1, .1, .7, .2]})
+    >>> cs = load_class_scores(frame, label="y", scores=["p_a", "p_b", "c=p_c"])
+    >>> cs.classes, cs.one_vs_rest("b").y_true.tolist()
+    (['a', 'b', 'c'], [False, True, False, False])
+    """
+    from fnguard.data.target import _missing_labels, match_label
+
+    frame = read_frame(path_or_frame)
+    source = source_name(path_or_frame)
+    label = str(label)
+    if label not in frame.columns:
+        raise missing_column_error("label", label, frame.columns, source)
+    values = frame[label]
+    missing = _missing_labels(values)
+    if missing.any():
+        raise DataError(
+            f"The label column '{label}' in {quote_source(source)} has "
+            f"{plural(int(missing.sum()), 'missing label')} ({row_numbers(missing)}): drop or "
+            "fill those rows."
+        )
+    present = [to_python(v) for v in pd.unique(values)]
+    classes: list[Any] = []
+    columns: list[str] = []
+    for spec in scores:
+        cls_text, _, column = str(spec).rpartition("=")
+        column = column.strip()
+        if column not in frame.columns:
+            raise missing_column_error("score", column, frame.columns, source)
+        if column == label:
+            raise DataError(f"The label column '{label}' cannot also be a score column.")
+        candidates = [cls_text.strip()] if cls_text else [column] + [
+            column.rsplit(sep, 1)[-1] for sep in ("_", ":", ".") if sep in column
+        ]
+        found = None
+        for c in candidates:
+            found = match_label(c, present)
+            if found is not None:
+                break
+        if found is None:
+            shown = ", ".join(show_value(v) for v in present[:10])
+            raise DataError(
+                f"The score column '{column}' cannot be tied to a class of '{label}' "
+                f"(classes: {shown}): name it after its class (e.g. 'p_<class>') or write "
+                f"CLASS={column}."
+            )
+        if found in classes:
+            raise DataError(
+                f"Two score columns are for the class {show_value(found)}: pass one per class."
+            )
+        classes.append(found)
+        columns.append(column)
+    if len(classes) < 2:
+        raise DataError(
+            "Pass one score column per class (at least two) for one-vs-rest, or a single "
+            "--score with a binary label."
+        )
+    matrix = np.column_stack([_scores(frame[c], c, source) for c in columns])
+    notes = []
+    without = [v for v in present if v not in classes]
+    if without:
+        notes.append(
+            f"Classes without a score column count as negatives for every class: "
+            f"{', '.join(show_value(v) for v in without)}."
+        )
+    features = frame.drop(columns=[label, *columns]).reset_index(drop=True)
+    return ClassScores(
+        y=np.asarray([to_python(v) for v in values], dtype=object),
+        classes=classes,
+        y_score=matrix,
+        label=label,
+        score_columns=columns,
+        features=features,
+        source=source,
+        notes=notes,
     )

@@ -192,18 +192,23 @@ def choose_threshold(
     *,
     positive: Any = 1,
     groups: Any = None,
+    classes: Any = None,
     confidence: float = 0.95,
     n_boot: int = 200,
     random_state: int | None = 0,
 ) -> Decision:
     """Choose the operating threshold that meets a requirement, with its metrics and intervals.
 
+    Multiclass scores (one column per class, one-vs-rest) are accepted: the requirement names
+    its class (``"malignant: recall>=0.98"``), and the threshold applies to that class's column.
+
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
         Labels with two classes, from data the model did not train on.
-    y_score : array-like of shape (n_samples,)
+    y_score : array-like of shape (n_samples,) or (n_samples, n_classes)
         Scores, higher meaning more likely positive. Scores ``>=`` the threshold are flagged.
+        With one column per class, ``y_true`` holds the class labels.
     requirement : str or Requirement
         See :func:`parse_requirement`: ``"recall>=0.95"``, ``"cost:fn=50,fp=1"``,
         ``"recall>=0.95 @95%"`` ...
@@ -211,6 +216,8 @@ def choose_threshold(
         The positive label.
     groups : array-like of shape (n_samples,), optional
         Group of each row, for a guarantee ``per COLUMN``.
+    classes : sequence, optional
+        The class of each score column (multiclass); by default the sorted labels.
     confidence : float, default=0.95
         Level of the metric intervals (not of the guarantee, which the requirement states).
     n_boot : int, default=200
@@ -236,6 +243,8 @@ def choose_threshold(
     (0.4, True, 1.0)
     """
     req = parse_requirement(requirement)
+    if np.ndim(y_score) == 2:
+        y_true, y_score, positive = one_vs_rest(y_true, y_score, req, classes)
     is_pos = binary_labels(y_true, positive)
     scores = finite_scores(y_score, is_pos.size)
     curve = _curve_from_scores(scores, is_pos)
@@ -254,6 +263,37 @@ def choose_threshold(
         return _per_group(req, scores, is_pos, np.asarray(groups), confidence, n_boot, random_state)
     return decide_on_curve(curve, req, confidence=confidence, n_boot=n_boot,
                            random_state=random_state)
+
+
+def one_vs_rest(
+    y_true: Any, y_score: Any, req: Requirement, classes: Any = None
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The binary problem of the requirement's class: ``(is_class, its scores, True)``."""
+    y = np.asarray(y_true, dtype=object)
+    matrix = np.asarray(y_score)
+    present = sorted({v.item() if isinstance(v, np.generic) else v for v in y}, key=str)
+    names = list(present if classes is None else classes)
+    if matrix.shape[1] != len(names):
+        raise DataError(
+            f"'y_score' has {matrix.shape[1]} columns but there are {len(names)} classes "
+            f"({', '.join(map(str, names[:10]))}): pass one score column per class, in the "
+            "order of 'classes'."
+        )
+    if req.label is None:
+        raise RequirementError(
+            f"With scores for several classes, the requirement {req.text!r} must name its "
+            f"class, as in '{names[-1]}: {req.describe()}'."
+        )
+    from fnguard.data.target import match_label
+
+    cls = match_label(req.label, names)
+    if cls is None:
+        raise RequirementError(
+            f"The requirement names the class {req.label!r}, which is not one of "
+            f"{', '.join(map(str, names))}."
+        )
+    k = names.index(cls)
+    return np.asarray([v == cls for v in y], dtype=bool), matrix[:, k], True
 
 
 def decide_on_curve(
@@ -388,6 +428,8 @@ def _per_group(
                                    curve.tn[index], curve.fn[index]))
     objective = float(_objective_curve(req, curve.tp[index], curve.fp[index],
                                        curve.tn[index], curve.fn[index]))
+    if req.secondary in ("fpr", "fnr"):
+        objective = -objective  # report the secondary metric itself, as decide_on_curve does
     return Decision(
         requirement=req,
         threshold=common,

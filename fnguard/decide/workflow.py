@@ -49,6 +49,11 @@ def decide_for_diagnosis(
     """
     out: list[Decision] = []
     for req in requirements:
+        if req.label is not None and not _names_class(d, req.label):
+            raise RequirementError(
+                f"The requirement {req.describe()!r} names the class {req.label!r}, but these "
+                f"scores are for {d.positive!r} against the rest."
+            )
         if req.per is None:
             out.append(
                 decide_on_curve(
@@ -72,3 +77,64 @@ def decide_for_diagnosis(
             )
         )
     return out
+
+
+def _names_class(d: Diagnosis, label: str) -> bool:
+    from fnguard.data.target import match_label
+
+    return match_label(label, [d.positive]) is not None
+
+
+def decide_for_classes(
+    diagnoses: dict[Any, Diagnosis],
+    requirements: Sequence[Requirement],
+    *,
+    y_true: Any = None,
+    y_score: Any = None,
+    features: pd.DataFrame | None = None,
+    n_boot: int = 200,
+    random_state: int | None = 0,
+) -> None:
+    """Attach each requirement's decision to the diagnosis of the class it names.
+
+    Parameters
+    ----------
+    diagnoses : dict
+        Class label to its one-vs-rest diagnosis; their ``decisions`` are filled in.
+    requirements : sequence of Requirement
+        Each must name its class (``"malignant: recall>=0.98"``).
+    y_true : array-like, optional
+        Class labels, for guarantees ``per COLUMN``.
+    y_score : ndarray of shape (n_samples, n_classes), optional
+        Score columns in the order of ``diagnoses``, for guarantees ``per COLUMN``.
+    features : DataFrame, optional
+        Where ``per COLUMN`` finds its column.
+    n_boot, random_state
+        As in :func:`decide_for_diagnosis`.
+    """
+    from fnguard.data.target import match_label
+
+    classes = list(diagnoses)
+    for req in requirements:
+        if req.label is None:
+            raise RequirementError(
+                f"With scores for several classes, the requirement {req.text!r} must name its "
+                f"class, as in '{classes[-1]}: {req.describe()}'."
+            )
+        cls = match_label(req.label, classes)
+        if cls is None:
+            raise RequirementError(
+                f"The requirement names the class {req.label!r}, which is not one of "
+                f"{', '.join(map(str, classes))}."
+            )
+        k = classes.index(cls)
+        rows = {}
+        if y_true is not None and y_score is not None:
+            rows = {
+                "y_true": [v == cls for v in y_true],
+                "y_score": y_score[:, k],
+            }
+        diagnoses[cls].decisions += decide_for_diagnosis(
+            diagnoses[cls], [req], features=features, n_boot=n_boot,
+            random_state=random_state, **rows,
+        )
