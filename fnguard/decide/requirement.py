@@ -89,7 +89,7 @@ class Requirement:
         Class the requirement is about, for multiclass scores.
     """
 
-    text: str
+    text: str = field(compare=False)
     kind: str
     metric: str | None = None
     op: str | None = None
@@ -107,17 +107,18 @@ class Requirement:
     def describe(self) -> str:
         """Canonical text of the requirement (parses back to an equal requirement)."""
         if self.kind == "constraint":
-            body = f"{self.metric}{self.op}{self.target:g} maximize {self.secondary}"
-            if OBJECTIVES.get(self.secondary or "") == "min":
-                body = f"{self.metric}{self.op}{self.target:g} minimize {self.secondary}"
+            way = "minimize" if OBJECTIVES.get(self.secondary or "") == "min" else "maximize"
+            body = f"{self.metric}{self.op}{_num(self.target)} {way} {self.secondary}"
         elif self.kind == "fbeta":
-            body = f"fbeta:{self.beta:g}"
+            body = f"fbeta:{_num(self.beta)}"
         elif self.kind == "youden":
             body = "youden"
         else:
-            body = "cost:" + ",".join(f"{k}={v:g}" for k, v in self.costs.items())
+            body = "cost:" + ",".join(f"{k}={_num(v)}" for k, v in self.costs.items())
         if self.confidence is not None:
-            body += f" @{self.confidence * 100:g}%"
+            percent = _num(self.confidence * 100)
+            exact = float(percent) / 100 == self.confidence
+            body += f" @{percent}%" if exact else f" @{self.confidence!r}"
         if self.per:
             body += f" per {self.per}"
         return f"{self.label}: {body}" if self.label else body
@@ -134,6 +135,12 @@ class Requirement:
         if self.op == ">=":
             return value >= self.target - 1e-12
         return value <= self.target + 1e-12
+
+
+def _num(value: float | None) -> str:
+    """Shortest text of a number that parses back to the same float."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))  # type: ignore[arg-type]
 
 
 def _fail(text: str, why: str) -> RequirementError:
