@@ -22,6 +22,7 @@ a single monotone risk, and it is exact rather than a Hoeffding-Bentkus bound.
 
 from __future__ import annotations
 
+import functools
 import math
 
 from scipy import stats
@@ -82,6 +83,7 @@ def allowed_false_alarms(n_neg: int, target: float, confidence: float) -> int:
     return _allowed(n_neg, target, confidence, "negatives", f"fpr<={target:g}")
 
 
+@functools.lru_cache(maxsize=256)
 def _allowed(n: int, rate: float, confidence: float, what: str, text: str) -> int:
     """Largest ``a`` such that ``P(Binomial(n, rate) >= a + 1) >= confidence``."""
     if n <= 0 or stats.binom.sf(0, n, rate) < confidence:

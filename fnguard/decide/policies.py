@@ -366,7 +366,25 @@ def _threshold_interval(
     curve: ConfusionCurve, req: Requirement, n_boot: int, confidence: float, seed: int | None
 ) -> tuple[float, float]:
     """Stratified bootstrap interval of the threshold the policy picks."""
-    rng = np.random.default_rng(seed)
+    reps = _threshold_replicates(curve, req, n_boot, np.random.default_rng(seed))
+    return _quantile_interval(reps, confidence)
+
+
+def _quantile_interval(reps: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Percentile interval of threshold replicates (NaN replicates, where no threshold met the
+    requirement, are left out)."""
+    reps = reps[~np.isnan(reps)]
+    if reps.size == 0:
+        return math.nan, math.nan
+    alpha = 1 - confidence
+    low, high = np.quantile(reps, [alpha / 2, 1 - alpha / 2], method="lower")
+    return float(low), float(high)
+
+
+def _threshold_replicates(
+    curve: ConfusionCurve, req: Requirement, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
+    """The threshold the policy picks on each stratified bootstrap replicate (NaN: none)."""
     scores = curve.thresholds[1:]
     pos = np.diff(curve.tp)
     neg = np.diff(curve.fp)
@@ -385,12 +403,7 @@ def _threshold_interval(
     tp = np.concatenate([zero, np.cumsum(pos_r, axis=1)], axis=1)
     fp = np.concatenate([zero, np.cumsum(neg_r, axis=1)], axis=1)
     idx = _choose_index(req, tp, fp, n_neg - fp, n_pos - tp)
-    thresholds = np.r_[np.inf, scores][idx[idx >= 0]]
-    if thresholds.size == 0:
-        return math.nan, math.nan
-    alpha = 1 - confidence
-    low, high = np.quantile(thresholds, [alpha / 2, 1 - alpha / 2], method="lower")
-    return float(low), float(high)
+    return np.where(idx >= 0, np.r_[np.inf, scores][np.maximum(idx, 0)], np.nan)
 
 
 def _per_group(
@@ -410,6 +423,8 @@ def _per_group(
         )
     per: dict[str, float] = {}
     labels = np.asarray([str(g) for g in groups], dtype=object)
+    rng = np.random.default_rng(random_state)
+    replicates = []
     for g in sorted(set(labels.tolist())):
         mask = labels == g
         curve = _curve_from_scores(scores[mask], is_pos[mask])
@@ -418,8 +433,18 @@ def _per_group(
         except RequirementError as exc:
             raise RequirementError(f"In group {req.per} = {g!r}: {exc}") from None
         per[g] = d.threshold
+        if n_boot > 0:
+            replicates.append(_threshold_replicates(curve, req, n_boot, rng))
     # Lower thresholds raise recall in every group; higher ones lower the FPR in every group.
-    common = min(per.values()) if req.metric in ("recall", "fnr") else max(per.values())
+    lowest = req.metric in ("recall", "fnr")
+    common = min(per.values()) if lowest else max(per.values())
+    low = high = math.nan
+    if replicates:
+        # Groups are disjoint, so their stratified redraws are independent: combine replicate
+        # by replicate (a replicate where some group met nothing counts as none).
+        stacked = np.vstack(replicates)
+        combined = stacked.min(axis=0) if lowest else stacked.max(axis=0)
+        low, high = _quantile_interval(combined, confidence)
     curve = _curve_from_scores(scores, is_pos)
     metrics = summary_from_curve(curve, common, confidence, n_boot=n_boot,
                                  random_state=random_state)
@@ -438,6 +463,8 @@ def _per_group(
         value=value,
         metrics=metrics,
         index=index,
+        threshold_low=low,
+        threshold_high=high,
         group_thresholds=per,
         notes=[
             f"One threshold per group of {req.per} keeps each group's guarantee "

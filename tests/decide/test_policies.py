@@ -1,0 +1,287 @@
+"""Tests for fnguard.decide.policies: every requirement kind against a brute-force search."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import (
+    balanced_accuracy_score,
+    fbeta_score,
+    matthews_corrcoef,
+    precision_score,
+    recall_score,
+)
+
+from fnguard.decide import Decision, choose_threshold, parse_requirement
+from fnguard.errors import DataError, RequirementError
+from fnguard.metrics import summary
+
+REQUIREMENTS = [
+    "recall>=0.8",
+    "recall>=0.5 maximize f1",
+    "recall>=0.7 maximize mcc",
+    "recall>=0.6 maximize balanced_accuracy",
+    "recall>=0.6 minimize fpr",
+    "fnr<=0.25",
+    "fnr<=0.4 maximize specificity",
+    "fpr<=0.2",
+    "fpr<=0.3 maximize precision",
+    "fpr<=0.25 minimize fnr",
+    "specificity>=0.75",
+    "precision>=0.6",
+    "precision>=0.5 maximize f2",
+    "fbeta:2",
+    "fbeta:0.5",
+    "f1",
+    "youden",
+    "cost:fn=50,fp=1",
+    "cost:fn=5,fp=2,tp=1,tn=0.5",
+    "cost:fn=1,fp=1",
+]
+#: Float tolerance of a constraint and of a tie in the objective.
+TOL = 1e-12
+
+
+def reference_metric(name: str, tp: int, fp: int, tn: int, fn: int) -> float:
+    """A metric from the four counts, by its textbook formula (zero denominators give 0)."""
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b else 0.0
+
+    recall, spec = ratio(tp, tp + fn), ratio(tn, tn + fp)
+    if name in ("f1", "f2"):
+        b2 = float(name[1]) ** 2
+        return ratio((1 + b2) * tp, (1 + b2) * tp + b2 * fn + fp)
+    if name == "mcc":
+        den = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+        return ratio(tp * tn - fp * fn, den)
+    return {
+        "recall": recall,
+        "fnr": ratio(fn, tp + fn),
+        "precision": ratio(tp, tp + fp),
+        "fpr": ratio(fp, fp + tn),
+        "specificity": spec,
+        "balanced_accuracy": (recall + spec) / 2,
+    }[name]
+
+
+@pytest.mark.parametrize("name", ["recall", "precision", "f1", "f2", "mcc", "balanced_accuracy"])
+def test_reference_metric_is_sklearn(name: str) -> None:
+    """Check that the brute-force reference formulas equal scikit-learn's metrics."""
+    sk = {
+        "recall": lambda y, p: recall_score(y, p, zero_division=0),
+        "precision": lambda y, p: precision_score(y, p, zero_division=0),
+        "f1": lambda y, p: fbeta_score(y, p, beta=1, zero_division=0),
+        "f2": lambda y, p: fbeta_score(y, p, beta=2, zero_division=0),
+        "mcc": matthews_corrcoef,
+        "balanced_accuracy": balanced_accuracy_score,
+    }[name]
+    for seed in range(10):
+        y, s = small_data(seed)
+        for t in np.r_[np.inf, np.unique(s)]:
+            pred = s >= t
+            counts = _counts(y, pred)
+            assert reference_metric(name, *counts) == pytest.approx(sk(y, pred), abs=1e-12)
+
+
+def _counts(y: np.ndarray, pred: np.ndarray) -> tuple[int, int, int, int]:
+    return (int(np.sum(pred & y)), int(np.sum(pred & ~y)), int(np.sum(~pred & ~y)),
+            int(np.sum(~pred & y)))
+
+
+def brute_force(y: np.ndarray, s: np.ndarray, text: str) -> tuple[float, float, bool]:
+    """Threshold, objective and whether met, by trying every distinct score and +inf."""
+    req = parse_requirement(text)
+    candidates = np.r_[np.inf, np.unique(s)[::-1]]  # decreasing, like the curve
+    objective, feasible, value = [], [], []
+    for t in candidates:
+        tp, fp, tn, fn = _counts(y, s >= t)
+        if req.kind == "constraint":
+            v = reference_metric(req.metric, tp, fp, tn, fn)
+            ok = v >= req.target - TOL if req.op == ">=" else v <= req.target + TOL
+            if req.metric == "precision":
+                ok = ok and tp + fp > 0
+            value.append(v)
+            feasible.append(ok)
+            obj = reference_metric(req.secondary, tp, fp, tn, fn)
+            objective.append(-obj if req.secondary in ("fpr", "fnr") else obj)
+        elif req.kind == "fbeta":
+            b2 = req.beta**2
+            objective.append((1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp) if tp else 0.0)
+        elif req.kind == "youden":
+            objective.append(tp / (tp + fn) - fp / (fp + tn))
+        else:
+            c = req.costs
+            cost = (c["fn"] * fn + c["fp"] * fp + c["tp"] * tp + c["tn"] * tn) / y.size
+            objective.append(-cost)
+    objective_arr = np.asarray(objective)
+    ok = np.asarray(feasible) if feasible else np.ones(candidates.size, dtype=bool)
+    if not ok.any():
+        # The closest point: max precision (the only constraint that can fail), highest t.
+        v = np.where(np.asarray([t < np.inf for t in candidates]), value, -np.inf)
+        i = int(np.flatnonzero(v >= v.max() - TOL)[0])
+        return float(candidates[i]), float(v[i]), False
+    best = objective_arr[ok].max()
+    i = int(np.flatnonzero(ok & (objective_arr >= best - TOL))[0])  # ties: the higher threshold
+    sign = -1 if req.kind == "cost" or req.secondary in ("fpr", "fnr") else 1
+    return float(candidates[i]), sign * float(objective_arr[i]), True
+
+
+def small_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Small labelled data with heavy ties: at least one row of each class."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(6, 40))
+    y = rng.random(n) < rng.uniform(0.2, 0.7)
+    y[:2] = [True, False]
+    decimals = int(rng.integers(0, 3))
+    s = np.round(rng.random(n) * 0.6 + 0.4 * y, decimals)
+    return y, s
+
+
+@pytest.mark.parametrize("text", REQUIREMENTS)
+def test_against_brute_force(text: str) -> None:
+    """Check threshold, objective and met against a brute-force search on small tied data."""
+    for seed in range(120):
+        y, s = small_data(seed)
+        expected_t, expected_obj, expected_met = brute_force(y, s, text)
+        d = choose_threshold(y, s, text, n_boot=0)
+        assert d.threshold == expected_t, (seed, text)
+        assert d.met is expected_met, (seed, text)
+        if expected_met:
+            assert d.objective == pytest.approx(expected_obj, abs=1e-12), (seed, text)
+            assert d.best_value is None and d.shortfall is None
+        else:
+            assert d.best_threshold == expected_t
+            assert d.best_value == pytest.approx(expected_obj, abs=1e-12)
+
+
+def test_unmet_precision_reports_best_point() -> None:
+    """Check that an unreachable precision gives met False, the best precision and the shortfall."""
+    y = np.array([1, 0, 1, 0, 0, 1, 0, 0])
+    s = np.array([0.9, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3])
+    # Precision at 0.9 is 1/2, at 0.8 is 2/3, at 0.7 is 2/4, ... at 0.5 is 3/6: best 2/3.
+    d = choose_threshold(y, s, "precision>=0.9", n_boot=0)
+    assert d.met is False
+    assert d.threshold == d.best_threshold == 0.8
+    assert d.best_value == pytest.approx(2 / 3)
+    assert d.shortfall == pytest.approx(0.9 - 2 / 3)
+    assert d.value == pytest.approx(2 / 3)
+    assert "NOT met" in d.describe()
+    assert d.to_dict()["shortfall"] == pytest.approx(0.9 - 2 / 3)
+    assert math.isnan(d.threshold_low) and math.isnan(d.threshold_high)
+
+
+def test_docstring_example_and_flag_nothing() -> None:
+    """Check the documented example, and that +inf (flag nothing) can be chosen."""
+    d = choose_threshold([0, 0, 1, 1, 0, 1], [0.1, 0.6, 0.7, 0.4, 0.2, 0.9], "recall>=0.9",
+                         n_boot=0)
+    assert (d.threshold, d.met) == (0.4, True)
+    # Misses cost nothing compared with false alarms: flag nothing.
+    d = choose_threshold([0, 0, 1, 0], [0.9, 0.8, 0.1, 0.7], "cost:fn=1.01,fp=100", n_boot=0)
+    assert d.threshold == math.inf
+    assert d.to_dict()["threshold"] is None
+    assert "above every score" in d.describe()
+
+
+@pytest.mark.parametrize(
+    "text", ["recall>=0.8", "fpr<=0.1 @90%", "f1", "cost:fn=20,fp=1", "youden"]
+)
+def test_metrics_equal_summary(text: str) -> None:
+    """Check that Decision.metrics equal fnguard.metrics.summary at the chosen threshold."""
+    rng = np.random.default_rng(1)
+    y = rng.random(600) < 0.2
+    s = np.round(rng.normal(size=600) + 1.5 * y, 2)
+    d = choose_threshold(y, s, text, n_boot=50, random_state=3)
+    ref = summary(y, s, threshold=d.threshold, n_boot=50, random_state=3)
+    assert list(d.metrics) == list(ref)
+    for name, est in ref.items():
+        got = d.metrics[name]
+        assert got.value == pytest.approx(est.value, nan_ok=True), name
+        assert got.low == pytest.approx(est.low, nan_ok=True), name
+        assert got.high == pytest.approx(est.high, nan_ok=True), name
+    if d.requirement.kind == "constraint":
+        assert d.value == pytest.approx(d.metrics[d.requirement.metric].value)
+
+
+@pytest.mark.parametrize(
+    "text", ["recall>=0.9", "fnr<=0.1 @95%", "fpr<=0.05 @90%", "f1", "cost:fn=20,fp=1",
+             "precision>=0.5"]
+)
+def test_threshold_interval_brackets_threshold(text: str) -> None:
+    """Check that the bootstrap interval of the threshold holds it and is narrow on big data."""
+    rng = np.random.default_rng(2)
+    y = rng.random(20_000) < 0.1
+    s = rng.normal(size=20_000) + 2 * y
+    d = choose_threshold(y, s, text, n_boot=200, random_state=0)
+    assert d.threshold_low <= d.threshold <= d.threshold_high
+    assert d.threshold_high - d.threshold_low < 0.5
+    d0 = choose_threshold(y, s, text, n_boot=0)
+    assert d0.threshold == d.threshold
+    assert math.isnan(d0.threshold_low) and math.isnan(d0.threshold_high)
+
+
+def test_guarantee_decision_fields() -> None:
+    """Check allowed, met and the description of a guaranteed recall."""
+    rng = np.random.default_rng(4)
+    y = rng.random(3000) < 0.1
+    s = rng.normal(size=3000) + 2 * y
+    d = choose_threshold(y, s, "recall>=0.9 @95%", n_boot=0)
+    assert isinstance(d, Decision) and d.met
+    n_pos = int(y.sum())
+    misses = int(np.sum(y & (s < d.threshold)))
+    assert misses <= d.allowed
+    # The highest such threshold: one score higher misses more than allowed.
+    higher = np.unique(s)[np.unique(s) > d.threshold].min()
+    assert int(np.sum(y & (s < higher))) > d.allowed
+    assert 0 < d.allowed < n_pos
+    assert "guaranteed at 95%" in d.describe()
+
+
+def test_per_group_threshold_is_min_of_groups() -> None:
+    """Check that per-group recall guarantees give group thresholds and their minimum."""
+    rng = np.random.default_rng(5)
+    g = np.repeat(["a", "b"], 2000)
+    y = rng.random(4000) < 0.1
+    s = rng.normal(size=4000) + np.where(g == "a", 2.5, 1.0) * y
+    d = choose_threshold(y, s, "recall>=0.9 @90% per site", groups=g, n_boot=0)
+    assert set(d.group_thresholds) == {"a", "b"}
+    for name in ("a", "b"):
+        alone = choose_threshold(y[g == name], s[g == name], "recall>=0.9 @90%", n_boot=0)
+        assert d.group_thresholds[name] == alone.threshold
+    assert d.threshold == min(d.group_thresholds.values())
+    fpr = choose_threshold(y, s, "fpr<=0.1 @90% per site", groups=g, n_boot=0)
+    assert fpr.threshold == max(fpr.group_thresholds.values())
+    low = choose_threshold(y, s, "recall>=0.9 minimize fpr @90% per site", groups=g, n_boot=0)
+    assert low.objective == pytest.approx(low.metrics["fpr"].value)
+
+
+def _kw(**kw: object) -> dict:
+    base: dict = dict(y_true=[0, 1, 0, 1], y_score=[0.1, 0.9, 0.3, 0.6], requirement="f1")
+    return base | kw
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (_kw(y_true=[0, 0, 0, 0]), DataError, "does not occur"),
+        (_kw(y_true=[0, 0, 0, 0], positive=0), DataError, "only positive"),
+        (_kw(y_true=[1, 1, 1, 1]), DataError, "only positive"),
+        (_kw(y_score=[0.1, np.nan, 0.3, 0.6]), DataError, "NaN"),
+        (_kw(y_score=[0.1, np.inf, 0.3, 0.6]), DataError, "infinite"),
+        (_kw(y_score=[0.1, 0.2]), DataError, "pass one score per label"),
+        (_kw(y_true=[0, 1, 2, 1]), DataError, "two classes"),
+        (_kw(requirement="recall>=0.9 @95% per site"), RequirementError, "no groups"),
+        (_kw(requirement="recall>=0.9 @95%"), RequirementError, "needs at least 29 positives"),
+        (_kw(requirement="recall>=2"), RequirementError, "strictly between"),
+        (_kw(requirement="recall>=0.9 @90% per site", groups=["a", "b"]), DataError,
+         "'groups' has 2 rows"),
+        (_kw(requirement="recall>=0.9 @90% per site", groups=["a", "a", "b", "b"]),
+         RequirementError, "In group site = 'a'.*needs at least 22 positives"),
+    ],
+)
+def test_bad_inputs(kwargs: dict, error: type, match: str) -> None:
+    """Check that bad inputs raise the documented error with a helpful message."""
+    with pytest.raises(error, match=match):
+        choose_threshold(**kwargs)
