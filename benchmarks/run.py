@@ -155,7 +155,27 @@ def machine_facts() -> list[str]:
     ]
 
 
-def render(rows: Sequence[Row], repeat: int) -> str:
+#: Further sections, each a module beside this file with ``section(quick) -> str``.
+SECTIONS = ("bench_decide", "bench_guarantee", "bench_tuner")
+
+
+def extra_sections(names: Sequence[str], quick: bool) -> list[str]:
+    """Run the named benchmark modules and return their markdown sections."""
+    import importlib
+
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    out = []
+    for name in names:
+        started = time.perf_counter()
+        module = importlib.import_module(name)
+        out.append(module.section(quick=quick))
+        print(f"{name}: {time.perf_counter() - started:.1f} s", flush=True)
+    return out
+
+
+def render(rows: Sequence[Row], repeat: int, sections: Sequence[str] = ()) -> str:
     """The Markdown report."""
     lines = [
         "# Benchmark: fnguard.metrics against scikit-learn",
@@ -187,6 +207,8 @@ def render(rows: Sequence[Row], repeat: int) -> str:
             f"| {r.dataset} | {r.n:,} | {r.fnguard_s:.3f} | {sk} | {ratio} | {r.equal} | "
             f"{r.peak_mb:.0f} |"
         )
+    for text in sections:
+        lines += ["", text.rstrip()]
     lines += ["", "## Machine", "", *machine_facts(), ""]
     return "\n".join(lines)
 
@@ -210,6 +232,11 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--sections", nargs="*", default=list(SECTIONS),
+        help="further benchmark modules to run (none: only the metric kernel)",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args(argv)
     rows: list[Row] = []
     for n in args.sizes:
@@ -219,7 +246,8 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
                 ratio = f"  ratio {r.sklearn_s / r.fnguard_s:.2f}" if r.sklearn_s else ""
                 print(f"{r.dataset:<40} n={r.n:>11,}  {r.fnguard_s:8.3f} s{ratio}", flush=True)
             rows += new
-    write_atomic(args.output, render(rows, args.repeat))
+    sections = extra_sections(args.sections, args.quick)
+    write_atomic(args.output, render(rows, args.repeat, sections))
     print(f"wrote {args.output}")
     return rows
 

@@ -19,7 +19,9 @@ def test_benchmark_smoke_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
     spec.loader.exec_module(module)
     output = tmp_path / "RESULTS.md"
-    rows = module.main(["--sizes", "10000", "--repeat", "1", "--output", str(output)])
+    rows = module.main(
+        ["--sizes", "10000", "--repeat", "1", "--output", str(output), "--sections"]
+    )
     assert len(rows) == 4
     assert all(r.n == 10_000 and r.fnguard_s > 0 for r in rows)
     text = output.read_text(encoding="utf-8")
