@@ -47,7 +47,7 @@ def binary_labels(y_true: Any, positive: Any = 1) -> np.ndarray:
         )
     if y.dtype == object and any(v is None for v in y):
         raise DataError("'y_true' holds missing (None) labels: drop or fill those rows.")
-    values = np.unique(y)
+    values = _distinct(y)
     if values.size > 2:
         shown = ", ".join(repr(v) for v in values[:10].tolist())
         raise DataError(
@@ -62,6 +62,17 @@ def binary_labels(y_true: Any, positive: Any = 1) -> np.ndarray:
             "pass one of those as 'positive'."
         )
     return np.asarray(mask, dtype=bool)
+
+
+def _distinct(y: np.ndarray) -> np.ndarray:
+    """Distinct labels, sorted; linear time for numeric labels with at most two values."""
+    if y.dtype.kind in "iuf" and y.size:
+        low, high = y.min(), y.max()
+        if low == high:
+            return np.array([low])
+        if np.all((y == low) | (y == high)):
+            return np.array([low, high])
+    return np.unique(y)
 
 
 def finite_scores(y_score: Any, n: int | None = None) -> np.ndarray:
