@@ -89,6 +89,14 @@ def diagnose(
     open_report: Annotated[
         bool, typer.Option("--open", help="Open the report in a web browser.")
     ] = False,
+    calibrate: Annotated[
+        str | None,
+        typer.Option(
+            "--calibrate",
+            help="Show what calibration would change: temperature, platt, isotonic or beta "
+            "(cross-fitted on these scores; before/after ECE, Brier, saturation).",
+        ),
+    ] = None,
     require: Annotated[
         list[str] | None,
         typer.Option(
@@ -110,6 +118,10 @@ def diagnose(
     options = {
         "threshold": threshold, "confidence": confidence, "n_boot": n_boot, "random_state": seed
     }
+    if calibrate is not None:
+        from fnguard.decide.calibration import _check_method
+
+        _check_method(calibrate)
     if len(score) > 1:
         diagnoses, report, notes = _diagnose_classes(
             path, label, score, positive, requirements, out, options
@@ -120,6 +132,16 @@ def diagnose(
     d = diagnose_table(
         scored, threshold=threshold, confidence=confidence, n_boot=n_boot, random_state=seed
     )
+    if calibrate is not None:
+        from fnguard.decide.calibration import calibration_report, cross_calibrate
+
+        after = cross_calibrate(scored.y_score, scored.y_true, calibrate, positive=True,
+                                random_state=seed)
+        d.calibration_fix = {
+            "method": calibrate,
+            **calibration_report(scored.y_true, scored.y_score, after, positive=True,
+                                 threshold=threshold),
+        }
     d.decisions = decide_for_diagnosis(
         d,
         requirements,

@@ -113,6 +113,25 @@ def diagnosis_renderables(d: Diagnosis, report: Path | None = None) -> list[obje
         for row in d.misses[cols].head(5).itertuples(index=False):
             mt.add_row(*(escape(f"{v:.4g}" if isinstance(v, float) else str(v)) for v in row))
         out.append(mt)
+    fix = d.calibration_fix
+    if fix:
+        ct = Table(
+            title=f"Calibration ({escape(fix['method'])}, cross-fitted): before and after",
+            header_style="bold",
+        )
+        for col in ("", "ECE", "Brier", "log-loss", "saturated", "flip 0.05-0.95"):
+            ct.add_column(col, justify="right")
+        for side in ("before", "after"):
+            s = fix[side]
+
+            def num(v: object) -> str:
+                return "n/a" if v is None or v != v else f"{v:.4f}"
+
+            ct.add_row(
+                side, num(s["ece"]), num(s["brier"]), num(s["log_loss"]),
+                "yes" if s["saturated"] else "no", f"{s['flip_fraction']:.1%}",
+            )
+        out.append(ct)
     for dec in d.decisions:
         at = d.curve.counts_at(d.threshold)
         tp_t, fn_t = at[0], at[3]

@@ -76,6 +76,8 @@ class Diagnosis:
     findings: list[Finding] = field(default_factory=list)
     #: Operating points chosen for the user's requirements (``fnguard.decide.Decision``).
     decisions: list[Any] = field(default_factory=list)
+    #: Before/after figures of a cross-fitted calibration (``fnguard diagnose --calibrate``).
+    calibration_fix: dict[str, Any] | None = None
 
     def histogram(self, n_bins: int = 40) -> dict[str, list[float]]:
         """Score histogram per class: ``edges``, ``positive`` and ``negative`` counts."""
@@ -157,6 +159,7 @@ class Diagnosis:
             },
             "findings": [f.to_dict() for f in self.findings],
             "decisions": [dec.to_dict() for dec in self.decisions],
+            "calibration_fix": self.calibration_fix,
             "notes": list(self.notes),
         }
 

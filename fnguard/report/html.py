@@ -262,6 +262,7 @@ def _context(d: Diagnosis, title: str | None) -> dict[str, Any]:
         "cards": cards,
         "findings": doc["findings"],
         "decisions": decisions,
+        "calibration_fix": _calibration_fix(d.calibration_fix),
         "known_severities": ("warning", "info", "error"),
         "saturation": saturation,
         "probability": bool(sat["probability"]),
@@ -319,6 +320,30 @@ def _decision_row(dec: Any, curve: dict[str, list[Any]]) -> dict[str, Any]:
         "fpr_value": m["fpr"].value,
         "costs": dict(req.costs) if req.kind == "cost" else None,
     }
+
+
+def _calibration_fix(fix: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Before/after rows of ``fnguard diagnose --calibrate``, formatted for the template."""
+    if not fix:
+        return None
+
+    def num(v: Any) -> str:
+        return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4f}"
+
+    rows = []
+    for side in ("before", "after"):
+        s = fix[side]
+        rows.append(
+            {
+                "side": side,
+                "ece": num(s["ece"]),
+                "brier": num(s["brier"]),
+                "log_loss": num(s["log_loss"]),
+                "saturated": "yes" if s["saturated"] else "no",
+                "flip": f"{s['flip_fraction']:.1%}",
+            }
+        )
+    return {"method": str(fix["method"]), "rows": rows}
 
 
 def _read_static(name: str) -> str:
