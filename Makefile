@@ -34,7 +34,7 @@ test: $(DEV_STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2
 
-bench: $(BASE_STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/run.py
 
 lint: $(DEV_STAMP)

@@ -225,8 +225,9 @@ def saturation(curve: ConfusionCurve, threshold: float = 0.5) -> Saturation:
             f"Scores are saturated: {share_extreme:.0%} lie within 1e-6 of 0 or 1 and only "
             f"{flip_fraction:.1%} of predictions change as the threshold moves from 0.05 to 0.95, "
             "so lowering the threshold cannot catch the misses. What helps: calibrate on the "
-            "logits (temperature or Platt scaling), train with label smoothing, or use a less "
-            "over-confident model (regularise, stop earlier)."
+            "logits (temperature or Platt scaling; see what it changes with "
+            "`fnguard diagnose ... --calibrate temperature`), train with label smoothing, or "
+            "use a less over-confident model (regularise, stop earlier)."
             if prob and n_distinct > 2
             else f"The scores take only {n_distinct} distinct values: they are hard decisions, "
             "so no threshold can trade false alarms for misses. Pass the model's probabilities "

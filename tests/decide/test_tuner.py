@@ -342,3 +342,22 @@ def test_bad_inputs(kwargs: dict, target: str, error: type, match: str) -> None:
     params = {"estimator": LogisticRegression(), **kwargs}
     with pytest.raises(error, match=match):
         ThresholdTuner(**params).fit(X, y)
+
+
+def test_grid_search_over_tuner() -> None:
+    """Check that GridSearchCV tunes the inner estimator of a ThresholdTuner."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    tuner = ThresholdTuner(
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)),
+        "recall>=0.95", cv=3, n_boot=0, random_state=0,
+    )
+    search = GridSearchCV(
+        tuner, {"estimator__logisticregression__C": [0.01, 1.0]}, cv=3, scoring="recall"
+    ).fit(X, y)
+    assert search.best_params_["estimator__logisticregression__C"] in (0.01, 1.0)
+    assert 0 <= search.best_estimator_.threshold_ <= 1
