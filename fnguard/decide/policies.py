@@ -279,21 +279,33 @@ def one_vs_rest(
             f"({', '.join(map(str, names[:10]))}): pass one score column per class, in the "
             "order of 'classes'."
         )
+    cls = requirement_class(req, names)
+    k = names.index(cls)
+    return np.asarray([v == cls for v in y], dtype=bool), matrix[:, k], True
+
+
+def requirement_class(req: Requirement, classes: list[Any]) -> Any:
+    """The class (one of ``classes``) that a multiclass requirement names.
+
+    Raises
+    ------
+    RequirementError
+        When the requirement names no class, or one that is not among ``classes``.
+    """
+    from fnguard.data.target import match_label
+
     if req.label is None:
         raise RequirementError(
             f"With scores for several classes, the requirement {req.text!r} must name its "
-            f"class, as in '{names[-1]}: {req.describe()}'."
+            f"class, as in '{classes[-1]}: {req.describe()}'."
         )
-    from fnguard.data.target import match_label
-
-    cls = match_label(req.label, names)
+    cls = match_label(req.label, classes)
     if cls is None:
         raise RequirementError(
             f"The requirement names the class {req.label!r}, which is not one of "
-            f"{', '.join(map(str, names))}."
+            f"{', '.join(map(str, classes))}."
         )
-    k = names.index(cls)
-    return np.asarray([v == cls for v in y], dtype=bool), matrix[:, k], True
+    return cls
 
 
 def decide_on_curve(

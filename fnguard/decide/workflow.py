@@ -8,7 +8,12 @@ from typing import Any
 import pandas as pd
 
 from fnguard.data.names import missing_column_error
-from fnguard.decide.policies import Decision, choose_threshold, decide_on_curve
+from fnguard.decide.policies import (
+    Decision,
+    choose_threshold,
+    decide_on_curve,
+    requirement_class,
+)
 from fnguard.decide.requirement import Requirement
 from fnguard.errors import RequirementError
 from fnguard.metrics.diagnosis import Diagnosis
@@ -112,21 +117,9 @@ def decide_for_classes(
     n_boot, random_state
         As in :func:`decide_for_diagnosis`.
     """
-    from fnguard.data.target import match_label
-
     classes = list(diagnoses)
     for req in requirements:
-        if req.label is None:
-            raise RequirementError(
-                f"With scores for several classes, the requirement {req.text!r} must name its "
-                f"class, as in '{classes[-1]}: {req.describe()}'."
-            )
-        cls = match_label(req.label, classes)
-        if cls is None:
-            raise RequirementError(
-                f"The requirement names the class {req.label!r}, which is not one of "
-                f"{', '.join(map(str, classes))}."
-            )
+        cls = requirement_class(req, classes)
         k = classes.index(cls)
         rows = {}
         if y_true is not None and y_score is not None:
