@@ -15,8 +15,11 @@ $(BASE_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# torch==2.13.0 first: that CPU build installs from this machine's disk; letting the `nn`
+# extra resolve torch on its own would download a multi-GB CUDA build.
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet 'torch==2.13.0'
+	$(BIN)/python -m pip install --quiet -e '.[dev,nn]'
 	touch $@ $(BASE_STAMP)
 
 # The browser tests drive Debian's chromium; install it when it is missing and we may (root, apt).

@@ -1,0 +1,178 @@
+"""The catalogue of levers: every way to cut false negatives, by name, with its search space.
+
+A :class:`Lever` makes a fresh, unfitted scikit-learn / imbalanced-learn object and says how
+to search its parameters. ``registry`` maps names to levers; modules of this package add to
+it with :func:`register` when :mod:`fnguard.levers` is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fnguard.errors import FnguardError
+
+#: The seven ways (plus the threshold), in the order the catalogue lists them.
+FAMILIES = (
+    "features",
+    "threshold",
+    "resampling",
+    "augmentation",
+    "algorithm",
+    "ensemble",
+    "cost",
+    "review",
+)
+#: What a lever makes: where it sits in a pipeline.
+KINDS = ("transformer", "sampler", "classifier", "threshold", "review")
+
+
+class LeverError(FnguardError, ValueError):
+    """An unknown lever, or parameters a lever does not take."""
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One fix, ready to be built and searched.
+
+    Attributes
+    ----------
+    name : str
+        Registry key, lower case (``"smote"``, ``"lightgbm"``, ``"lightgbm:focal"``).
+    family : str
+        One of :data:`FAMILIES`.
+    kind : str
+        One of :data:`KINDS`: a ``sampler`` goes before the classifier in an
+        imbalanced-learn ``Pipeline`` (and runs in ``fit`` only), a ``transformer`` before it,
+        a ``classifier`` last.
+    summary : str
+        One line on what it does.
+    risk : str
+        One line on what can go wrong.
+    factory : callable
+        ``factory(**params)`` returns a fresh, unfitted estimator, sampler or transformer.
+    search : callable or None
+        ``search(trial)`` returns a dict of parameters drawn from an optuna trial.
+    needs : tuple of str
+        Optional packages it needs (``"torch"``), named in the error when missing.
+    """
+
+    name: str
+    family: str
+    kind: str
+    summary: str
+    risk: str
+    factory: Callable[..., Any] = field(repr=False)
+    search: Callable[[Any], dict[str, Any]] | None = field(default=None, repr=False)
+    needs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"Lever {self.name!r}: family {self.family!r} not in {FAMILIES}.")
+        if self.kind not in KINDS:
+            raise ValueError(f"Lever {self.name!r}: kind {self.kind!r} not in {KINDS}.")
+
+    def make(self, **params: Any) -> Any:
+        """A fresh, unfitted object with ``params`` set.
+
+        Raises
+        ------
+        LeverError
+            When a parameter is not one the object takes.
+        """
+        try:
+            return self.factory(**params)
+        except TypeError as exc:
+            raise LeverError(
+                f"The lever {self.name!r} does not take the parameters {sorted(params)}: {exc}"
+            ) from None
+
+    def space(self, trial: Any) -> dict[str, Any]:
+        """Parameters drawn from an optuna ``trial`` (empty when nothing is searched)."""
+        return {} if self.search is None else self.search(trial)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for ``fnguard levers --json``."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "kind": self.kind,
+            "summary": self.summary,
+            "risk": self.risk,
+            "searchable": self.search is not None,
+            "needs": list(self.needs),
+        }
+
+
+class Registry(Mapping[str, Lever]):
+    """Lever name to :class:`Lever`; unknown names get an error with the close names."""
+
+    def __init__(self) -> None:
+        self._levers: dict[str, Lever] = {}
+
+    def __getitem__(self, name: str) -> Lever:
+        key = str(name).strip().lower()
+        if key in self._levers:
+            return self._levers[key]
+        import difflib
+
+        close = difflib.get_close_matches(key, list(self._levers), n=4, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise LeverError(
+            f"There is no lever {name!r}.{hint} `fnguard levers` lists them all."
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._levers)
+
+    def __len__(self) -> int:
+        return len(self._levers)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.strip().lower() in self._levers
+
+    def add(self, lever: Lever) -> Lever:
+        """Add a lever (its name must be new)."""
+        if lever.name in self._levers:
+            raise ValueError(f"The lever {lever.name!r} is registered twice.")
+        self._levers[lever.name] = lever
+        return lever
+
+    def family(self, family: str) -> list[Lever]:
+        """Levers of one family, in registration order."""
+        return [lever for lever in self._levers.values() if lever.family == family]
+
+
+#: Every lever, by name.
+registry = Registry()
+
+
+def register(
+    name: str,
+    family: str,
+    kind: str,
+    summary: str,
+    risk: str,
+    *,
+    search: Callable[[Any], dict[str, Any]] | None = None,
+    needs: tuple[str, ...] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register ``factory`` as the lever ``name``.
+
+    Examples
+    --------
+    >>> @register("example:identity", "features", "transformer", "Does nothing.", "None.")
+    ... def _identity(**params):
+    ...     from sklearn.preprocessing import FunctionTransformer
+    ...     return FunctionTransformer(**params)
+    >>> registry["example:identity"].make().__class__.__name__
+    'FunctionTransformer'
+    >>> _ = registry._levers.pop("example:identity")
+    """
+
+    def wrap(factory: Callable[..., Any]) -> Callable[..., Any]:
+        registry.add(Lever(name, family, kind, summary, risk, factory, search, needs))
+        return factory
+
+    return wrap
