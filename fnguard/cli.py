@@ -258,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     err = Console(stderr=True, highlight=False)
+    failure: str | None = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FnguardWarning)
         try:
@@ -265,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Without standalone mode, typer returns an Exit's code instead of raising it.
             code = result if isinstance(result, int) and not isinstance(result, bool) else 0
         except FnguardError as exc:
-            err.print(f"[bold red]error:[/] {_escape(str(exc))}", soft_wrap=True)
+            failure = str(exc)
             code = 2
         except typer.Exit as exc:
             code = int(exc.exit_code or 0)
@@ -285,6 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for w in caught:
         if issubclass(w.category, FnguardWarning):
             err.print(f"[yellow]note:[/] {_escape(str(w.message))}", soft_wrap=True)
+    if failure is not None:  # last, so that it is the line a reader sees
+        err.print(f"[bold red]error:[/] {_escape(failure)}", soft_wrap=True)
     return code
 
 

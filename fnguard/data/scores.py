@@ -81,9 +81,9 @@ def _scores(values: pd.Series, column: str, source: str) -> np.ndarray:
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
             raise DataError(
-                f"{where} holds {plural(int(bad.sum()), 'non-numeric value')}, e.g. "
-                f"{show_value(values.iloc[first])} at data row {first + 1} "
-                f"({row_numbers(bad)}): pass the model's numeric score for the positive class."
+                f"{where} holds {plural(int(bad.sum()), 'non-numeric value')} "
+                f"({row_numbers(bad)}; the first is {show_value(values.iloc[first])}): pass the "
+                "model's numeric score for the positive class."
             )
         parsed = parsed.astype("float64")
     scores = parsed.to_numpy(dtype=np.float64, copy=True)

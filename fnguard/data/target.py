@@ -205,11 +205,18 @@ def binarize_target(
         low = counts.min()
         chosen = max((v for v in present if counts[v] == low), key=_sort_key)
         n_pos = int(counts[chosen])
-        note = (
-            f"No positive label given: using the minority class {show_value(chosen)} "
-            f"({n_pos:,} of {len(values):,} rows, {n_pos / len(values):.1%}) as positive. "
-            "Pass --positive to choose."
-        )
+        if counts.max() == low:
+            note = (
+                f"No positive label given and both classes have {n_pos:,} rows: using "
+                f"{show_value(chosen)} (the value that sorts last) as positive. Pass --positive "
+                "to choose."
+            )
+        else:
+            note = (
+                f"No positive label given: using the minority class {show_value(chosen)} "
+                f"({n_pos:,} of {len(values):,} rows, {n_pos / len(values):.1%}) as positive. "
+                "Pass --positive to choose."
+            )
         notes.append(note)
         warnings.warn(note, FnguardWarning, stacklevel=2)
     else:

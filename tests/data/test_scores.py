@@ -25,7 +25,8 @@ CSV = "label,score,age\n0,0.1,30\n1,0.9,40\n0,0.3,50\n1,0.45,60\n"
         (
             "label,score\n0,0.1\n1,high\n0,0.2\n1,low\n",
             {"label": "label", "score": "score"},
-            r"score column 'score' .* holds 2 non-numeric values, e\.g\. 'high' at data row 2",
+            r"score column 'score' .* holds 2 non-numeric values "
+            r"\(data rows 2, 4; the first is 'high'\)",
         ),
         (
             "label,score\n0,0.1\n1,\n0,0.2\n1,NaN\n",
