@@ -53,13 +53,23 @@ def demo(
     open_report: Annotated[
         bool, typer.Option("--open", help="Open the report in a web browser.")
     ] = False,
+    require: Annotated[
+        str,
+        typer.Option(
+            help="Requirement whose threshold is chosen on out-of-fold training scores and "
+            "checked on the held-out split ('none' to skip)."
+        ),
+    ] = "recall>=0.8",
 ) -> None:
     """Fit a plain baseline on a bundled real dataset and diagnose its misses."""
     from fnguard.demo import run_demo
 
     console = Console(stderr=json_out)
     with console.status("Fitting the baseline and measuring its misses...", spinner="dots"):
-        result = run_demo(dataset=dataset, out=out, random_state=seed)
+        result = run_demo(
+            dataset=dataset, out=out, random_state=seed,
+            require=None if require.strip().lower() == "none" else require,
+        )
     _finish(result.diagnosis, result.report, json_out, open_report, console)
 
 
@@ -241,6 +251,45 @@ def _finish(
         import webbrowser
 
         webbrowser.open(report.resolve().as_uri())
+
+
+@app.command()
+def levers(
+    family: Annotated[
+        str | None,
+        typer.Option(help="Show one family only: features, resampling, algorithm, ensemble, ..."),
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """List the levers: every fix fnguard can search, what it does and what can go wrong."""
+    from fnguard.levers import FAMILIES, LeverError, registry
+
+    if family is not None and family.strip().lower() not in FAMILIES:
+        raise LeverError(
+            f"There is no lever family {family!r}: use one of {', '.join(FAMILIES)}."
+        )
+    rows = [
+        lever
+        for fam in FAMILIES
+        for lever in registry.family(fam)
+        if family is None or fam == family.strip().lower()
+    ]
+    if json_out:
+        sys.stdout.write(json.dumps([lever.to_dict() for lever in rows], indent=2) + "\n")
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"Levers ({len(rows)})", header_style="bold", show_lines=False)
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("family")
+    table.add_column("what it does")
+    table.add_column("risk", style="yellow")
+    for lever in rows:
+        table.add_row(
+            escape(lever.name), lever.family, escape(lever.summary), escape(lever.risk)
+        )
+    Console().print(table)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

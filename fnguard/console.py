@@ -146,6 +146,8 @@ def diagnosis_renderables(d: Diagnosis, report: Path | None = None) -> list[obje
                 + ("meets it." if ok else "does NOT meet it."),
                 style="green" if ok else "bold red",
             )
+        for note in dec.notes:
+            body.append(f"\n{note}", style="dim")
         if dec.threshold_low == dec.threshold_low:
             body.append(
                 f"\nThreshold interval ({d.confidence:.0%} bootstrap): "

@@ -88,8 +88,14 @@ def run_demo(
     threshold: float = 0.5,
     random_state: int = 0,
     n_boot: int = 1000,
+    require: str | None = "recall>=0.8",
 ) -> DemoResult:
     """Fit a plain baseline on a bundled dataset and diagnose its misses on held-out data.
+
+    With ``require``, the threshold that meets it is also chosen honestly, on out-of-fold
+    scores of the training split (:class:`~fnguard.decide.ThresholdTuner`), and scored once on
+    the held-out split: the diagnosis' ``decisions`` say whether it holds on data never used
+    to choose it.
 
     Parameters
     ----------
@@ -105,6 +111,9 @@ def run_demo(
         Seed of the split, the model and the bootstrap.
     n_boot : int, default=1000
         Bootstrap replicates of the intervals.
+    require : str or None, default="recall>=0.8"
+        A requirement (see :func:`fnguard.decide.parse_requirement`) whose threshold is chosen
+        on the training split and checked on the held-out split; None skips it.
 
     Returns
     -------
@@ -117,7 +126,18 @@ def run_demo(
     X_train, X_test, y_train, y_test = train_test_split(
         X, data.y, test_size=test_size, stratify=data.y, random_state=random_state
     )
-    model = baseline_model(data, random_state).fit(X_train, y_train)
+    tuner = None
+    if require is not None:
+        from fnguard.decide import ThresholdTuner
+
+        # The tuner refits the same baseline on the whole training split: one fit serves both.
+        tuner = ThresholdTuner(
+            baseline_model(data, random_state), require, cv=5, random_state=random_state,
+            n_boot=0,
+        ).fit(X_train, y_train)
+        model = tuner.estimator_
+    else:
+        model = baseline_model(data, random_state).fit(X_train, y_train)
     scores = model.predict_proba(X_test)[:, list(model.classes_).index(True)]
     diagnosis = diagnose(
         y_test,
@@ -133,6 +153,20 @@ def run_demo(
         notes=list(data.notes),
     )
     diagnosis.positive, diagnosis.negative = data.positive, data.negative
+    if tuner is not None:
+        from fnguard.decide import evaluate_threshold
+
+        diagnosis.decisions = [
+            evaluate_threshold(
+                diagnosis.curve,
+                tuner.requirement_,
+                tuner.threshold_,
+                n_boot=n_boot,
+                random_state=random_state,
+                note="threshold chosen on out-of-fold scores of the training split (5 folds), "
+                "scored once on the held-out split",
+            )
+        ]
     report = None
     if out is not None:
         from fnguard.report import write_report

@@ -54,3 +54,46 @@ def test_demo_model_scores_agree(tmp_path: Path) -> None:
     tn, fp, fn, tp = confusion_matrix(y_test, proba >= 0.5, labels=[False, True]).ravel()
     assert result.diagnosis.curve.counts_at(0.5) == (tp, fp, tn, fn)
     assert result.diagnosis.metrics["roc_auc"].value == pytest.approx(roc_auc_score(y_test, proba))
+
+
+def test_demo_requirement_chosen_out_of_fold(tmp_path: Path) -> None:
+    """Check that the demo's requirement threshold comes from training folds, scored on test."""
+    from sklearn.model_selection import train_test_split
+
+    from fnguard.decide import ThresholdTuner, choose_threshold
+    from fnguard.demo import _as_model_input, baseline_model
+
+    result = run_demo(out=None, n_boot=0, require="recall>=0.8")
+    (dec,) = result.diagnosis.decisions
+    data = result.dataset
+    X_train, _, y_train, _ = train_test_split(
+        _as_model_input(data), data.y, test_size=0.3, stratify=data.y, random_state=0
+    )
+    tuner = ThresholdTuner(baseline_model(data), "recall>=0.8", cv=5, random_state=0, n_boot=0)
+    tuner.fit(X_train, y_train)
+    assert dec.threshold == tuner.threshold_
+    # The threshold is the out-of-fold choice, not one chosen on the test scores.
+    assert tuner.decision_.threshold == dec.threshold
+    on_test = choose_threshold(
+        result.diagnosis.curve.n_positive * [True] + result.diagnosis.curve.n_negative * [False],
+        _test_scores(result), "recall>=0.8", n_boot=0,
+    )
+    assert on_test.threshold != dec.threshold
+    tp, _, _, fn = result.diagnosis.curve.counts_at(dec.threshold)
+    assert dec.value == pytest.approx(tp / (tp + fn))
+    assert dec.met == (dec.value >= 0.8)
+    assert "out-of-fold" in dec.notes[0]
+
+
+def _test_scores(result):
+    """Held-out scores ordered positives first, as the labels built beside them."""
+    from sklearn.model_selection import train_test_split
+
+    from fnguard.demo import _as_model_input
+
+    data = result.dataset
+    _, X_test, _, y_test = train_test_split(
+        _as_model_input(data), data.y, test_size=0.3, stratify=data.y, random_state=0
+    )
+    p = result.model.predict_proba(X_test)[:, 1]
+    return list(p[y_test]) + list(p[~y_test])

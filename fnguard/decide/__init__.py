@@ -6,7 +6,12 @@ A score **at or above** the threshold is predicted positive.
 from fnguard.decide.calibrated import CalibratedClassifier
 from fnguard.decide.calibration import Calibrator, calibrate, calibration_report
 from fnguard.decide.guarantee import allowed_false_alarms, allowed_misses, min_positives
-from fnguard.decide.policies import Decision, choose_threshold, decide_on_curve
+from fnguard.decide.policies import (
+    Decision,
+    choose_threshold,
+    decide_on_curve,
+    evaluate_threshold,
+)
 from fnguard.decide.prior import correct_prior, prior_shift_logit
 from fnguard.decide.requirement import GRAMMAR, Requirement, parse_requirement
 from fnguard.decide.review import ReviewBand, review_band
@@ -27,6 +32,7 @@ __all__ = [
     "choose_threshold",
     "correct_prior",
     "decide_on_curve",
+    "evaluate_threshold",
     "min_positives",
     "parse_requirement",
     "prior_shift_logit",

@@ -85,6 +85,12 @@ class Decision:
                 f"{head}: NOT met; the best achievable {r.metric} is {self.best_value:.4f}, "
                 f"{self.shortfall:.4f} short of {r.target:g}."
             )
+        if not self.met and self.value is not None:
+            return (
+                f"{head}: NOT met on this data; {r.metric} is {self.value:.4f} "
+                f"[{self.metrics[r.metric].low:.4f}, {self.metrics[r.metric].high:.4f}], "
+                f"{self.shortfall:.4f} short of {r.target:g}."
+            )
         parts = [
             f"recall {m['recall'].value:.4f}",
             f"precision {m['precision'].value:.4f}",
@@ -371,6 +377,74 @@ def decide_on_curve(
         shortfall=shortfall,
         allowed=allowed,
         notes=notes,
+    )
+
+
+def evaluate_threshold(
+    curve: ConfusionCurve,
+    requirement: str | Requirement,
+    threshold: float,
+    *,
+    confidence: float = 0.95,
+    n_boot: int = 200,
+    random_state: int | None = 0,
+    note: str | None = None,
+) -> Decision:
+    """Score a threshold chosen elsewhere against a requirement, on new labelled data.
+
+    This is the honest last step: the threshold was chosen on other data (out-of-fold scores,
+    a calibration split), and ``met`` says whether the requirement holds on this data, with
+    the metrics and their intervals.
+
+    Parameters
+    ----------
+    curve : ConfusionCurve
+        Counts of the new data.
+    requirement : str or Requirement
+        What the threshold was chosen for.
+    threshold : float
+        The threshold (scores ``>=`` it are flagged).
+    confidence, n_boot, random_state
+        As in :func:`choose_threshold`.
+    note : str, optional
+        Where the threshold came from, kept in ``notes``.
+
+    Returns
+    -------
+    Decision
+        ``threshold_low``/``threshold_high`` are NaN: the threshold is given, not estimated.
+
+    Examples
+    --------
+    >>> from fnguard.metrics import confusion_curve
+    >>> c = confusion_curve([0, 1, 1, 0, 1], [0.2, 0.7, 0.4, 0.5, 0.9])
+    >>> d = evaluate_threshold(c, "recall>=0.9", 0.45, n_boot=0)
+    >>> d.met, round(d.value, 3)
+    (False, 0.667)
+    """
+    req = parse_requirement(requirement)
+    index = curve.index_at(threshold)
+    tp, fp, tn, fn = curve.tp[index], curve.fp[index], curve.tn[index], curve.fn[index]
+    value = (
+        float(threshold_metric(req.metric, tp, fp, tn, fn)) if req.kind == "constraint" else None
+    )
+    objective = float(_objective_curve(req, tp, fp, tn, fn))
+    if req.kind == "cost" or (req.kind == "constraint" and req.secondary in ("fpr", "fnr")):
+        objective = -objective
+    met = req.is_met(value) if value is not None else True
+    metrics = summary_from_curve(
+        curve, threshold, confidence, n_boot=n_boot, random_state=random_state
+    )
+    return Decision(
+        requirement=req,
+        threshold=float(threshold),
+        met=bool(met),
+        objective=objective,
+        value=value,
+        metrics=metrics,
+        index=index,
+        shortfall=None if met or value is None else float(abs(req.target - value)),
+        notes=[note] if note else [],
     )
 
 
