@@ -1,0 +1,173 @@
+"""Benchmark fnguard's resampling levers against imbalanced-learn's defaults.
+
+Usage::
+
+    python benchmarks/bench_samplers.py [--quick]
+
+On ``make_classification(n_samples=N, n_features=30, weights=[0.99], random_state=0)``, split
+75/25 (stratified, seeded), each sampler resamples the training part, once as imbalanced-learn
+0.14's class with its defaults and once as fnguard's lever with the same parameters. Each run
+is a separate Python process with a time limit, so a run that takes many minutes is recorded as
+``> T s (stopped)`` and one that runs out of memory does not stop the benchmark.
+
+- time: ``time.perf_counter`` around ``fit_resample`` (one run);
+- peak MB: the process's peak resident memory (``ru_maxrss``) during ``fit_resample`` above
+  its resident memory just before it (data, libraries and interpreter not counted);
+- PR-AUC: average precision of ``LGBMClassifier(n_estimators=100)`` fitted on the resampled
+  training part, on the held-out 25%; ``diff`` is fnguard's minus imbalanced-learn's.
+
+The cleaning samplers (Tomek links, ENN, SMOTE-Tomek, SMOTE-ENN) have their target at 100,000
+rows, the others at 1,000,000.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from typing import Any
+
+# sampler label -> (imbalanced-learn class path, fnguard lever name, parameters)
+SAMPLERS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "random-under": ("under_sampling.RandomUnderSampler", "random-under", {}),
+    "random-over": ("over_sampling.RandomOverSampler", "random-over", {}),
+    "smote": ("over_sampling.SMOTE", "smote", {}),
+    "borderline-smote-1": ("over_sampling.BorderlineSMOTE", "borderline-smote-1", {}),
+    "adasyn": ("over_sampling.ADASYN", "adasyn", {}),
+    "nearmiss-1": ("under_sampling.NearMiss", "nearmiss-1", {"version": 1}),
+    "nearmiss-2": ("under_sampling.NearMiss", "nearmiss-2", {"version": 2}),
+    "nearmiss-3": ("under_sampling.NearMiss", "nearmiss-3", {"version": 3}),
+    "tomek": ("under_sampling.TomekLinks", "tomek", {}),
+    "enn": ("under_sampling.EditedNearestNeighbours", "enn", {}),
+    "smote-tomek": ("combine.SMOTETomek", "smote-tomek", {}),
+    "smote-enn": ("combine.SMOTEENN", "smote-enn", {}),
+}
+CLEANING = ("tomek", "enn", "smote-tomek", "smote-enn")
+RANDOM = {
+    "random-under",
+    "random-over",
+    "smote",
+    "borderline-smote-1",
+    "adasyn",
+    "smote-tomek",
+    "smote-enn",
+}
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _one(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one sampler in this process (the child)."""
+    import importlib
+
+    from lightgbm import LGBMClassifier
+    from sklearn.datasets import make_classification
+    from sklearn.metrics import average_precision_score
+    from sklearn.model_selection import train_test_split
+
+    X, y = make_classification(n_samples=spec["n"], n_features=30, weights=[0.99], random_state=0)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+    path, lever, params = SAMPLERS[spec["sampler"]]
+    params = dict(params)
+    if spec["sampler"] in RANDOM:
+        params["random_state"] = 0
+    if spec["impl"] == "imblearn":
+        module, name = path.rsplit(".", 1)
+        sampler = getattr(importlib.import_module(f"imblearn.{module}"), name)(**params)
+    else:
+        from fnguard.levers import samplers  # noqa: F401 - registers the levers
+        from fnguard.levers.registry import registry
+
+        params.pop("version", None)
+        sampler = registry[lever].make(**params)
+    before = _rss_mb()
+    start = time.perf_counter()
+    X_res, y_res = sampler.fit_resample(X_tr, y_tr)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    model = LGBMClassifier(n_estimators=100, random_state=0, verbose=-1)
+    model.fit(X_res, y_res)
+    ap = average_precision_score(y_te, model.predict_proba(X_te)[:, 1])
+    return {"seconds": seconds, "peak_mb": max(peak, 0.0), "pr_auc": float(ap), "rows": len(y_res)}
+
+
+def _run(sampler: str, impl: str, n: int, timeout: float) -> dict[str, Any]:
+    spec = json.dumps({"sampler": sampler, "impl": impl, "n": n})
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, "--one", spec],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"stopped": timeout}
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["killed"])[-1]
+        return {
+            "failed": "out of memory" if "MemoryError" in tail or done.returncode < 0 else tail[:60]
+        }
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _cell(result: dict[str, Any], key: str, fmt: str) -> str:
+    if "stopped" in result:
+        return f"> {result['stopped']:.0f} s (stopped)" if key == "seconds" else "-"
+    if "failed" in result:
+        return result["failed"] if key == "seconds" else "-"
+    return format(result[key], fmt)
+
+
+def section(quick: bool = False, timeout: float | None = None) -> str:
+    """The markdown table of the sampler benchmark.
+
+    ``quick`` runs every sampler at 20,000 rows; otherwise the cleaning samplers run at
+    100,000 rows and the others at 100,000 and 1,000,000, each run stopped after ``timeout``
+    seconds (60 s by default; 120 s at 1,000,000 rows).
+    """
+    plan = (
+        [(name, 20_000) for name in SAMPLERS]
+        if quick
+        else [
+            *((name, 100_000) for name in SAMPLERS),
+            *((name, 1_000_000) for name in SAMPLERS if name not in CLEANING),
+        ]
+    )
+    lines = [
+        "| sampler | N | imblearn s | fnguard s | ratio | peak MB imblearn | peak MB fnguard "
+        "| PR-AUC imblearn | PR-AUC fnguard | diff |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, n in plan:
+        limit = timeout or (120.0 if n >= 1_000_000 else 60.0)
+        theirs = _run(name, "imblearn", n, limit)
+        ours = _run(name, "fnguard", n, limit)
+        if "seconds" in theirs and "seconds" in ours:
+            ratio = f"{theirs['seconds'] / max(ours['seconds'], 1e-9):.1f}x"
+            diff = f"{ours['pr_auc'] - theirs['pr_auc']:+.4f}"
+        elif "seconds" in ours:
+            ratio, diff = f"> {theirs.get('stopped', 0) / max(ours['seconds'], 1e-9):.1f}x", "-"
+        else:
+            ratio, diff = "-", "-"
+        lines.append(
+            f"| {name} | {n:,} | {_cell(theirs, 'seconds', '.2f')}"
+            f" | {_cell(ours, 'seconds', '.2f')}"
+            f" | {ratio} | {_cell(theirs, 'peak_mb', '.0f')} | {_cell(ours, 'peak_mb', '.0f')}"
+            f" | {_cell(theirs, 'pr_auc', '.4f')} | {_cell(ours, 'pr_auc', '.4f')} | {diff} |"
+        )
+        print(lines[-1], file=sys.stderr, flush=True)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--one":
+        print(json.dumps(_one(json.loads(sys.argv[2]))))
+    else:
+        print(section(quick="--quick" in sys.argv))

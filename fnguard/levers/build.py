@@ -1,0 +1,329 @@
+"""Build a pipeline from lever names; the levers that act after fitting (threshold, review).
+
+:func:`build` turns ``["smote", "lightgbm"]`` (and optionally a schema) into an
+imbalanced-learn ``Pipeline``: the schema's feature step, transformers, samplers (which run
+in ``fit`` only, so resampling stays inside training folds), then one classifier.
+
+The ``threshold`` and ``review`` levers do not go in the pipeline: they act on a fitted
+model's scores. ``registry["threshold"].make(requirement="recall>=0.95")`` returns a
+callable that wraps an estimator in a :class:`~fnguard.decide.ThresholdTuner`;
+``registry["review"].make(requirement=..., capacity=...)`` returns
+:func:`~fnguard.decide.review_band` with those two fixed, to call on ``(y_true, y_score)``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fnguard.levers.features import SCHEMA_LEVERS, features_from_schema
+from fnguard.levers.registry import LeverError, register, registry
+
+__all__ = ["DEFAULT_CLASSIFIER", "build"]
+
+#: The classifier used when no lever of kind "classifier" is named.
+DEFAULT_CLASSIFIER = "logistic"
+#: SMOTE variants for categorical data, registered by :mod:`fnguard.levers.samplers`.
+SMOTE_MIXED, SMOTE_CATEGORICAL = "smote-nc", "smoten"
+
+
+def build(
+    levers: str | Sequence[str],
+    schema: Any = None,
+    *,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    random_state: Any = 0,
+    correct_prior: bool = True,
+) -> Any:
+    """An unfitted imbalanced-learn pipeline made of the named levers.
+
+    Steps, each named after its lever:
+
+    1. ``"features"``, from :func:`~fnguard.levers.features_from_schema`, when ``schema`` is
+       given. The levers ``scale:standard`` / ``scale:quantile`` and ``encode:onehot`` /
+       ``encode:target`` then choose its scaling and encoding (defaults: standard scaling,
+       one-hot) instead of being steps of their own; without a schema they are plain steps on
+       every column.
+    2. The other transformers (kind ``"transformer"``), in the order given.
+    3. The samplers (kind ``"sampler"``), in the order given; they run in ``fit`` only.
+    4. Exactly one classifier (kind ``"classifier"``); ``"logistic"`` when none is named.
+
+    When the schema has categorical columns, ``"smote"`` is replaced by ``"smote-nc"``
+    (SMOTE-NC: numeric columns interpolated, categories voted by the neighbours), or by
+    ``"smoten"`` when every column is categorical, so no synthetic row holds a fraction of a
+    category. The feature step then gives the categories as integer codes, the sampler runs,
+    and an ``"encode"`` step after it encodes them; any other transformers follow it. What was
+    decided is listed in the pipeline's ``fnguard_notes_`` attribute.
+
+    Parameters
+    ----------
+    levers : str or sequence of str
+        Lever names (``fnguard levers`` lists them); a single name may be a string.
+    schema : Schema, optional
+        The feature columns (``Dataset.schema``); the pipeline then takes the raw frame.
+    params : mapping, optional
+        Lever name to keyword arguments of its ``make``, e.g. ``{"smote": {"k_neighbors":
+        3}}``. Parameters given for ``"smote"`` go to its replacement.
+    random_state : int or None, default=0
+        Seed given to every step (and nested estimator) that takes one and was not given one
+        in ``params``.
+    correct_prior : bool, default=True
+        Return a :class:`~fnguard.levers.prior.PriorCorrectedPipeline`, whose probabilities
+        undo the class balance that samplers and class weights changed, so that they stay
+        calibrated.
+
+    Returns
+    -------
+    imblearn.pipeline.Pipeline
+        Unfitted, with a ``fnguard_notes_`` list of str.
+
+    Raises
+    ------
+    LeverError
+        For an unknown lever (with the close names), a lever named twice, two classifiers,
+        parameters for a lever not named, or a threshold / review lever (they wrap a fitted
+        model instead: see the module docstring).
+
+    Examples
+    --------
+    >>> pipe = build(["select:mutual-info", "random-forest"], params={"random-forest": {
+    ...     "n_estimators": 20}})
+    >>> list(pipe.named_steps), pipe.named_steps["random-forest"].random_state
+    (['select:mutual-info', 'random-forest'], 0)
+    >>> build(["tree", "knn"])
+    Traceback (most recent call last):
+    ...
+    fnguard.levers.registry.LeverError: Only one classifier can end a pipeline; got 'tree', 'knn'. Keep one, or combine them with the 'voting' or 'stacking' lever (params={'voting': {'estimators': ['tree', 'knn']}}).
+    """  # noqa: E501
+    from imblearn.pipeline import Pipeline
+
+    names = [levers] if isinstance(levers, str) else list(levers)
+    names = [str(n).strip().lower() for n in names]
+    found = [registry[n] for n in names]  # unknown names: LeverError with close names
+    params = {str(k).strip().lower(): dict(v) for k, v in (params or {}).items()}
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise LeverError(f"The levers {repeated} are named more than once: name each once.")
+    unused = sorted(set(params) - set(names))
+    if unused:
+        raise LeverError(
+            f"Parameters were given for {unused}, which are not among the levers {names}: "
+            "add them to the levers or drop their parameters."
+        )
+    after = [lv.name for lv in found if lv.kind in ("threshold", "review")]
+    if after:
+        raise LeverError(
+            f"The levers {after} act on a fitted model's scores, not inside the pipeline: "
+            "build the pipeline without them, then wrap it, e.g. "
+            "registry['threshold'].make(requirement='recall>=0.95')(pipeline)."
+        )
+    classifiers = [lv.name for lv in found if lv.kind == "classifier"]
+    if len(classifiers) > 1:
+        shown = ", ".join(repr(c) for c in classifiers)
+        raise LeverError(
+            f"Only one classifier can end a pipeline; got {shown}. Keep one, or combine them "
+            "with the 'voting' or 'stacking' lever "
+            f"(params={{'voting': {{'estimators': {classifiers}}}}})."
+        )
+    notes: list[str] = []
+    transformers = [lv.name for lv in found if lv.kind == "transformer"]
+    sampler_names = [lv.name for lv in found if lv.kind == "sampler"]
+    samplers = [(name, dict(params.get(name, {}))) for name in sampler_names]
+    classifier = classifiers[0] if classifiers else DEFAULT_CLASSIFIER
+    if not classifiers:
+        notes.append(f"No classifier was named: '{DEFAULT_CLASSIFIER}' ends the pipeline.")
+
+    steps: list[tuple[str, Any]] = []
+    explicit: dict[str, bool] = {}  # step name -> whether random_state was given by the user
+    deferred: tuple[str, Any] | None = None
+    if schema is not None:
+        feature_step, transformers, samplers, deferred = _schema_steps(
+            schema, transformers, sampler_names, params, random_state, notes
+        )
+        steps.append(feature_step)
+        explicit[feature_step[0]] = False
+    before = [] if deferred else transformers
+    for name in before:
+        steps.append((name, _make(name, params.get(name, {}), random_state)))
+    for name, lever_params in samplers:
+        steps.append((name, _make(name, lever_params, random_state)))
+    if deferred:
+        steps.append(deferred)
+        for name in transformers:
+            steps.append((name, _make(name, params.get(name, {}), random_state)))
+    steps.append((classifier, _make(classifier, params.get(classifier, {}), random_state)))
+    for name, _ in steps:
+        explicit.setdefault(name, "random_state" in params.get(name, {}))
+    for name, step in steps:
+        if not explicit[name]:
+            _seed(step, random_state)
+    if correct_prior:
+        from fnguard.levers.prior import PriorCorrectedPipeline
+
+        pipeline = PriorCorrectedPipeline(steps)
+    else:
+        pipeline = Pipeline(steps)
+    pipeline.fnguard_notes_ = notes
+    return pipeline
+
+
+def _schema_steps(
+    schema: Any,
+    transformers: list[str],
+    samplers: list[str],
+    params: dict[str, dict[str, Any]],
+    random_state: Any,
+    notes: list[str],
+) -> tuple[tuple[str, Any], list[str], list[tuple[str, dict[str, Any]]], Any]:
+    """The feature step, the remaining transformers, the samplers with their parameters, and
+    the encoding step to put after the samplers (``None`` unless SMOTE-NC or SMOTEN runs)."""
+    chosen: dict[str, str] = {}
+    for name in transformers:
+        if name in SCHEMA_LEVERS:
+            option = SCHEMA_LEVERS[name][0]
+            if option in chosen:
+                raise LeverError(
+                    f"The levers {chosen[option]!r} and {name!r} both set the {option} "
+                    "encoding of the schema's feature step: keep one."
+                )
+            chosen[option] = name
+    numeric = SCHEMA_LEVERS[chosen["numeric"]][1] if "numeric" in chosen else "standard"
+    categorical = (
+        SCHEMA_LEVERS[chosen["categorical"]][1] if "categorical" in chosen else "onehot"
+    )
+    rest = [name for name in transformers if name not in SCHEMA_LEVERS]
+    n_cat = len(schema.categorical())
+    all_categorical = n_cat == len(schema)
+    with_params: list[tuple[str, dict[str, Any]]] = []
+    for name in samplers:
+        lever_params = dict(params.get(name, {}))
+        if name == "smote" and n_cat:
+            name = SMOTE_CATEGORICAL if all_categorical else SMOTE_MIXED
+            if name in samplers:
+                raise LeverError(f"'smote' and {name!r} are both named: keep one.")
+            notes.append(
+                f"The schema has {n_cat} categorical column(s): '{name}' replaces 'smote', "
+                "so synthetic rows take categories from their neighbours instead of "
+                "fractions of one-hot columns."
+            )
+        with_params.append((name, lever_params))
+    categorical_samplers = (SMOTE_MIXED, SMOTE_CATEGORICAL)
+    mixed = [i for i, (name, _) in enumerate(with_params) if name in categorical_samplers]
+    if n_cat and mixed:
+        # The categorical codes come first, so SMOTE-NC's column indices do not depend on how
+        # many missing-value indicators the numeric part adds.
+        features = features_from_schema(
+            schema, numeric=numeric, categorical="ordinal", random_state=random_state
+        )
+        features.transformers = sorted(features.transformers, key=lambda t: t[0] != "categorical")
+        codes = list(range(n_cat))
+        for i in mixed:
+            name, lever_params = with_params[i]
+            if name == SMOTE_MIXED:
+                lever_params.setdefault("categorical_features", codes)
+        from sklearn.compose import ColumnTransformer
+
+        from fnguard.levers.features import _encoder
+
+        encode = ColumnTransformer(
+            [("categorical", _encoder(categorical, random_state), codes)],
+            remainder="passthrough",
+            sparse_threshold=0.0,
+        )
+        _apply(encode, chosen.get("categorical"), params, ["categorical"])
+        _apply(features, chosen.get("numeric"), params, ["numeric__scale", "dates__scale"])
+        if rest:
+            notes.append(
+                f"The transformers {rest} run after '{with_params[mixed[0]][0]}' and the "
+                "encoding, since they need encoded columns."
+            )
+        return ("features", features), rest, with_params, ("encode", encode)
+    features = features_from_schema(
+        schema, numeric=numeric, categorical=categorical, random_state=random_state
+    )
+    _apply(features, chosen.get("categorical"), params, ["categorical__encode"])
+    _apply(features, chosen.get("numeric"), params, ["numeric__scale", "dates__scale"])
+    return ("features", features), rest, with_params, None
+
+
+def _apply(
+    step: Any, lever: str | None, params: dict[str, dict[str, Any]], paths: list[str]
+) -> None:
+    """Set the parameters given for a schema lever on the estimator(s) it configures."""
+    if lever is None or not params.get(lever):
+        return
+    keys = step.get_params(deep=True)
+    for path in paths:
+        if path.split("__")[0] not in {name for name, _, _ in step.transformers}:
+            continue
+        update = {f"{path}__{k}": v for k, v in params[lever].items()}
+        bad = sorted(k for k in update if k not in keys)
+        if bad:
+            raise LeverError(
+                f"The lever {lever!r} does not take the parameters "
+                f"{sorted(params[lever])}: they are not among {path}'s parameters."
+            )
+        step.set_params(**update)
+
+
+def _make(name: str, params: Mapping[str, Any], random_state: Any) -> Any:
+    """``make`` the lever, passing ``random_state`` when its factory names that argument."""
+    import inspect
+
+    lever = registry[name]
+    params = dict(params)
+    if "random_state" not in params:
+        try:
+            named = inspect.signature(lever.factory).parameters
+        except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+            named = {}
+        if "random_state" in named:
+            params["random_state"] = random_state
+    return lever.make(**params)
+
+
+def _seed(step: Any, random_state: Any) -> None:
+    """Give ``random_state`` to the step and every nested estimator left unseeded."""
+    if not hasattr(step, "get_params"):
+        return
+    keys = [
+        key
+        for key, value in step.get_params(deep=True).items()
+        if (key == "random_state" or key.endswith("__random_state")) and value is None
+    ]
+    if keys:
+        step.set_params(**{key: random_state for key in keys})
+
+
+# -- the levers that act after fitting ----------------------------------------------------------
+
+
+@register(
+    "threshold",
+    "threshold",
+    "threshold",
+    "Moves the decision threshold to meet the requirement on out-of-fold scores.",
+    "A threshold chosen on too few positives is noisy: a low one floods reviewers with alarms.",
+)
+def _threshold(**params: Any) -> Any:
+    """``make(requirement=..., cv=...)``: a callable ``estimator -> ThresholdTuner``."""
+    from fnguard.decide import ThresholdTuner
+
+    ThresholdTuner(None, **params)  # unknown parameters fail now (TypeError -> LeverError)
+    return functools.partial(ThresholdTuner, **params)
+
+
+@register(
+    "review",
+    "review",
+    "review",
+    "Sends the cases just above the threshold to human review, within the reviewers' capacity.",
+    "Reviewers' own misses count as misses; a band wider than capacity backs up the queue.",
+)
+def _review(requirement: Any = "recall>=0.95", capacity: Any = "2%", **params: Any) -> Any:
+    """``make(requirement, capacity)``: :func:`~fnguard.decide.review_band` with both fixed."""
+    from fnguard.decide import parse_requirement, review_band
+
+    parse_requirement(requirement)  # a malformed requirement fails now
+    return functools.partial(review_band, requirement=requirement, capacity=capacity, **params)

@@ -1,0 +1,261 @@
+"""A nearest-neighbour index on faiss that imbalanced-learn's samplers accept.
+
+:class:`FaissNeighbors` has the part of scikit-learn's ``KNeighborsMixin`` that
+imbalanced-learn uses (``fit``, ``kneighbors``, ``kneighbors_graph``, ``n_neighbors``,
+``n_jobs``, ``get_params`` / ``set_params`` and ``clone``), so it can be passed as
+``k_neighbors`` to SMOTE or as ``n_neighbors`` to EditedNearestNeighbours and NearMiss.
+
+Three faiss indexes sit behind it:
+
+- ``"flat"``: exact search (``IndexFlatL2``). faiss ranks in float32; we ask it for a few more
+  candidates than needed and rank them again with float64 distances, so the neighbour sets are
+  those of scikit-learn's exact search (up to exact ties).
+- ``"ivf"``: an inverted file (``IndexIVFFlat``, k-means cells, a fraction of the cells
+  probed): approximate, cheap to build; for a large index queried by few rows.
+- ``"hnsw"``: a navigable small-world graph (``IndexHNSWFlat``): approximate; for many queries
+  against a large index once the graph is built.
+
+On data without structure (many independent noisy features), approximate indexes need to look
+at a large share of the data to keep the recall of neighbours above 0.95: measure before trusting
+them (``benchmarks/bench_samplers.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_array, check_is_fitted
+
+__all__ = ["ALGORITHMS", "FaissNeighbors"]
+
+#: The faiss indexes :class:`FaissNeighbors` can build.
+ALGORITHMS = ("auto", "flat", "ivf", "hnsw")
+#: Distances (query rows x index rows) above which ``algorithm="auto"`` searches an IVF index.
+AUTO_APPROXIMATE_WORK = 2_000_000_000
+#: Query rows ranked by one float64 block (bounds the memory of the re-ranking).
+_BLOCK = 8192
+
+
+def _faiss() -> Any:
+    try:
+        import faiss
+    except ImportError:  # pragma: no cover - faiss-cpu is a core dependency
+        raise ImportError("FaissNeighbors needs faiss: pip install faiss-cpu.") from None
+    return faiss
+
+
+@contextlib.contextmanager
+def _threads(n_jobs: int | None) -> Iterator[None]:
+    """Run faiss on ``n_jobs`` threads (None or -1: every core), then restore the setting."""
+    faiss = _faiss()
+    before = faiss.omp_get_max_threads()
+    cores = os.cpu_count() or 1
+    wanted = cores if n_jobs is None or n_jobs < 0 else max(1, min(int(n_jobs), cores))
+    faiss.omp_set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+class FaissNeighbors(BaseEstimator):
+    """Nearest neighbours with faiss, in scikit-learn's ``NearestNeighbors`` interface.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Neighbours returned by :meth:`kneighbors` when it is not told how many.
+    algorithm : {"auto", "flat", "ivf", "hnsw"}, default="auto"
+        The faiss index. ``"auto"`` searches exactly (``"flat"``) unless one call to
+        :meth:`kneighbors` would compute more than :data:`AUTO_APPROXIMATE_WORK` distances
+        (query rows times index rows, e.g. 10,000 queries against 1,000,000 rows): then it
+        builds an IVF index once and searches that.
+    probe : float, default=0.2
+        IVF only: the share of the cells searched (more is slower and more exact).
+    hnsw_m : int, default=16
+        HNSW only: links per node.
+    ef_search : int, default=128
+        HNSW only: breadth of the search (raised to the number of neighbours asked for).
+    n_jobs : int or None, default=None
+        faiss threads; None or -1 uses every core. imbalanced-learn sets it from its own
+        ``n_jobs``.
+
+    Attributes
+    ----------
+    n_samples_fit_ : int
+        Rows in the index.
+    algorithm_ : str
+        The index built by ``fit`` (``"flat"`` for ``"auto"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [3.0], [7.0]])
+    >>> nn = FaissNeighbors(n_neighbors=1).fit(X)
+    >>> nn.kneighbors(return_distance=False).ravel().tolist()
+    [1, 0, 1, 2]
+    >>> dist, ind = nn.kneighbors([[2.6]], n_neighbors=2)
+    >>> ind.tolist(), np.round(dist, 6).tolist()
+    ([[2, 1]], [[0.4, 1.6]])
+    """
+
+    def __init__(
+        self,
+        n_neighbors: int = 5,
+        *,
+        algorithm: str = "auto",
+        probe: float = 0.2,
+        hnsw_m: int = 16,
+        ef_search: int = 128,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.algorithm = algorithm
+        self.probe = probe
+        self.hnsw_m = hnsw_m
+        self.ef_search = ef_search
+        self.n_jobs = n_jobs
+
+    def fit(self, X: Any, y: Any = None) -> FaissNeighbors:
+        """Build the index on ``X`` (``y`` is ignored)."""
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(
+                f"The 'algorithm' parameter must be one of {ALGORITHMS}. "
+                f"Got {self.algorithm!r} instead."
+            )
+        X = check_array(X, dtype=np.float64, order="C", accept_sparse=False)
+        self._fit_X = X
+        self.n_samples_fit_, self.n_features_in_ = X.shape
+        self._indexes: dict[str, Any] = {}
+        self.algorithm_ = "flat" if self.algorithm == "auto" else self.algorithm
+        self.index_ = self._index(self.algorithm_)
+        return self
+
+    def _index(self, algorithm: str) -> Any:
+        """The faiss index of that kind on the fitted rows, built once."""
+        if algorithm in self._indexes:
+            return self._indexes[algorithm]
+        faiss = _faiss()
+        X32 = np.ascontiguousarray(self._fit_X, dtype=np.float32)
+        n, d = X32.shape
+        with _threads(self.n_jobs):
+            if algorithm == "flat":
+                index = faiss.IndexFlatL2(d)
+            elif algorithm == "hnsw":
+                index = faiss.IndexHNSWFlat(d, int(self.hnsw_m))
+                index.hnsw.efConstruction = 40
+            else:
+                n_list = max(1, min(int(math.sqrt(n)), n // 39))
+                quantizer = faiss.IndexFlatL2(d)
+                index = faiss.IndexIVFFlat(quantizer, d, n_list)
+                train = X32[:: max(1, n // (40 * n_list))]
+                index.train(train)
+            index.add(X32)
+        self._indexes[algorithm] = index
+        return index
+
+    def _search(self, Q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest rows of the index for each row of ``Q``, ranked in float64."""
+        n_fit = self.n_samples_fit_
+        k_search = min(n_fit, k + max(k, 4))
+        algorithm = self.algorithm_
+        if self.algorithm == "auto" and len(Q) * n_fit > AUTO_APPROXIMATE_WORK:
+            algorithm = "ivf"
+        index = self._index(algorithm)
+        if algorithm == "hnsw":
+            index.hnsw.efSearch = max(int(self.ef_search), k_search)
+        elif algorithm == "ivf":
+            index.nprobe = max(1, min(index.nlist, math.ceil(self.probe * index.nlist)))
+        dist = np.empty((len(Q), k))
+        ind = np.empty((len(Q), k), dtype=np.intp)
+        with _threads(self.n_jobs):
+            for start in range(0, len(Q), _BLOCK):
+                q = Q[start : start + _BLOCK]
+                _, cand = index.search(np.ascontiguousarray(q, dtype=np.float32), k_search)
+                missing = cand < 0  # approximate indexes may find fewer than asked
+                cand = np.where(missing, 0, cand)
+                diff = self._fit_X[cand] - q[:, None, :]
+                d2 = np.einsum("ijk,ijk->ij", diff, diff)
+                d2[missing] = np.inf
+                # float64 ranking, ties by row number as scikit-learn's stable sorts do
+                order = np.lexsort((cand, d2), axis=-1)[:, :k]
+                dist[start : start + len(q)] = np.sqrt(np.take_along_axis(d2, order, axis=1))
+                ind[start : start + len(q)] = np.take_along_axis(cand, order, axis=1)
+        return dist, ind
+
+    def kneighbors(
+        self, X: Any = None, n_neighbors: int | None = None, return_distance: bool = True
+    ) -> Any:
+        """Neighbours of each row, nearest first, like ``NearestNeighbors.kneighbors``.
+
+        With ``X=None`` the rows of the index are the queries and a row is not its own
+        neighbour; with ``X`` given, a row of the index is its own first neighbour.
+
+        Returns
+        -------
+        dist : ndarray of shape (n_queries, n_neighbors)
+            Euclidean distances; only when ``return_distance`` is true.
+        ind : ndarray of shape (n_queries, n_neighbors)
+            Row numbers in the index.
+        """
+        check_is_fitted(self, "index_")
+        k = self.n_neighbors if n_neighbors is None else n_neighbors
+        if int(k) != k or k <= 0:
+            raise ValueError(f"Expected n_neighbors > 0. Got {k} instead.")
+        k = int(k)
+        self_query = X is None
+        n_fit = self.n_samples_fit_
+        if k + self_query > n_fit:
+            raise ValueError(
+                f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k + self_query}, "
+                f"n_samples_fit = {n_fit}, n_samples = {n_fit}"
+            )
+        if self_query:
+            dist, ind = self._search(self._fit_X, k + 1)
+            own = ind == np.arange(n_fit)[:, None]
+            # a row that is not among its own neighbours (duplicates) drops its farthest one
+            own[~own.any(axis=1), -1] = True
+            dist = dist[~own].reshape(n_fit, k)
+            ind = ind[~own].reshape(n_fit, k)
+        else:
+            Q = check_array(X, dtype=np.float64, order="C")
+            if Q.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {Q.shape[1]} features, but FaissNeighbors is fitted with "
+                    f"{self.n_features_in_} features."
+                )
+            dist, ind = self._search(Q, k)
+        return (dist, ind) if return_distance else ind
+
+    def kneighbors_graph(
+        self, X: Any = None, n_neighbors: int | None = None, mode: str = "connectivity"
+    ) -> sparse.csr_matrix:
+        """Sparse graph of the neighbours, like ``NearestNeighbors.kneighbors_graph``."""
+        if mode not in ("connectivity", "distance"):
+            raise ValueError(
+                f"The 'mode' parameter must be 'connectivity' or 'distance'. Got {mode!r}."
+            )
+        dist, ind = self.kneighbors(X, n_neighbors)
+        n_rows, k = ind.shape
+        data = np.ones(n_rows * k) if mode == "connectivity" else dist.ravel()
+        indptr = np.arange(0, n_rows * k + 1, k)
+        return sparse.csr_matrix((data, ind.ravel(), indptr), shape=(n_rows, self.n_samples_fit_))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """faiss indexes do not pickle: keep the data and rebuild the index on load."""
+        state = self.__dict__.copy()
+        state.pop("index_", None)
+        state.pop("_indexes", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "_fit_X" in state:
+            self.fit(state["_fit_X"])

@@ -1,0 +1,100 @@
+"""Pipelines whose probabilities undo the class balance their samplers and weights changed.
+
+Resampling to 50/50 or ``class_weight="balanced"`` trains the classifier on a world where
+positives are common, so its probabilities overstate them. :class:`PriorCorrectedPipeline`
+remembers the positive share of the original training data and the (weighted) share its
+final estimator was trained on, and maps every probability back with
+:func:`fnguard.decide.correct_prior`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from imblearn.pipeline import Pipeline
+from sklearn.utils.class_weight import compute_sample_weight
+
+
+def _effective_rate(estimator: Any, y: np.ndarray, sample_weight: Any = None) -> float:
+    """Positive share the estimator trains on, counting class weights and sample weights."""
+    positive = np.asarray(y) == np.unique(y)[-1]
+    weight = np.ones(positive.size) if sample_weight is None else np.asarray(sample_weight, float)
+    params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
+    class_weight = params.get("class_weight")
+    if class_weight is not None:
+        weight = weight * compute_sample_weight(class_weight, y)
+    if params.get("is_unbalance"):
+        weight = weight * np.where(positive, (~positive).sum() / max(positive.sum(), 1), 1.0)
+    scale = params.get("scale_pos_weight")
+    if scale not in (None, 1, 1.0):
+        weight = weight * np.where(positive, float(scale), 1.0)
+    return float(weight[positive].sum() / weight.sum())
+
+
+class PriorCorrectedPipeline(Pipeline):
+    """An imbalanced-learn ``Pipeline`` whose ``predict_proba`` is corrected for the prior.
+
+    After ``fit``, ``true_rate_`` is the positive share of the data given to ``fit`` and
+    ``train_rate_`` the (class- and sample-weighted) positive share the final estimator saw
+    after the samplers. ``predict_proba`` returns ``correct_prior(p, train_rate_,
+    true_rate_)``; ``predict`` flags corrected probabilities ``>= 0.5``. With neither
+    resampling nor weights the two rates are equal and nothing changes.
+
+    Parameters
+    ----------
+    steps : list of (str, estimator)
+        As :class:`imblearn.pipeline.Pipeline`.
+    memory, verbose, transform_input
+        As :class:`imblearn.pipeline.Pipeline`.
+    """
+
+    def fit(self, X: Any, y: Any = None, **params: Any) -> PriorCorrectedPipeline:
+        """Fit the steps like the plain pipeline, then record the two class rates."""
+        y_arr = np.asarray(y)
+        classes = np.unique(y_arr)
+        self.true_rate_ = float(np.mean(y_arr == classes[-1]))
+        weight = params.get(f"{self.steps[-1][0]}__sample_weight")
+        Xt, yt = X, y_arr
+        for _, name, step in self._iter(
+            with_final=False, filter_passthrough=True, filter_resample=False
+        ):
+            step_params = {
+                key.split("__", 1)[1]: value
+                for key, value in params.items()
+                if key.startswith(f"{name}__")
+            }
+            if hasattr(step, "fit_resample"):
+                Xt, yt = step.fit_resample(Xt, yt, **step_params)
+            else:
+                Xt = step.fit_transform(Xt, yt, **step_params)
+        final_name, final = self.steps[-1]
+        final_params = {
+            key.split("__", 1)[1]: value
+            for key, value in params.items()
+            if key.startswith(f"{final_name}__")
+        }
+        if final != "passthrough" and final is not None:
+            final.fit(Xt, yt, **final_params)
+        resampled = np.asarray(yt).shape[0] != y_arr.shape[0]
+        self.train_rate_ = _effective_rate(
+            final, np.asarray(yt), None if resampled else weight
+        )
+        return self
+
+    def predict_proba(self, X: Any, **params: Any) -> np.ndarray:
+        """Probabilities of the final estimator, mapped back to the original class balance."""
+        from fnguard.decide.prior import correct_prior
+
+        proba = np.asarray(super().predict_proba(X, **params), dtype=np.float64)
+        if proba.ndim != 2 or proba.shape[1] != 2 or self.train_rate_ == self.true_rate_:
+            return proba
+        if not 0 < self.train_rate_ < 1 or not 0 < self.true_rate_ < 1:
+            return proba
+        positive = correct_prior(proba[:, 1], self.train_rate_, self.true_rate_)
+        return np.column_stack([1 - positive, positive])
+
+    def predict(self, X: Any, **params: Any) -> np.ndarray:
+        """Classes from the corrected probabilities at 0.5."""
+        proba = self.predict_proba(X, **params)
+        return self.classes_[(proba[:, 1] >= 0.5).astype(int)]

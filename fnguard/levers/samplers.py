@@ -1,0 +1,567 @@
+"""Resampling levers: imbalanced-learn's samplers, with a fast neighbour search on large data.
+
+Each neighbour-based sampler here is imbalanced-learn's class with two changes:
+
+- ``fit_resample`` raises :class:`~fnguard.errors.DataError` when a class has too few rows for
+  the neighbours asked for, saying how many there are and which samplers still work;
+- on more than :data:`LARGE` rows, the neighbour searches imbalanced-learn would run on
+  scikit-learn's brute force go to :class:`~fnguard.levers.neighbors.FaissNeighbors`, which
+  is exact unless one search would compute more than
+  :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances (then an IVF index). A
+  neighbour object passed by the user is kept as it is.
+
+Tomek links, Edited Nearest Neighbours and NearMiss-2 have their own algorithms, exact and
+equal to imbalanced-learn's (up to exact ties in distance):
+
+- :class:`FastTomekLinks` searches the nearest neighbour of the rows outside the largest class
+  only, then of their neighbours, instead of every row;
+- :class:`FastEditedNearestNeighbours` proves most rows safe with a cheap bound (their
+  nearest row of another class is farther than an upper bound of their k-th neighbour from an
+  IVF index) and searches exactly only the rest;
+- :class:`FastNearMiss` (version 2) keeps the sum of the distances to the farthest minority
+  rows in blocks instead of sorting every distance to every minority row.
+
+Importing the module registers the levers ``random-under``, ``random-over``, ``tomek``,
+``nearmiss-1/2/3``, ``enn``, ``smote``, ``borderline-smote-1/2``, ``adasyn``, ``smote-tomek``,
+``smote-enn``, ``smote-nc`` and ``smoten``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+from imblearn.combine import SMOTEENN, SMOTETomek
+from imblearn.over_sampling import (
+    ADASYN,
+    SMOTE,
+    SMOTEN,
+    SMOTENC,
+    BorderlineSMOTE,
+    RandomOverSampler,
+)
+from imblearn.under_sampling import (
+    EditedNearestNeighbours,
+    NearMiss,
+    RandomUnderSampler,
+    TomekLinks,
+)
+from scipy import sparse, stats
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import _safe_indexing
+
+from fnguard.errors import DataError
+from fnguard.levers.neighbors import FaissNeighbors
+from fnguard.levers.registry import register
+
+__all__ = [
+    "LARGE",
+    "FastADASYN",
+    "FastBorderlineSMOTE",
+    "FastEditedNearestNeighbours",
+    "FastNearMiss",
+    "FastSMOTE",
+    "FastSMOTEENN",
+    "FastSMOTEN",
+    "FastSMOTENC",
+    "FastSMOTETomek",
+    "FastTomekLinks",
+]
+
+#: Rows above which neighbour-based samplers search with faiss instead of scikit-learn.
+LARGE = 20_000
+#: Query rows times index rows above which FastTomekLinks and FastEditedNearestNeighbours
+#: give up the exact search of every row of a class for faiss's approximate one.
+EXACT_WORK = 4_000_000_000
+#: Samplers that need no neighbours inside a class, named in the "too few rows" error.
+_NO_NEIGHBOURS = "random-over, random-under, tomek or enn"
+
+
+def _fast(nn: Any, n_rows: int) -> Any:
+    """``nn`` itself, or a FaissNeighbors in its place when imbalanced-learn made it from an
+    integer and the data is large."""
+    if type(nn) is NearestNeighbors and n_rows > LARGE and nn.metric == "minkowski":
+        return FaissNeighbors(n_neighbors=nn.n_neighbors, n_jobs=nn.n_jobs)
+    return nn
+
+
+def _enough_rows(sampler: Any, y: np.ndarray, classes: Any, param: str, extra: int) -> None:
+    """Raise DataError when a class in ``classes`` has fewer than ``param + extra`` rows."""
+    k = getattr(sampler, param)
+    k = k.n_neighbors - 1 if hasattr(k, "n_neighbors") else int(k)
+    counts = Counter(y.tolist())
+    for label in classes:
+        n = counts.get(label, 0)
+        name = repr(label.item() if isinstance(label, np.generic) else label)
+        if n < k + extra:
+            raise DataError(
+                f"{type(sampler).__name__} needs at least {k + extra} rows of class {name} "
+                f"for {param}={k}: originally there are {n} rows of class {name} and {k} "
+                f"neighbours were asked. Lower {param} to at most {max(n - extra, 0)} or use "
+                f"a sampler that needs no neighbours inside a class: {_NO_NEIGHBOURS}."
+            )
+
+
+def _too_few_for_smote(sampler: Any, y: np.ndarray) -> None:
+    classes = [c for c, n in sampler.sampling_strategy_.items() if n > 0]
+    _enough_rows(sampler, y, classes, "k_neighbors", 1)
+
+
+class FastSMOTE(SMOTE):
+    """imbalanced-learn's SMOTE with faiss neighbours on large data (see the module)."""
+
+    def _validate_estimator(self) -> None:
+        super()._validate_estimator()
+        self.nn_k_ = _fast(self.nn_k_, self._n_rows)
+
+    def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
+        _too_few_for_smote(self, y)
+        self._n_rows = X.shape[0]
+        return super()._fit_resample(X, y)
+
+
+class FastBorderlineSMOTE(BorderlineSMOTE):
+    """imbalanced-learn's Borderline-SMOTE with faiss neighbours on large data."""
+
+    def _validate_estimator(self) -> None:
+        super()._validate_estimator()
+        self.nn_k_ = _fast(self.nn_k_, self._n_rows)
+        self.nn_m_ = _fast(self.nn_m_, self._n_rows)
+
+    def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
+        _too_few_for_smote(self, y)
+        self._n_rows = X.shape[0]
+        return super()._fit_resample(X, y)
+
+
+class FastADASYN(ADASYN):
+    """imbalanced-learn's ADASYN with faiss neighbours on large data."""
+
+    def _validate_estimator(self) -> None:
+        super()._validate_estimator()
+        self.nn_ = _fast(self.nn_, self._n_rows)
+
+    def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
+        classes = [c for c, n in self.sampling_strategy_.items() if n > 0]
+        _enough_rows(self, y, classes, "n_neighbors", 1)
+        self._n_rows = X.shape[0]
+        return super()._fit_resample(X, y)
+
+
+class FastSMOTENC(SMOTENC):
+    """imbalanced-learn's SMOTE-NC with the "too few rows" error; scikit-learn neighbours
+    (its distance mixes numeric and categorical columns)."""
+
+    def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
+        _too_few_for_smote(self, y)
+        return super()._fit_resample(X, y)
+
+
+class FastSMOTEN(SMOTEN):
+    """imbalanced-learn's SMOTEN with the "too few rows" error; scikit-learn neighbours on its
+    value-difference distance."""
+
+    def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
+        _too_few_for_smote(self, y)
+        return super()._fit_resample(X, y)
+
+
+def _exact_nn(n_neighbors: int, n_jobs: int | None) -> NearestNeighbors:
+    """Exact neighbours, as imbalanced-learn finds them (scikit-learn's float64 search was
+    faster than faiss's flat index on the few queries left here)."""
+    return NearestNeighbors(n_neighbors=n_neighbors, n_jobs=n_jobs)
+
+
+def _first_neighbour(nn: Any, X: Any, rows: np.ndarray) -> np.ndarray:
+    """The nearest other row of each of ``rows``, by imbalanced-learn's convention (the
+    second column of a search that includes the row itself)."""
+    if len(rows) == 0:
+        return np.empty(0, dtype=np.intp)
+    return nn.kneighbors(_safe_indexing(X, rows), n_neighbors=2, return_distance=False)[:, 1]
+
+
+class FastTomekLinks(TomekLinks):
+    """Tomek links that search only the rows that can be in a link.
+
+    A Tomek link joins two rows of different classes that are each other's nearest
+    neighbour, so every link has an end outside the largest class. The nearest neighbour of
+    those rows is searched, then that of their neighbours of another class: on 1% positives
+    about 2% of the rows instead of all of them. Same parameters, same result and same
+    ``sample_indices_`` as :class:`imblearn.under_sampling.TomekLinks`.
+
+    When the rows outside the largest class are many (after SMOTE, half of the data) and an
+    exact search of them would compute more than :data:`EXACT_WORK` distances, their nearest
+    neighbours come from faiss's approximate IVF index and every link found is checked with
+    an exact search: no false links, a few links may be missed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [0.1], [1.0], [1.05], [2.0], [5.0]])
+    >>> y = np.array([0, 1, 0, 0, 1, 0])
+    >>> FastTomekLinks().fit_resample(X, y)[1].tolist()
+    [1, 0, 0, 1, 0]
+    """
+
+    def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
+        n = X.shape[0]
+        labels, counts = np.unique(y, return_counts=True)
+        queries = np.flatnonzero(y != labels[np.argmax(counts)])
+        exact = _exact_nn(2, self.n_jobs).fit(X)
+        if len(queries) * n > EXACT_WORK:
+            approx = FaissNeighbors(n_neighbors=2, algorithm="ivf", n_jobs=self.n_jobs).fit(X)
+            first = _first_neighbour(approx, X, queries)
+            # keep the rows whose approximate neighbour is of another class, then be exact
+            queries = queries[y[first] != y[queries]]
+        first = _first_neighbour(exact, X, queries)
+        other = y[first] != y[queries]
+        ends, partners = queries[other], first[other]
+        mutual = _first_neighbour(exact, X, partners) == ends
+        links = np.zeros(n, dtype=bool)
+        links[ends[mutual]] = True
+        links[partners[mutual]] = True
+        links &= np.isin(y, list(self.sampling_strategy_))
+        self.sample_indices_ = np.flatnonzero(~links)
+        return _safe_indexing(X, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
+
+
+class FastEditedNearestNeighbours(EditedNearestNeighbours):
+    """Edited Nearest Neighbours that searches exactly only the rows it cannot prove safe.
+
+    A row is kept when its ``n_neighbors`` nearest rows are of its own class. Its nearest
+    row of another class is found exactly (on the default ``sampling_strategy="auto"`` the
+    index holds the minority only, so this is cheap), and an approximate IVF search gives an
+    upper bound of the distance of its ``n_neighbors``-th neighbour (a distance to a real row).
+    A row whose other class is farther than that bound is kept without more work; the others
+    get an exact search. Same parameters, same result and same ``sample_indices_`` as
+    :class:`imblearn.under_sampling.EditedNearestNeighbours` with integer ``n_neighbors``.
+
+    When finding the nearest row of another class exactly would compute more than
+    :data:`EXACT_WORK` distances (after SMOTE with ``sampling_strategy="all"``), the
+    neighbours come from faiss's approximate IVF index instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [0.1], [0.2], [0.3], [5.0], [5.1], [5.2], [0.15]])
+    >>> y = np.array([0, 0, 0, 0, 0, 0, 0, 1])
+    >>> FastEditedNearestNeighbours().fit_resample(X, y)[1].tolist()
+    [0, 0, 0, 1]
+    """
+
+    def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
+        if (
+            not isinstance(self.n_neighbors, int | np.integer)
+            or X.shape[0] <= LARGE
+            or sparse.issparse(X)
+        ):
+            self._validate_estimator()
+            self.nn_ = _fast(self.nn_, X.shape[0])
+            return super()._fit_resample(X, y)
+        self._validate_estimator()  # imbalanced-learn's nn_, for users who read it
+        k = int(self.n_neighbors) + 1  # the row itself comes first
+        X_in, X = X, np.asarray(X, dtype=np.float64)
+        exact = _exact_nn(k, self.n_jobs).fit(X)
+        approx = None
+        kept = []
+
+        def approximate() -> FaissNeighbors:
+            nonlocal approx
+            if approx is None:
+                approx = FaissNeighbors(k, algorithm="ivf", n_jobs=self.n_jobs).fit(X)
+            return approx
+
+        for label in np.unique(y):
+            rows = np.flatnonzero(y == label)
+            if label not in self.sampling_strategy_:
+                kept.append(rows)
+                continue
+            others = np.flatnonzero(y != label)
+            if len(rows) * len(others) > EXACT_WORK:
+                found = approximate().kneighbors(X[rows], k, False)
+                kept.append(rows[self._keep(found, y, label)])
+                continue
+            unsure = np.ones(len(rows), dtype=bool)
+            if len(others):
+                near_other = _exact_nn(1, self.n_jobs).fit(X[others])
+                gap = near_other.kneighbors(X[rows], 1)[0][:, 0]
+                for probe in (0.0, 0.03):  # one cell, then 3% of the cells
+                    if unsure.any():
+                        index = approximate().set_params(probe=probe)
+                        bound = index.kneighbors(X[rows[unsure]], k)[0][:, -1]
+                        unsure[unsure] = gap[unsure] <= bound * (1 + 1e-9)
+            keep = np.ones(len(rows), dtype=bool)
+            if unsure.any():
+                found = exact.kneighbors(X[rows[unsure]], k, False)
+                keep[unsure] = self._keep(found, y, label)
+            kept.append(rows[keep])
+        self.sample_indices_ = np.concatenate(kept).astype(np.intp)
+        return _safe_indexing(X_in, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
+
+    def _keep(self, neighbours: np.ndarray, y: np.ndarray, label: Any) -> np.ndarray:
+        """imbalanced-learn's rule on neighbours that include the row itself first."""
+        labels = y[neighbours[:, 1:]]
+        if self.kind_sel == "mode":
+            return np.ravel(stats.mode(labels, axis=1, keepdims=False)[0]) == label
+        return np.all(labels == label, axis=1)
+
+
+class FastNearMiss(NearMiss):
+    """imbalanced-learn's NearMiss with faiss neighbours on large data, and a NearMiss-2 that
+    keeps only the distances it needs.
+
+    NearMiss-2 ranks majority rows by their mean distance to their ``n_neighbors`` farthest
+    minority rows; imbalanced-learn sorts the distances to every minority row (a matrix of
+    majority rows by minority rows: 2.4 GB at 100,000 rows with 1% positives). Here the
+    distances are computed in blocks and only the farthest ones are kept.
+    """
+
+    def _validate_estimator(self) -> None:
+        super()._validate_estimator()
+        self.nn_ = _fast(self.nn_, self._n_rows)
+        if self.version == 3:
+            self.nn_ver3_ = _fast(self.nn_ver3_, self._n_rows)
+
+    def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
+        counts = Counter(y.tolist())
+        minority = min(counts, key=counts.get)
+        _enough_rows(self, y, [minority], "n_neighbors", 0)
+        self._n_rows = X.shape[0]
+        if (
+            self.version != 2
+            or not isinstance(self.n_neighbors, int | np.integer)
+            or sparse.issparse(X)
+        ):
+            return super()._fit_resample(X, y)
+        self._validate_estimator()
+        X_in, X = X, np.asarray(X, dtype=np.float64)
+        k = int(self.n_neighbors)
+        minority_X = X[y == minority]
+        minority_sq = np.einsum("ij,ij->i", minority_X, minority_X)
+        kept = []
+        for label in np.unique(y):
+            rows = np.flatnonzero(y == label)
+            if label not in self.sampling_strategy_:
+                kept.append(rows)
+                continue
+            score = np.empty(len(rows))
+            block = max(1, 2**22 // max(len(minority_X), 1))  # 32 MB of distances
+            for start in range(0, len(rows), block):
+                part = X[rows[start : start + block]]
+                d2 = (
+                    np.einsum("ij,ij->i", part, part)[:, None]
+                    - 2.0 * part @ minority_X.T
+                    + minority_sq[None, :]
+                )
+                far = np.partition(d2, d2.shape[1] - k, axis=1)[:, -k:]
+                score[start : start + len(part)] = np.sqrt(np.maximum(far, 0.0)).sum(axis=1)
+            n_keep = self.sampling_strategy_[label]
+            order = np.argsort(score, kind="stable")
+            kept.append(rows[order[:n_keep]])
+        self.sample_indices_ = np.concatenate(kept).astype(np.intp)
+        return _safe_indexing(X_in, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
+
+
+class FastSMOTETomek(SMOTETomek):
+    """imbalanced-learn's SMOTE-Tomek on :class:`FastSMOTE` and :class:`FastTomekLinks`."""
+
+    def _validate_estimator(self) -> None:
+        super()._validate_estimator()
+        if self.smote is None:
+            self.smote_ = FastSMOTE(
+                sampling_strategy=self.sampling_strategy, random_state=self.random_state
+            )
+        if self.tomek is None:
+            self.tomek_ = FastTomekLinks(sampling_strategy="all", n_jobs=self.n_jobs)
+
+
+class FastSMOTEENN(SMOTEENN):
+    """imbalanced-learn's SMOTE-ENN on :class:`FastSMOTE` and
+    :class:`FastEditedNearestNeighbours`."""
+
+    def _validate_estimator(self) -> None:
+        super()._validate_estimator()
+        if self.smote is None:
+            self.smote_ = FastSMOTE(
+                sampling_strategy=self.sampling_strategy, random_state=self.random_state
+            )
+        if self.enn is None:
+            self.enn_ = FastEditedNearestNeighbours(sampling_strategy="all", n_jobs=self.n_jobs)
+
+
+# --- the levers -------------------------------------------------------------------------
+
+
+def _ratio(trial: Any, name: str) -> float:
+    """Minority rows per majority row after resampling."""
+    return trial.suggest_float(f"{name}.sampling_strategy", 0.25, 1.0)
+
+
+def _ratio_space(name: str) -> Any:
+    return lambda trial: {"sampling_strategy": _ratio(trial, name)}
+
+
+def _k_space(name: str, param: str, low: int, high: int) -> Any:
+    def space(trial: Any) -> dict[str, Any]:
+        return {
+            "sampling_strategy": _ratio(trial, name),
+            param: trial.suggest_int(f"{name}.{param}", low, high),
+        }
+
+    return space
+
+
+register(
+    "random-under",
+    "resampling",
+    "sampler",
+    "Drop majority rows at random until the classes reach the asked ratio.",
+    "Random under-sampling throws information away: the majority rows it drops are lost.",
+    search=_ratio_space("random-under"),
+)(RandomUnderSampler)
+
+register(
+    "random-over",
+    "resampling",
+    "sampler",
+    "Repeat minority rows at random until the classes reach the asked ratio.",
+    "Repeated rows let flexible models memorise the few positives and overfit them.",
+    search=_ratio_space("random-over"),
+)(RandomOverSampler)
+
+register(
+    "tomek",
+    "resampling",
+    "sampler",
+    "Drop majority rows that form Tomek links (mutual nearest neighbours across classes).",
+    "Removes few rows; on heavily overlapping classes it barely changes the balance.",
+)(FastTomekLinks)
+
+
+def _nearmiss(version: int) -> Any:
+    def make(**params: Any) -> FastNearMiss:
+        return FastNearMiss(version=version, **params)
+
+    return make
+
+
+_NEARMISS = {
+    1: "Keep the majority rows nearest on average to their closest minority rows.",
+    2: "Keep the majority rows nearest on average to their farthest minority rows.",
+    3: "Keep, for each minority row, its nearest majority rows.",
+}
+for _version, _summary in _NEARMISS.items():
+    register(
+        f"nearmiss-{_version}",
+        "resampling",
+        "sampler",
+        _summary,
+        "NearMiss keeps the hardest negatives and can distort the distribution.",
+        search=_k_space(f"nearmiss-{_version}", "n_neighbors", 1, 10),
+    )(_nearmiss(_version))
+
+
+def _enn_space(trial: Any) -> dict[str, Any]:
+    return {
+        "n_neighbors": trial.suggest_int("enn.n_neighbors", 2, 7),
+        "kind_sel": trial.suggest_categorical("enn.kind_sel", ["all", "mode"]),
+    }
+
+
+register(
+    "enn",
+    "resampling",
+    "sampler",
+    "Drop majority rows whose nearest neighbours are not all of their class.",
+    "Edited Nearest Neighbours can remove many majority rows near the boundary, raising FPs.",
+    search=_enn_space,
+)(FastEditedNearestNeighbours)
+
+register(
+    "smote",
+    "resampling",
+    "sampler",
+    "Add synthetic minority rows on segments between a minority row and its neighbours.",
+    "SMOTE can blur the class boundary: synthetic rows land in majority regions.",
+    search=_k_space("smote", "k_neighbors", 2, 10),
+)(FastSMOTE)
+
+
+def _borderline(kind: str) -> Any:
+    def make(**params: Any) -> FastBorderlineSMOTE:
+        return FastBorderlineSMOTE(kind=kind, **params)
+
+    return make
+
+
+def _borderline_space(name: str) -> Any:
+    def space(trial: Any) -> dict[str, Any]:
+        return {
+            **_k_space(name, "k_neighbors", 2, 10)(trial),
+            "m_neighbors": trial.suggest_int(f"{name}.m_neighbors", 5, 20),
+        }
+
+    return space
+
+
+for _kind in ("borderline-1", "borderline-2"):
+    register(
+        f"borderline-smote-{_kind[-1]}",
+        "resampling",
+        "sampler",
+        "SMOTE from the minority rows near the boundary only"
+        + (" (toward any neighbour)." if _kind.endswith("2") else "."),
+        "Borderline-SMOTE amplifies label noise: mislabelled rows look like boundary rows.",
+        search=_borderline_space(f"borderline-smote-{_kind[-1]}"),
+    )(_borderline(_kind))
+
+register(
+    "adasyn",
+    "resampling",
+    "sampler",
+    "Add synthetic minority rows, more where the minority is surrounded by the majority.",
+    "ADASYN concentrates synthetic rows on outliers and noise among the positives.",
+    search=_k_space("adasyn", "n_neighbors", 2, 10),
+)(FastADASYN)
+
+register(
+    "smote-tomek",
+    "resampling",
+    "sampler",
+    "SMOTE, then drop both rows of every Tomek link.",
+    "SMOTE can blur the class boundary; the Tomek cleaning removes positives too.",
+    search=_ratio_space("smote-tomek"),
+)(FastSMOTETomek)
+
+register(
+    "smote-enn",
+    "resampling",
+    "sampler",
+    "SMOTE, then Edited Nearest Neighbours on both classes.",
+    "SMOTE can blur the class boundary; ENN on both classes can remove many positives.",
+    search=_ratio_space("smote-enn"),
+)(FastSMOTEENN)
+
+
+def _smote_nc(categorical_features: Any = "auto", **params: Any) -> FastSMOTENC:
+    return FastSMOTENC(categorical_features=categorical_features, **params)
+
+
+register(
+    "smote-nc",
+    "resampling",
+    "sampler",
+    "SMOTE for mixed data: numeric columns interpolated, categories from the neighbours.",
+    "Needs categorical_features; SMOTE can blur the class boundary.",
+    search=_k_space("smote-nc", "k_neighbors", 2, 10),
+)(_smote_nc)
+
+register(
+    "smoten",
+    "resampling",
+    "sampler",
+    "SMOTE for categorical-only data: each category from the minority neighbours.",
+    "Every column must be categorical; synthetic rows can combine rare categories oddly.",
+    search=_k_space("smoten", "k_neighbors", 2, 10),
+)(FastSMOTEN)

@@ -1,0 +1,237 @@
+"""Tests of fnguard.levers.samplers: every resampling lever, against imbalanced-learn."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from imblearn.combine import SMOTEENN, SMOTETomek
+from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE
+from imblearn.under_sampling import EditedNearestNeighbours, NearMiss, TomekLinks
+from imblearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.datasets import make_classification
+
+from fnguard.data.datasets import load_caravan
+from fnguard.errors import DataError
+from fnguard.levers import samplers
+from fnguard.levers.registry import registry
+
+NAMES = [lever.name for lever in registry.family("resampling") if lever.kind == "sampler"]
+OVER = {
+    "random-over",
+    "smote",
+    "borderline-smote-1",
+    "borderline-smote-2",
+    "adasyn",
+    "smote-nc",
+    "smoten",
+}
+UNDER = {"random-under", "nearmiss-1", "nearmiss-2", "nearmiss-3"}
+CLEANING = {"tomek", "enn"}
+COMBINED = {"smote-tomek", "smote-enn"}
+
+
+@pytest.fixture(scope="module")
+def caravan() -> tuple[np.ndarray, np.ndarray]:
+    """1,500 rows of the Caravan data (all 348 positives are too many for a quick test)."""
+    data = load_caravan()
+    X = data.X.astype(float).to_numpy()
+    y = np.asarray(data.y).astype(int)
+    rng = np.random.default_rng(0)
+    keep = np.sort(
+        np.concatenate(
+            [
+                rng.choice(np.flatnonzero(y == 1), 100, replace=False),
+                rng.choice(np.flatnonzero(y == 0), 1400, replace=False),
+            ]
+        )
+    )
+    return X[keep], y[keep]
+
+
+@pytest.fixture(scope="module")
+def blobs() -> tuple[np.ndarray, np.ndarray]:
+    """Continuous data without ties in distance, where exact results are comparable."""
+    return make_classification(
+        n_samples=3000, n_features=10, weights=[0.95], flip_y=0.02, random_state=0
+    )
+
+
+def test_every_name_is_registered() -> None:
+    """Check that the fifteen resampling levers of the catalogue are registered."""
+    assert set(NAMES) == OVER | UNDER | CLEANING | COMBINED
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sampler_keeps_its_promise(name, caravan) -> None:
+    """Check the class counts each sampler promises on the Caravan data."""
+    X, y = caravan
+    if name == "smoten":
+        X = (X[:, :6] > np.median(X[:, :6], axis=0)).astype(int)
+    params = {"categorical_features": [0, 1, 2]} if name == "smote-nc" else {}
+    if name not in CLEANING:
+        params["sampling_strategy"] = 0.5
+    if "random_state" in registry[name].make(**params).get_params():
+        params["random_state"] = 0
+    X_res, y_res = registry[name].make(**params).fit_resample(X, y)
+    before, after = Counter(y.tolist()), Counter(y_res.tolist())
+    if name in OVER:
+        assert after[0] == before[0]
+        assert after[1] >= before[1]
+        if name != "adasyn":  # ADASYN reaches the ratio only roughly
+            assert after[1] == int(0.5 * before[0])
+    elif name in UNDER:
+        assert after[1] == before[1] and after[0] == 2 * before[1]
+    elif name in CLEANING:
+        assert after[1] == before[1] and after[0] <= before[0]
+    else:
+        assert after[1] > before[1]
+    assert X_res.shape == (len(y_res), X.shape[1])
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (samplers.FastTomekLinks(), TomekLinks()),
+        (samplers.FastTomekLinks(sampling_strategy="all"), TomekLinks(sampling_strategy="all")),
+        (samplers.FastEditedNearestNeighbours(), EditedNearestNeighbours()),
+        (
+            samplers.FastEditedNearestNeighbours(kind_sel="mode", n_neighbors=5),
+            EditedNearestNeighbours(kind_sel="mode", n_neighbors=5),
+        ),
+        (
+            samplers.FastEditedNearestNeighbours(sampling_strategy="all"),
+            EditedNearestNeighbours(sampling_strategy="all"),
+        ),
+        (samplers.FastNearMiss(version=1), NearMiss(version=1)),
+        (samplers.FastNearMiss(version=2), NearMiss(version=2)),
+        (samplers.FastNearMiss(version=3), NearMiss(version=3)),
+    ],
+    ids=["tomek", "tomek-all", "enn", "enn-mode", "enn-all", "nm1", "nm2", "nm3"],
+)
+@pytest.mark.parametrize("fast", [False, True], ids=["small", "faiss"])
+def test_undersamplers_equal_imbalanced_learn(ours, theirs, fast, blobs, monkeypatch) -> None:
+    """Check the same kept rows as imbalanced-learn, also when the faiss path runs."""
+    if fast:
+        monkeypatch.setattr(samplers, "LARGE", 100)
+    X, y = blobs
+    ours.fit_resample(X, y)
+    theirs.fit_resample(X, y)
+    np.testing.assert_array_equal(np.sort(ours.sample_indices_), np.sort(theirs.sample_indices_))
+
+
+def test_approximate_paths_stay_close(blobs, monkeypatch) -> None:
+    """Check Tomek links and ENN when the exact search is judged too large: IVF neighbours,
+    and at least 95% of imbalanced-learn's removed rows still removed."""
+    monkeypatch.setattr(samplers, "LARGE", 100)
+    monkeypatch.setattr(samplers, "EXACT_WORK", 1000)
+    X, y = blobs
+    for ours, theirs in [
+        (samplers.FastTomekLinks(sampling_strategy="all"), TomekLinks(sampling_strategy="all")),
+        (
+            samplers.FastEditedNearestNeighbours(sampling_strategy="all"),
+            EditedNearestNeighbours(sampling_strategy="all"),
+        ),
+    ]:
+        ours.fit_resample(X, y)
+        theirs.fit_resample(X, y)
+        removed_ours = set(range(len(y))) - set(ours.sample_indices_)
+        removed_theirs = set(range(len(y))) - set(theirs.sample_indices_)
+        assert len(removed_ours & removed_theirs) >= 0.95 * len(removed_theirs)
+        if isinstance(ours, samplers.FastTomekLinks):  # every link found is checked exactly
+            assert removed_ours <= removed_theirs
+
+
+def _on_segment(X_new: np.ndarray, minority: np.ndarray) -> bool:
+    """Each synthetic row lies on a segment from a minority row to another minority row."""
+    for row in X_new:
+        gaps = []
+        for start in minority:
+            direction = minority - start
+            step = (direction @ (row - start)) / np.maximum((direction**2).sum(1), 1e-300)
+            inside = (step >= -1e-9) & (step <= 1 + 1e-9)
+            rest = np.linalg.norm(start + step[:, None] * direction - row, axis=1)
+            gaps.append(np.min(np.where(inside, rest, np.inf)))
+        if min(gaps) > 1e-8:
+            return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (samplers.FastSMOTE, SMOTE),
+        (samplers.FastADASYN, ADASYN),
+        (samplers.FastBorderlineSMOTE, BorderlineSMOTE),
+        (samplers.FastSMOTETomek, SMOTETomek),
+        (samplers.FastSMOTEENN, SMOTEENN),
+    ],
+)
+@pytest.mark.parametrize("fast", [False, True], ids=["small", "faiss"])
+def test_oversamplers_equal_imbalanced_learn(ours, theirs, fast, blobs, monkeypatch) -> None:
+    """Check imbalanced-learn's output on small data; on the faiss path, the same class
+    counts and synthetic rows on segments between minority rows."""
+    if fast:
+        monkeypatch.setattr(samplers, "LARGE", 100)
+    X, y = blobs
+    X_ours, y_ours = ours(random_state=0).fit_resample(X, y)
+    X_theirs, y_theirs = theirs(random_state=0).fit_resample(X, y)
+    if fast and ours in (samplers.FastSMOTETomek, samplers.FastSMOTEENN):
+        assert abs(len(y_ours) - len(y_theirs)) <= 0.01 * len(y_theirs)
+        return
+    assert Counter(y_ours.tolist()) == Counter(y_theirs.tolist())
+    if fast and ours is not samplers.FastBorderlineSMOTE:
+        # the same neighbours: the same synthetic rows
+        np.testing.assert_allclose(X_ours, X_theirs)
+    new = X_ours[len(y) :][:50]
+    if ours is not samplers.FastBorderlineSMOTE:  # borderline-2 also steps toward the majority
+        assert _on_segment(new, X[y == 1])
+
+
+def test_smote_nc_takes_categorical_features(caravan) -> None:
+    """Check make('smote-nc', categorical_features=...) and that categories stay categories."""
+    X, y = caravan
+    sampler = registry["smote-nc"].make(categorical_features=[0], random_state=0)
+    X_res, _ = sampler.fit_resample(X, y)
+    assert set(np.unique(X_res[:, 0])) <= set(np.unique(X[:, 0]))
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "match"),
+    [
+        ("smote", {"k_neighbors": 5}, "there are 4 rows of class 1 and 5 neighbours"),
+        ("smote-tomek", {}, "there are 4 rows of class 1 and 5 neighbours"),
+        ("smote-enn", {}, "there are 4 rows of class 1 and 5 neighbours"),
+        ("borderline-smote-1", {"k_neighbors": 4}, "Lower k_neighbors to at most 3"),
+        ("adasyn", {"n_neighbors": 6}, "Lower n_neighbors to at most 3"),
+        ("nearmiss-1", {"n_neighbors": 5}, "there are 4 rows of class 1"),
+        ("smote-nc", {"categorical_features": [0]}, "random-over, random-under, tomek or enn"),
+    ],
+)
+def test_too_many_neighbours(name, params, match) -> None:
+    """Check the DataError for more neighbours than minority rows, and what still works."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.integers(0, 3, 60), rng.normal(size=(60, 3))])
+    y = np.array([1] * 4 + [0] * 56)
+    with pytest.raises(DataError, match=match):
+        registry[name].make(**params).fit_resample(X, y)
+    for still in ("random-over", "random-under", "tomek", "enn"):
+        registry[still].make().fit_resample(X, y)
+
+
+@parametrize_with_checks(
+    [
+        samplers.FastTomekLinks(),
+        samplers.FastEditedNearestNeighbours(),
+        samplers.FastNearMiss(version=2),
+        samplers.FastSMOTE(random_state=0),
+        samplers.FastBorderlineSMOTE(random_state=0),
+        samplers.FastADASYN(random_state=0),
+        samplers.FastSMOTETomek(random_state=0),
+        samplers.FastSMOTEENN(random_state=0),
+    ]
+)
+def test_imbalanced_learn_checks(estimator, check) -> None:
+    """Check that our samplers pass imbalanced-learn's sampler checks."""
+    check(estimator)
