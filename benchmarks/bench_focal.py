@@ -63,7 +63,7 @@ def _models(y_train: np.ndarray) -> list[tuple[str, Callable[[], object]]]:
             f"scale_pos_weight={spw:.1f}",
             lambda: LGBMClassifier(scale_pos_weight=spw, verbose=-1, **common),
         ),
-        ("plain logistic (reference)", lambda: LGBMClassifier(verbose=-1, **common)),
+        ("plain LightGBM (reference)", lambda: LGBMClassifier(verbose=-1, **common)),
     ]
 
 

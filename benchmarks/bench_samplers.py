@@ -62,6 +62,28 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def _reset_peak() -> None:
+    """Reset the process's peak resident memory (Linux: VmHWM), so that the peak measured
+    after ``fit_resample`` is its own and not the data generation's."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _peak_mb() -> float:
+    """Peak resident memory since the last reset (VmHWM), else the lifetime peak."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _one(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one sampler in this process (the child)."""
     import importlib
@@ -87,10 +109,11 @@ def _one(spec: dict[str, Any]) -> dict[str, Any]:
         params.pop("version", None)
         sampler = registry[lever].make(**params)
     before = _rss_mb()
+    _reset_peak()
     start = time.perf_counter()
     X_res, y_res = sampler.fit_resample(X_tr, y_tr)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    peak = _peak_mb() - before
     model = LGBMClassifier(n_estimators=100, random_state=0, verbose=-1)
     model.fit(X_res, y_res)
     ap = average_precision_score(y_te, model.predict_proba(X_te)[:, 1])
@@ -141,6 +164,16 @@ def section(quick: bool = False, timeout: float | None = None) -> str:
         ]
     )
     lines = [
+        "## Resampling: fnguard's samplers against imbalanced-learn's defaults",
+        "",
+        "`make_classification(n_samples=N, n_features=30, weights=[0.99], random_state=0)`, "
+        "75/25 stratified split; each sampler resamples the training part in its own process "
+        "(time limit 60 s, 120 s at 1,000,000 rows). Ratio = imbalanced-learn s / fnguard s. "
+        "Peak MB: resident memory reached during `fit_resample` above that just before it "
+        "(Linux VmHWM, reset before the call). PR-AUC: LightGBM (100 trees) fitted on the "
+        "resampled training part, on the held-out 25%; diff = fnguard - imbalanced-learn. "
+        "Cleaning samplers (tomek, enn, smote-tomek, smote-enn) run at 100,000 rows only.",
+        "",
         "| sampler | N | imblearn s | fnguard s | ratio | peak MB imblearn | peak MB fnguard "
         "| PR-AUC imblearn | PR-AUC fnguard | diff |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -152,8 +185,10 @@ def section(quick: bool = False, timeout: float | None = None) -> str:
         if "seconds" in theirs and "seconds" in ours:
             ratio = f"{theirs['seconds'] / max(ours['seconds'], 1e-9):.1f}x"
             diff = f"{ours['pr_auc'] - theirs['pr_auc']:+.4f}"
-        elif "seconds" in ours:
-            ratio, diff = f"> {theirs.get('stopped', 0) / max(ours['seconds'], 1e-9):.1f}x", "-"
+        elif "seconds" in ours and "stopped" in theirs:
+            ratio, diff = f"> {theirs['stopped'] / max(ours['seconds'], 1e-9):.1f}x", "-"
+        elif "seconds" in ours:  # imbalanced-learn failed (out of memory): only ours ran
+            ratio, diff = "only fnguard ran", "-"
         else:
             ratio, diff = "-", "-"
         lines.append(
