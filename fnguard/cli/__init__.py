@@ -1,0 +1,85 @@
+"""The ``fnguard`` command: parses, calls the library, prints. No logic of its own.
+
+Each command lives in a module of this package named after it and registers itself on
+:data:`fnguard.cli._app.app`.
+
+Exit codes: 0 done; 1 the requirement cannot be met; 2 bad input (one red line, no traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Sequence
+
+import typer
+from rich.console import Console
+
+from fnguard.cli import demo, diagnose, levers  # noqa: F401  (they register their commands)
+from fnguard.cli._app import app
+from fnguard.errors import FnguardError, FnguardWarning
+
+__all__ = ["app", "entry", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (2 for bad input, without a traceback).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` by default.
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    err = Console(stderr=True, highlight=False)
+    failure: str | None = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FnguardWarning)
+        try:
+            result = app(args=args, prog_name="fnguard", standalone_mode=False)
+            # Without standalone mode, typer returns an Exit's code instead of raising it.
+            code = result if isinstance(result, int) and not isinstance(result, bool) else 0
+        except FnguardError as exc:
+            failure = str(exc)
+            code = 2
+        except typer.Exit as exc:
+            code = int(exc.exit_code or 0)
+        except typer.TyperException as exc:  # usage errors: bad option, missing argument
+            show = getattr(exc, "show", None)
+            if show is not None:
+                show()
+            else:
+                err.print(f"[bold red]error:[/] {_escape(exc.format_message())}")
+            code = 2
+        except typer.Abort:
+            err.print("[red]aborted[/]")
+            code = 130
+        except KeyboardInterrupt:
+            err.print("[red]interrupted[/]")
+            code = 130
+    for w in caught:
+        if issubclass(w.category, FnguardWarning):
+            err.print(f"[yellow]note:[/] {_escape(str(w.message))}", soft_wrap=True)
+    if failure is not None:  # last, so that it is the line a reader sees
+        err.print(f"[bold red]error:[/] {_escape(failure)}", soft_wrap=True)
+    return code
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()
