@@ -12,7 +12,6 @@ Detection", ICCV 2017, arXiv:1708.02002.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from fnguard.levers.registry import register
 
 __all__ = [
     "FocalLGBMClassifier",
+    "FocalObjective",
     "focal_gradient_hessian",
     "focal_loss",
     "focal_objective",
@@ -146,9 +146,55 @@ def focal_gradient_hessian(
     return grad, hess
 
 
-def focal_objective(
-    gamma: float = 2.0, alpha: float | None = 0.25
-) -> Callable[[np.ndarray, Any], tuple[np.ndarray, np.ndarray]]:
+class FocalObjective:
+    """A LightGBM custom objective for the focal loss: ``fobj(preds, train_data)``.
+
+    A module-level callable that keeps only ``gamma`` and ``alpha``, so a model that holds it
+    (e.g. ``LGBMClassifier(objective=FocalObjective(2.0))``) can be saved with skops or pickle;
+    :func:`focal_objective` returns one.
+
+    Parameters
+    ----------
+    gamma : float, default=2.0
+        Focusing parameter, >= 0.
+    alpha : float in (0, 1) or None, default=0.25
+        Weight of positive rows.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> fobj = pickle.loads(pickle.dumps(FocalObjective(2.0, None)))
+    >>> fobj
+    FocalObjective(gamma=2.0, alpha=None)
+    """
+
+    def __init__(self, gamma: float = 2.0, alpha: float | None = 0.25):
+        self.gamma, self.alpha = _check_gamma(gamma), _check_alpha(alpha)
+
+    def __call__(self, preds: np.ndarray, train_data: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient and clipped hessian of each row, times the Dataset's weights when set."""
+        grad, hess = focal_gradient_hessian(
+            train_data.get_label(), preds, self.gamma, self.alpha, clip=True
+        )
+        weight = train_data.get_weight()
+        if weight is not None:
+            grad, hess = grad * weight, hess * weight
+        return grad, hess
+
+    def __repr__(self) -> str:
+        return f"FocalObjective(gamma={self.gamma!r}, alpha={self.alpha!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FocalObjective) and (self.gamma, self.alpha) == (
+            other.gamma,
+            other.alpha,
+        )
+
+    def __hash__(self) -> int:
+        return hash((FocalObjective, self.gamma, self.alpha))
+
+
+def focal_objective(gamma: float = 2.0, alpha: float | None = 0.25) -> FocalObjective:
     """A LightGBM custom objective for the focal loss: ``fobj(preds, train_data)``.
 
     For ``lightgbm.train(params={"objective": fobj, ...})``: ``preds`` are raw scores (they
@@ -175,8 +221,9 @@ def focal_objective(
 
     Returns
     -------
-    callable
-        ``fobj(preds, train_data) -> (grad, hess)``.
+    FocalObjective
+        ``fobj(preds, train_data) -> (grad, hess)``, a module-level callable (saved with skops
+        or pickle, unlike a closure).
 
     Examples
     --------
@@ -187,16 +234,7 @@ def focal_objective(
     >>> booster.predict(X[:2], raw_score=True).shape
     (2,)
     """
-    gamma, alpha = _check_gamma(gamma), _check_alpha(alpha)
-
-    def fobj(preds: np.ndarray, train_data: Any) -> tuple[np.ndarray, np.ndarray]:
-        grad, hess = focal_gradient_hessian(train_data.get_label(), preds, gamma, alpha, clip=True)
-        weight = train_data.get_weight()
-        if weight is not None:
-            grad, hess = grad * weight, hess * weight
-        return grad, hess
-
-    return fobj
+    return FocalObjective(gamma, alpha)
 
 
 class FocalLGBMClassifier(ClassifierMixin, BaseEstimator):

@@ -5,8 +5,9 @@ cross-entropy, positive-weighted cross-entropy or the focal loss of Lin et al. (
 optional label smoothing, and stops early on a stratified validation split.
 
 PyTorch is imported only when a network is built or fitted: importing this module, making the
-estimator and registering its levers work without it. Install it with
-``pip install 'fnguard[nn]'``.
+estimator and registering its levers work without it, and a fitted model keeps its weights as
+NumPy arrays and predicts in NumPy, so it is saved with skops and used without PyTorch. Install
+it with ``pip install 'fnguard[nn]'``.
 
 Levers: ``"mlp"`` (family ``algorithm``) and ``"mlp:focal"`` (family ``cost``).
 """
@@ -121,12 +122,16 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
     patience : int, default=10
     random_state : int, RandomState or None, default=None
     device : str, default="cpu"
-        Torch device for training and prediction (``"cuda"`` when available).
+        Torch device for training (``"cuda"`` when available); prediction runs in NumPy.
 
     Attributes
     ----------
+    coefs_, intercepts_ : list of ndarray
+        The trained network's weights (of the best epoch) as float32 arrays, one per linear
+        layer: ``coefs_[i]`` has shape ``(inputs, outputs)``. Prediction runs on them in NumPy,
+        so a fitted model is saved (skops, pickle) and used without PyTorch.
     module_ : torch.nn.Module
-        The trained network (weights of the best epoch).
+        A PyTorch network holding those weights, built on access (needs PyTorch).
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
     mean_, scale_ : ndarray of shape (n_features,)
@@ -286,10 +291,27 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             generator = torch.Generator().manual_seed(seed)
-            self.module_ = _network(Z.shape[1], tuple(self.hidden), float(self.dropout))
-            self.module_.to(device=device, dtype=torch.float32)
-            self._train(torch, device, generator, Z_fit, t_fit, Z_val, t_val)
+            module = _network(Z.shape[1], tuple(self.hidden), float(self.dropout))
+            module.to(device=device, dtype=torch.float32)
+            self._train(torch, module, device, generator, Z_fit, t_fit, Z_val, t_val)
+        linear = [layer for layer in module if isinstance(layer, torch.nn.Linear)]
+        self.coefs_ = [layer.weight.detach().cpu().numpy().T.copy() for layer in linear]
+        self.intercepts_ = [layer.bias.detach().cpu().numpy().copy() for layer in linear]
         return self
+
+    @property
+    def module_(self) -> Any:
+        """A PyTorch network with the fitted weights (built from ``coefs_``, ``intercepts_``)."""
+        if not hasattr(self, "coefs_"):
+            raise AttributeError("'TorchMLPClassifier' has no 'module_' before fit.")
+        torch = _import_torch()
+        module = _network(self.coefs_[0].shape[0], tuple(self.hidden), float(self.dropout))
+        linear = [layer for layer in module if isinstance(layer, torch.nn.Linear)]
+        with torch.no_grad():
+            for layer, coef, intercept in zip(linear, self.coefs_, self.intercepts_, strict=True):
+                layer.weight.copy_(torch.as_tensor(coef.T))
+                layer.bias.copy_(torch.as_tensor(intercept))
+        return module.eval()
 
     def _loss(self, torch: Any, logits: Any, target: Any, smooth: bool) -> Any:
         eps = float(self.label_smoothing) if smooth else 0.0
@@ -304,7 +326,7 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
             rows = rows * torch.where(target > 0.5, self.pos_weight_, 1.0)
         return rows.mean()
 
-    def _train(self, torch, device, generator, Z_fit, t_fit, Z_val, t_val) -> None:
+    def _train(self, torch, module, device, generator, Z_fit, t_fit, Z_val, t_val) -> None:
         def tensor(a: np.ndarray) -> Any:
             return torch.as_tensor(a, dtype=torch.float32, device=device)
 
@@ -312,20 +334,20 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
         X_val = None if Z_val is None else tensor(Z_val)
         y_val = None if t_val is None else tensor(t_val)
         optimizer = torch.optim.Adam(
-            self.module_.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay)
+            module.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay)
         )
         n = X_fit.shape[0]
         batch = min(int(self.batch_size), n)
         best_loss, best_state, best_epoch, waited = np.inf, None, 0, 0
         self.loss_curve_, self.validation_loss_curve_ = [], []
         for epoch in range(1, int(self.max_epochs) + 1):
-            self.module_.train()
+            module.train()
             order = torch.randperm(n, generator=generator).to(device)
             total = 0.0
             for start in range(0, n, batch):
                 rows = order[start : start + batch]
                 optimizer.zero_grad()
-                loss = self._loss(torch, self.module_(X_fit[rows]).squeeze(-1), y_fit[rows], True)
+                loss = self._loss(torch, module(X_fit[rows]).squeeze(-1), y_fit[rows], True)
                 loss.backward()
                 optimizer.step()
                 total += float(loss.detach()) * rows.numel()
@@ -333,35 +355,37 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
             self.n_iter_ = epoch
             if X_val is None:
                 continue
-            self.module_.eval()
+            module.eval()
             with torch.no_grad():
-                val = float(self._loss(torch, self.module_(X_val).squeeze(-1), y_val, False))
+                val = float(self._loss(torch, module(X_val).squeeze(-1), y_val, False))
             self.validation_loss_curve_.append(val)
             if val < best_loss:
                 best_loss, best_epoch, waited = val, epoch, 0
-                best_state = copy.deepcopy(self.module_.state_dict())
+                best_state = copy.deepcopy(module.state_dict())
             else:
                 waited += 1
                 if waited >= self.patience:
                     break
         if best_state is not None:
-            self.module_.load_state_dict(best_state)
+            module.load_state_dict(best_state)
             self.best_epoch_ = best_epoch
         else:
             self.best_epoch_ = self.n_iter_
-        self.module_.eval()
+        module.eval()
 
     # ---------------------------------------------------------------------------- predict
     def decision_function(self, X: Any) -> np.ndarray:
         """The logit of the positive class for each row."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        torch = _import_torch()
-        Z = (X - self.mean_) / self.scale_
-        param = next(self.module_.parameters())
-        with torch.no_grad():
-            out = self.module_(torch.as_tensor(Z, dtype=param.dtype, device=param.device))
-        return out.squeeze(-1).cpu().numpy().astype(np.float64)
+        # NumPy forward pass (dropout is off at prediction): no PyTorch needed once fitted.
+        out = (X - self.mean_) / self.scale_
+        last = len(self.coefs_) - 1
+        for i, (coef, intercept) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
+            out = out @ coef.astype(np.float64) + intercept.astype(np.float64)
+            if i < last:
+                out = np.maximum(out, 0.0)
+        return out[:, 0]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """``[1 - p, p]`` with ``p = sigmoid(logit)``."""
