@@ -101,7 +101,7 @@ def _num(x: Any) -> float | None:
 
 def _count(x: Any) -> int | None:
     v = _num(x)
-    return None if v is None else int(round(v))
+    return None if v is None else round(v)
 
 
 def _estimate(x: Any, digits: int = 4) -> tuple[str, str]:
@@ -120,7 +120,7 @@ def _signed(v: Any, digits: int = 0) -> str:
     x = _num(v)
     if x is None:
         return "n/a"
-    return f"{x:+,.{digits}f}" if digits else f"{int(round(x)):+,}"
+    return f"{x:+,.{digits}f}" if digits else f"{round(x):+,}"
 
 
 def _seconds(v: Any) -> str:
@@ -129,8 +129,10 @@ def _seconds(v: Any) -> str:
         return "" if v is None else str(v)
     if x < 60:
         return f"{x:.1f} s"
-    minutes, secs = divmod(int(round(x)), 60)
-    return f"{minutes} min {secs:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+    minutes, secs = divmod(round(x), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _plain_text(v: Any) -> str:
@@ -328,7 +330,7 @@ def _comparison(guard: Guard, counts: Mapping[str, int | None]) -> dict[str, Any
             "name": head["name"],
             "before_fn": head["fn"], "after_fn": _fmt(fn),
             "before_fp": head["fp"], "after_fp": _fmt(fp),
-            "removed": head["removed_value"], "added": head["added_value"],
+            "removed": f"{head['removed_value']:,}", "added": f"{head['added_value']:,}",
         }
     return {"rows": table, "headline": headline, "n": _fmt(counts.get("n"))}
 
@@ -355,6 +357,7 @@ def _leaderboard(guard: Guard) -> tuple[list[dict[str, Any]], dict[str, int]]:
             value, interval = _estimate(rec.get(key))
             cells[key] = {"text": value, "interval": interval, "sort": _num(rec.get(key))}
         met = rec.get("met")
+        threshold = _num(rec.get("threshold"))
         rows.append({
             "trial": _fmt(rec.get("trial")),
             "trial_sort": _num(rec.get("trial")),
@@ -365,8 +368,8 @@ def _leaderboard(guard: Guard) -> tuple[list[dict[str, Any]], dict[str, int]]:
             "objective": _estimate(rec.get("objective"))[0],
             "objective_sort": _num(rec.get("objective")),
             "met": "" if met is None else ("yes" if met else "no"),
-            "threshold": "" if _num(rec.get("threshold")) is None else f"{_num(rec['threshold']):.4g}",
-            "threshold_sort": _num(rec.get("threshold")),
+            "threshold": "" if threshold is None else f"{threshold:.4g}",
+            "threshold_sort": threshold,
             **cells,
             "ece": _estimate(rec.get("ece"))[0], "ece_sort": _num(rec.get("ece")),
             "misses": _fmt(_count(rec.get("misses"))), "misses_sort": _num(rec.get("misses")),
