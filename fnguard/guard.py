@@ -1,18 +1,65 @@
 """The Guard: a fitted pipeline with its operating threshold, review band, schema and record.
 
-CONTRACT (filled in by the guard/predict work; the search builds Guards with these fields).
+A :class:`Guard` scores new rows (:meth:`Guard.score`), decides (:meth:`Guard.predict`:
+score, decision, label, review flag), and is saved as a folder (:meth:`Guard.save`) that
+:func:`load` reads back:
+
+- ``model.skops``: the fitted pipeline, saved with skops (never pickle), its samplers replaced
+  by ``"passthrough"`` (they act in ``fit`` only);
+- ``guard.json``: format version, every other field, the schema, library versions and the
+  SHA-256 of every other file of the folder;
+- ``holdout.parquet``: the final test set's labels and scores, when kept;
+- ``report/index.html``: the HTML report (``report=True``).
+
+The folder appears whole or not at all. :func:`load` refuses a folder that is not a Guard, a
+newer format, a file whose checksum changed, and a model file holding types outside
+scikit-learn, imbalanced-learn, LightGBM, NumPy, SciPy, pandas and fnguard.
+
+The ``Guard`` fields are the contract the search (:func:`fnguard.fit`) fills.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import datetime
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from fnguard.data.schema import Schema
+from fnguard.data.schema import Drift, Schema
+from fnguard.data.target import to_python
+from fnguard.errors import ArtifactError, DataError
 
-__all__ = ["Guard", "load"]
+__all__ = ["FORMAT_VERSION", "TRUSTED_MODULES", "Guard", "load", "strip_samplers"]
+
+#: The Guard folder format this fnguard writes and the newest it reads.
+FORMAT_VERSION = 1
+FORMAT = "fnguard-guard"
+MODEL_FILE = "model.skops"
+META_FILE = "guard.json"
+HOLDOUT_FILE = "holdout.parquet"
+REPORT_DIR = "report"
+#: Modules whose types :func:`load` trusts in ``model.skops``.
+TRUSTED_MODULES = ("fnguard.", "sklearn.", "imblearn.", "lightgbm.", "numpy.", "scipy.", "pandas.")
+#: Standard-library containers skops lists as untrusted that hold only data.
+TRUSTED_TYPES = frozenset({"collections.OrderedDict", "builtins.slice"})
+#: Libraries whose versions ``guard.json`` records.
+LIBRARIES = (
+    "numpy", "pandas", "scipy", "scikit-learn", "imbalanced-learn", "lightgbm", "skops",
+    "pyarrow", "torch",
+)  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -56,6 +103,21 @@ class Guard:
     holdout : DataFrame or None
         The final test set's ``y`` (bool, True = positive) and ``score`` columns, kept for the
         report and to compare Guards on the same held-out rows.
+
+    Examples
+    --------
+    >>> from fnguard.data import load_table
+    >>> from fnguard.levers import build
+    >>> frame = pd.DataFrame({"x": [0.1, 0.4, 0.35, 0.8, 0.9, 0.2] * 5,
+    ...                       "y": ["no", "no", "yes", "yes", "yes", "no"] * 5})
+    >>> data = load_table(frame, "y", positive="yes")
+    >>> pipe = build(["logistic"], data.schema).fit(data.X, data.y)
+    >>> guard = Guard(pipe, data.schema, "y", "yes", "no", "recall>=0.9", threshold=0.5,
+    ...               review_band=(0.5, 0.7))
+    >>> guard.predict(pd.DataFrame({"x": [0.05, 0.95]}))[["decision", "label"]]
+       decision label
+    0         0    no
+    1         1   yes
     """
 
     pipeline: Any
@@ -74,7 +136,568 @@ class Guard:
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
     holdout: pd.DataFrame | None = None
 
+    # ------------------------------------------------------------------------------ predict
+    def features(
+        self, frame: pd.DataFrame, *, source: str = "the DataFrame", drift: Drift | None = None
+    ) -> pd.DataFrame:
+        """The feature columns of ``frame`` checked against the schema (see :meth:`score`).
 
-def load(path: Any) -> Guard:
-    """Load a Guard saved by ``Guard.save`` (to be written)."""
-    raise NotImplementedError
+        With ``drift=None``, drift is warned about at once; otherwise it is recorded in
+        ``drift`` (for chunks: warn once at the end with ``drift.warn()``).
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise DataError(
+                f"A Guard scores a pandas DataFrame. Got {type(frame).__name__} instead: read "
+                "the table first (fnguard.data.read_frame) or use fnguard.serve.predict_file."
+            )
+        own = drift is None
+        if own:
+            drift = Drift(self.schema, source=source, ignore=[self.target])
+        X = self.schema.check(frame, source=source, drift=drift)
+        if own:
+            drift.warn(stacklevel=3)
+        return X
+
+    def score(
+        self, frame: pd.DataFrame, *, source: str = "the DataFrame", drift: Drift | None = None
+    ) -> np.ndarray:
+        """The probability of the positive class for each row of ``frame``.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            New rows holding the schema's columns (by name; others, and the target, are
+            ignored).
+        source : str, default="the DataFrame"
+            The table, for messages.
+        drift : Drift, optional
+            Record drift there instead of warning (see :class:`~fnguard.data.schema.Drift`).
+
+        Returns
+        -------
+        ndarray of float64, shape (n_rows,)
+
+        Raises
+        ------
+        DataError
+            If a trained column is missing or holds values that cannot be read as its type.
+
+        Warns
+        -----
+        FnguardWarning
+            Once per kind of drift: extra columns, changed types, unseen categories, columns
+            without values, numbers far outside the training range.
+        """
+        X = self.features(frame, source=source, drift=drift)
+        if len(X) == 0:
+            return np.empty(0, dtype=np.float64)
+        proba = np.asarray(self.pipeline.predict_proba(X), dtype=np.float64)
+        return proba[:, 1].copy()
+
+    def decide(self, scores: Any, index: Any = None) -> pd.DataFrame:
+        """The decision table of given scores: ``score``, ``decision``, ``label``, ``review``.
+
+        Parameters
+        ----------
+        scores : array-like of float
+            Probabilities of the positive class (:meth:`score`).
+        index : Index, optional
+            The index of the result.
+
+        Returns
+        -------
+        DataFrame
+            ``score`` (float), ``decision`` (int 0/1: ``score >= threshold``), ``label`` (the
+            positive or negative label), ``review`` (bool: ``score`` in the review band).
+
+        Examples
+        --------
+        >>> guard = Guard(None, Schema(()), "y", "bad", "good", "recall>=0.9", 0.3, (0.3, 0.5))
+        >>> guard.decide([0.1, 0.4, 0.6])
+           score  decision label  review
+        0    0.1         0  good   False
+        1    0.4         1   bad    True
+        2    0.6         1   bad   False
+        """
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        decision = scores >= float(self.threshold)
+        labels = pd.Series(np.array([self.negative, self.positive], dtype=object)[
+            decision.astype(np.intp)
+        ]).infer_objects()
+        if self.review_band is None:
+            review = np.zeros(scores.shape, dtype=bool)
+        else:
+            lower, upper = (float(v) for v in self.review_band)
+            review = (scores >= lower) & (scores < upper)
+        out = pd.DataFrame(
+            {
+                "score": scores,
+                "decision": decision.astype(np.int64),
+                "label": labels.to_numpy(),
+                "review": review,
+            }
+        )
+        if index is not None:
+            out.index = index
+        return out
+
+    def predict(self, frame: pd.DataFrame, *, source: str = "the DataFrame") -> pd.DataFrame:
+        """Score and decide each row of ``frame``.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            New rows (see :meth:`score`).
+        source : str, default="the DataFrame"
+            The table, for messages.
+
+        Returns
+        -------
+        DataFrame
+            With ``frame``'s index: ``score``, ``decision`` (0/1), ``label`` and ``review``
+            (see :meth:`decide`).
+        """
+        return self.decide(self.score(frame, source=source), index=frame.index)
+
+    # ------------------------------------------------------------------------------ save
+    def save(self, path: str | os.PathLike[str], *, report: bool = True) -> Path:
+        """Save the Guard as a folder; it appears whole or not at all.
+
+        The folder is built beside ``path`` under a temporary name and renamed into place. An
+        existing Guard folder at ``path`` is replaced; any other non-empty folder is refused.
+
+        Parameters
+        ----------
+        path : str or PathLike
+            The Guard folder.
+        report : bool, default=True
+            Also write the HTML report, ``report/index.html``.
+
+        Returns
+        -------
+        Path
+            The folder.
+
+        Raises
+        ------
+        ArtifactError
+            If ``path`` is a file or a non-empty folder that is not a Guard, or a part of the
+            Guard cannot be written (the folder is then left as it was).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from fnguard.levers import build
+        >>> frame = pd.DataFrame({"x": [0.1, 0.4, 0.35, 0.8, 0.9, 0.2] * 5})
+        >>> y = np.array([0, 0, 1, 1, 1, 0] * 5)
+        >>> from fnguard.data import infer_schema
+        >>> schema = infer_schema(frame)
+        >>> guard = Guard(build(["logistic"], schema).fit(frame, y), schema, "y", 1, 0,
+        ...               "recall>=0.9", 0.5)
+        >>> folder = guard.save(Path(tempfile.mkdtemp()) / "guard", report=False)
+        >>> sorted(p.name for p in folder.iterdir())
+        ['guard.json', 'model.skops']
+        >>> load(folder).predict(frame.head(2))["score"].equals(guard.predict(frame.head(2))["score"])
+        True
+        """  # noqa: E501
+        from fnguard._atomic import prepare_dir
+
+        target = Path(path)
+        _check_target(target)
+        parent, _ = prepare_dir(target.absolute().parent, what="folder of the Guard")
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+        try:
+            self._write(tmp, report=report)
+            _swap_into_place(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return target
+
+    def _write(self, folder: Path, *, report: bool) -> None:
+        import skops.io as sio
+
+        model, stripped = strip_samplers(self.pipeline)
+        try:
+            sio.dump(model, folder / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
+        except Exception as exc:
+            raise ArtifactError(
+                f"The Guard's pipeline ({type(self.pipeline).__name__}) cannot be saved with "
+                f"skops ({type(exc).__name__}: {exc}): every step must be a scikit-learn "
+                "compatible object whose fitted state is made of arrays and plain values."
+            ) from exc
+        if self.holdout is not None:
+            try:
+                pd.DataFrame(self.holdout).to_parquet(folder / HOLDOUT_FILE, index=False)
+            except Exception as exc:
+                raise ArtifactError(
+                    f"The Guard's holdout table cannot be saved as Parquet "
+                    f"({type(exc).__name__}: {exc}): it must hold a bool 'y' and a float "
+                    "'score' column."
+                ) from exc
+        if report:
+            from fnguard.report.guard import write_guard_report
+
+            write_guard_report(self, folder / REPORT_DIR)
+        files = {
+            file.relative_to(folder).as_posix(): _sha256(file)
+            for file in sorted(folder.rglob("*"))
+            if file.is_file()
+        }
+        meta = self._meta(files, stripped)
+        text = json.dumps(meta, indent=2, allow_nan=False, ensure_ascii=False)
+        (folder / META_FILE).write_text(text + "\n", encoding="utf-8")
+
+    def _meta(self, files: dict[str, str], stripped: list[str]) -> dict[str, Any]:
+        import fnguard
+
+        band = None
+        if self.review_band is not None:
+            band = [_float_out(v) for v in self.review_band]
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "fnguard_version": fnguard.__version__,
+            "saved": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "target": str(self.target),
+            "positive": to_python(self.positive),
+            "negative": to_python(self.negative),
+            "requirement": str(self.requirement),
+            "threshold": _float_out(self.threshold),
+            "review_band": band,
+            "levers": [str(name) for name in self.levers],
+            "params": _jsonable(self.params),
+            "metrics": _jsonable(self.metrics),
+            "met": bool(self.met),
+            "leaderboard": _jsonable(self.leaderboard),
+            "info": _jsonable(self.info),
+            "schema": self.schema.to_dict(),
+            "pipeline": f"{type(self.pipeline).__module__}.{type(self.pipeline).__qualname__}",
+            "samplers_removed": stripped,
+            "libraries": library_versions(),
+            "files": files,
+        }
+
+
+# ------------------------------------------------------------------------------ load
+def load(path: str | os.PathLike[str]) -> Guard:
+    """Load a Guard saved by :meth:`Guard.save`, after checking it.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The Guard folder.
+
+    Returns
+    -------
+    Guard
+
+    Raises
+    ------
+    ArtifactError
+        If the folder does not exist or is not a Guard (no ``guard.json``), ``guard.json``
+        cannot be read, the Guard is of a newer format than this fnguard reads, a file's
+        SHA-256 differs from the one recorded (changed or damaged since saving), or
+        ``model.skops`` holds types outside scikit-learn, imbalanced-learn, LightGBM, NumPy,
+        SciPy, pandas and fnguard (:data:`TRUSTED_MODULES`).
+
+    Examples
+    --------
+    >>> load("nowhere")
+    Traceback (most recent call last):
+    ...
+    fnguard.errors.ArtifactError: The Guard folder 'nowhere' does not exist: check the path (a Guard is the folder written by `fnguard fit --out` or Guard.save).
+    """  # noqa: E501
+    import skops.io as sio
+
+    folder = Path(path)
+    meta = _read_meta(folder)
+    files = meta["files"]
+    for name, digest in files.items():
+        _verify(folder, name, digest)
+    model = folder / MODEL_FILE
+    try:
+        untrusted = sio.get_untrusted_types(file=model)
+    except Exception as exc:
+        what = f"'{MODEL_FILE}' cannot be read ({type(exc).__name__}: {exc})"
+        raise _damaged(folder, what) from None
+    refused = [t for t in untrusted if not _trusted(t)]
+    if refused:
+        shown = ", ".join(f"'{t}'" for t in refused)
+        raise ArtifactError(
+            f"The model file '{model}' holds types fnguard does not trust: {shown}. Loading it "
+            "could run their code. Only types from "
+            f"{', '.join(m.rstrip('.') for m in TRUSTED_MODULES)} are loaded. If you trust "
+            f"where the Guard came from, inspect the file with skops.io.visualize('{model}') "
+            f"and load the pipeline yourself with skops.io.load('{model}', trusted=[...])."
+        )
+    try:
+        pipeline = sio.load(model, trusted=untrusted)
+    except Exception as exc:
+        saved = meta.get("libraries") or {}
+        shown = ", ".join(f"{k} {v}" for k, v in saved.items() if v)
+        raise ArtifactError(
+            f"The model file '{model}' cannot be loaded ({type(exc).__name__}: {exc}). It was "
+            f"saved with {shown or 'unknown library versions'}: install those versions, or "
+            "fit the Guard again with these."
+        ) from exc
+    holdout = None
+    if HOLDOUT_FILE in files:
+        try:
+            holdout = pd.read_parquet(folder / HOLDOUT_FILE)
+        except Exception as exc:
+            raise _damaged(
+                folder, f"'{HOLDOUT_FILE}' cannot be read ({type(exc).__name__}: {exc})"
+            ) from exc
+    try:
+        band = meta["review_band"]
+        return Guard(
+            pipeline=pipeline,
+            schema=Schema.from_dict(meta["schema"]),
+            target=meta["target"],
+            positive=meta["positive"],
+            negative=meta["negative"],
+            requirement=meta["requirement"],
+            threshold=_float_in(meta["threshold"]),
+            review_band=None if band is None else (_float_in(band[0]), _float_in(band[1])),
+            levers=list(meta.get("levers", [])),
+            params=dict(meta.get("params", {})),
+            metrics=dict(meta.get("metrics", {})),
+            met=bool(meta.get("met", True)),
+            leaderboard=list(meta.get("leaderboard", [])),
+            info=dict(meta.get("info", {})),
+            holdout=holdout,
+        )
+    except ArtifactError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise _damaged(folder, f"'{META_FILE}' lacks or garbles a field ({exc!r})") from None
+
+
+def _read_meta(folder: Path) -> dict[str, Any]:
+    import fnguard
+
+    hint = "(a Guard is the folder written by `fnguard fit --out` or Guard.save)"
+    if not folder.exists():
+        raise ArtifactError(f"The Guard folder '{folder}' does not exist: check the path {hint}.")
+    if not folder.is_dir():
+        raise ArtifactError(f"'{folder}' is a file, not a Guard folder: pass the folder {hint}.")
+    meta_path = folder / META_FILE
+    if not meta_path.is_file():
+        raise ArtifactError(
+            f"The folder '{folder}' is not a Guard: it has no {META_FILE}. Pass the folder "
+            f"written by `fnguard fit --out` or Guard.save."
+        )
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _damaged(folder, f"'{META_FILE}' is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise _damaged(folder, f"'{META_FILE}' is not the record of a Guard")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _damaged(folder, f"'{META_FILE}' has no format version")
+    if version > FORMAT_VERSION:
+        raise ArtifactError(
+            f"The Guard '{folder}' was saved by fnguard {meta.get('fnguard_version', '?')} in "
+            f"format {version}; this fnguard ({fnguard.__version__}) reads formats up to "
+            f"{FORMAT_VERSION}. Upgrade fnguard (pip install --upgrade fnguard) to load it."
+        )
+    files = meta.get("files")
+    if not isinstance(files, dict) or MODEL_FILE not in files:
+        raise _damaged(folder, f"'{META_FILE}' does not list the checksum of '{MODEL_FILE}'")
+    return meta
+
+
+def _verify(folder: Path, name: Any, digest: Any) -> None:
+    relative = Path(str(name))
+    if relative.is_absolute() or ".." in relative.parts or not isinstance(digest, str):
+        raise _damaged(folder, f"'{META_FILE}' lists a file outside the folder ({name!r})")
+    file = folder / relative
+    if not file.is_file():
+        raise ArtifactError(
+            f"The Guard '{folder}' lacks its file '{name}', listed in {META_FILE}: it was "
+            "removed or the copy is incomplete. Copy the whole folder again, or save the Guard "
+            "again."
+        )
+    if _sha256(file) != digest:
+        raise ArtifactError(
+            f"The file '{name}' of the Guard '{folder}' does not match its SHA-256 checksum in "
+            f"{META_FILE}: it was changed or damaged after saving. Do not use it: restore the "
+            "folder from a copy, or fit and save the Guard again."
+        )
+
+
+def _damaged(folder: Path, what: str) -> ArtifactError:
+    return ArtifactError(
+        f"The Guard '{folder}' cannot be read: {what}. It is damaged or not written by fnguard: "
+        "restore it from a copy, or fit and save the Guard again."
+    )
+
+
+def _trusted(name: str) -> bool:
+    return name in TRUSTED_TYPES or name.startswith(TRUSTED_MODULES)
+
+
+# ------------------------------------------------------------------------------ helpers
+def strip_samplers(estimator: Any) -> tuple[Any, list[str]]:
+    """A copy of ``estimator`` whose pipeline samplers are ``"passthrough"``.
+
+    Samplers (steps with ``fit_resample``) act in ``fit`` only; fitted, they may hold their
+    training data or neighbour indexes. Every pipeline step that is a sampler, at any depth
+    (pipelines inside meta-estimators and ensembles), is replaced; objects that change are
+    shallow-copied, so ``estimator`` itself is left as it was and nothing is refitted.
+
+    Parameters
+    ----------
+    estimator : object
+        A fitted estimator.
+
+    Returns
+    -------
+    stripped : object
+        ``estimator`` itself when it holds no sampler, else the copy.
+    removed : list of str
+        The paths of the replaced steps, e.g. ``["smote"]``.
+
+    Examples
+    --------
+    >>> from imblearn.over_sampling import RandomOverSampler
+    >>> from imblearn.pipeline import Pipeline
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> pipe = Pipeline([("over", RandomOverSampler()), ("model", LogisticRegression())])
+    >>> stripped, removed = strip_samplers(pipe)
+    >>> stripped.steps[0], removed, pipe.steps[0][0]
+    (('over', 'passthrough'), ['over'], 'over')
+    """
+    removed: list[str] = []
+    memo: dict[int, Any] = {}
+    return _strip(estimator, "", removed, memo), removed
+
+
+def _strip(obj: Any, path: str, removed: list[str], memo: dict[int, Any]) -> Any:
+    if id(obj) in memo:
+        return memo[id(obj)]
+    memo[id(obj)] = obj  # cycles: an object being stripped stands for itself
+    result = obj
+    steps = getattr(obj, "steps", None)
+    if hasattr(obj, "get_params") and isinstance(steps, list):
+        new_steps = []
+        for step in steps:
+            name, est = step[0], step[1]
+            if hasattr(est, "fit_resample"):
+                removed.append(f"{path}{name}")
+                new_steps.append((name, "passthrough", *step[2:]))
+            else:
+                new_steps.append((name, _strip(est, f"{path}{name}.", removed, memo), *step[2:]))
+        if any(a[1] is not b[1] for a, b in zip(new_steps, steps, strict=True)):
+            result = copy.copy(obj)
+            result.steps = new_steps
+    elif hasattr(obj, "get_params") and hasattr(obj, "__dict__"):
+        changed = {}
+        for key, value in vars(obj).items():
+            new = _strip_value(value, f"{path}{key}.", removed, memo)
+            if new is not value:
+                changed[key] = new
+        if changed:
+            result = copy.copy(obj)
+            for key, value in changed.items():
+                setattr(result, key, value)
+    memo[id(obj)] = result
+    return result
+
+
+def _strip_value(value: Any, path: str, removed: list[str], memo: dict[int, Any]) -> Any:
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        return _strip(value, path, removed, memo)
+    if isinstance(value, list | tuple):
+        items = [_strip_value(v, f"{path}{i}.", removed, memo) for i, v in enumerate(value)]
+        if any(a is not b for a, b in zip(items, value, strict=True)):
+            return type(value)(items) if isinstance(value, list) else tuple(items)
+    return value
+
+
+def _check_target(target: Path) -> None:
+    if target.exists() and not target.is_dir():
+        raise ArtifactError(
+            f"Cannot save the Guard to '{target}': it is an existing file. Choose a folder path."
+        )
+    if target.is_dir() and any(target.iterdir()) and not (target / META_FILE).is_file():
+        raise ArtifactError(
+            f"Cannot save the Guard to '{target}': it is a folder with other files and no "
+            f"{META_FILE}, so not a Guard to replace. Choose a new or empty folder."
+        )
+
+
+def _swap_into_place(tmp: Path, target: Path) -> None:
+    """Rename the finished folder onto ``target``; an old Guard there is replaced."""
+    if not target.exists():
+        os.rename(tmp, target)
+        return
+    if not any(target.iterdir()):
+        os.replace(tmp, target)  # POSIX replaces an empty folder in one rename
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=tmp.parent))
+    os.rename(target, old / "guard")
+    try:
+        os.rename(tmp, target)
+    except BaseException:
+        os.rename(old / "guard", target)
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _float_out(value: Any) -> float | str:
+    value = float(value)
+    return value if math.isfinite(value) else str(value)  # 'inf', '-inf', 'nan'
+
+
+def _float_in(value: Any) -> float:
+    return float(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON values: NumPy scalars unwrapped, tuples as lists, non-finite floats as None."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset | np.ndarray | pd.Series):
+        return [_jsonable(v) for v in list(value)]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, datetime.datetime | datetime.date | pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return str(value)
+
+
+def library_versions() -> dict[str, str | None]:
+    """The installed versions of Python and the libraries a Guard's model depends on.
+
+    Examples
+    --------
+    >>> "scikit-learn" in library_versions()
+    True
+    """
+    import platform
+
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out

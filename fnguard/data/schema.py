@@ -40,6 +40,9 @@ class ColumnSpec:
         :data:`MAX_CATEGORIES`.
     categories_truncated : bool, default=False
         Whether the column had more levels than were recorded.
+    low, high : float, optional
+        For a numeric column, its smallest and largest value (None when unknown), to flag new
+        values far outside the training range.
     """
 
     name: str
@@ -48,6 +51,8 @@ class ColumnSpec:
     n_missing: int = 0
     categories: tuple[str, ...] | None = None
     categories_truncated: bool = False
+    low: float | None = None
+    high: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -90,6 +95,9 @@ def _spec(name: str, values: pd.Series) -> ColumnSpec:
     kind = _column_kind(values)
     categories = None
     truncated = False
+    low = high = None
+    if kind == "numeric":
+        low, high = _finite(values.min()), _finite(values.max())
     if kind == "categorical":
         levels = values.value_counts(sort=True, dropna=True).index
         truncated = len(levels) > MAX_CATEGORIES
@@ -101,7 +109,17 @@ def _spec(name: str, values: pd.Series) -> ColumnSpec:
         n_missing=int(values.isna().sum()),
         categories=categories,
         categories_truncated=truncated,
+        low=low,
+        high=high,
     )
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None
 
 
 def infer_schema(
@@ -241,6 +259,8 @@ class Schema:
                     n_missing=int(c.get("n_missing", 0)),
                     categories=None if c.get("categories") is None else tuple(c["categories"]),
                     categories_truncated=bool(c.get("categories_truncated", False)),
+                    low=None if c.get("low") is None else float(c["low"]),
+                    high=None if c.get("high") is None else float(c["high"]),
                 )
                 for c in data["columns"]
             )
@@ -256,7 +276,9 @@ class Schema:
                 "save the model again with this version of fnguard."
             ) from None
 
-    def check(self, frame: pd.DataFrame, *, source: str = "the DataFrame") -> pd.DataFrame:
+    def check(
+        self, frame: pd.DataFrame, *, source: str = "the DataFrame", drift: Drift | None = None
+    ) -> pd.DataFrame:
         """Check new data against the schema and return its feature columns in order.
 
         Extra columns are dropped; numeric columns are turned into float64 (text that reads
@@ -269,6 +291,10 @@ class Schema:
             The new data.
         source : str, default="the DataFrame"
             The table, e.g. its path, for messages.
+        drift : Drift, optional
+            Record every kind of drift (extra columns, unseen categories, changed types,
+            columns without values, numbers far outside the training range) there instead of
+            warning; call :meth:`Drift.warn` once after the last table or chunk.
 
         Returns
         -------
@@ -322,13 +348,15 @@ class Schema:
             elif spec.kind == "categorical":
                 values = _as_text_like(values, spec)
                 out[spec.name] = values
-                if spec.categories is not None and not spec.categories_truncated:
+                if drift is None and spec.categories is not None and not spec.categories_truncated:
                     new = _unseen(values, spec.categories)
                     if new:
                         unseen.append(f"'{spec.name}': {new}")
             else:
                 out[spec.name] = values
-        if unseen:
+        if drift is not None:
+            drift.observe(frame, out)
+        elif unseen:
             warnings.warn(
                 f"Values not seen in training in {where}: {'; '.join(unseen)}. They are scored "
                 "like any other, but the model has not learnt from them.",
@@ -384,11 +412,175 @@ def _as_text_like(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     return values.map(_category_text, na_action="ignore").astype(object)
 
 
-def _unseen(values: pd.Series, categories: tuple[str, ...]) -> str:
+def _unseen_counts(values: pd.Series, categories: tuple[str, ...]) -> dict[str, int]:
     known = set(categories)
     counts = values.dropna().map(_category_text).value_counts()
-    new = [(v, n) for v, n in counts.items() if v not in known]
+    return {str(v): int(n) for v, n in counts.items() if v not in known}
+
+
+def _show_unseen(new: Mapping[str, int]) -> str:
     if not new:
         return ""
-    shown = ", ".join(f"'{v}'" for v, _ in new[:5]) + (" ..." if len(new) > 5 else "")
-    return f"{shown} ({sum(n for _, n in new):,} rows)"
+    ordered = sorted(new.items(), key=lambda item: -item[1])
+    shown = ", ".join(f"'{v}'" for v, _ in ordered[:5]) + (" ..." if len(ordered) > 5 else "")
+    return f"{shown} ({sum(new.values()):,} rows)"
+
+
+def _unseen(values: pd.Series, categories: tuple[str, ...]) -> str:
+    return _show_unseen(_unseen_counts(values, categories))
+
+
+#: The kinds of drift :class:`Drift` reports, each in one warning.
+DRIFT_KINDS = ("extra-columns", "changed-types", "unseen-categories", "all-missing", "out-of-range")
+#: Unseen levels remembered per column (their rows are all counted).
+_MAX_UNSEEN = 100
+
+
+class Drift:
+    """How new data differs from the training data, gathered over one table or many chunks.
+
+    Give it to :meth:`Schema.check` for each table or chunk (``schema.check(chunk,
+    drift=drift)``), then call :meth:`warn` once: it gives one
+    :class:`~fnguard.errors.FnguardWarning` per kind of drift found (:data:`DRIFT_KINDS`),
+    with counts over all the rows seen. These are warnings, not errors: the rows are scored.
+
+    - ``extra-columns``: columns the model was not trained on (ignored).
+    - ``changed-types``: a column read as another kind than in training (numbers as text,
+      category codes as numbers ...), converted before scoring.
+    - ``unseen-categories``: categorical levels not seen in training.
+    - ``all-missing``: a column without a single value in all the rows seen.
+    - ``out-of-range``: numbers further outside the training range than the range is wide.
+
+    Parameters
+    ----------
+    schema : Schema
+        The training columns.
+    source : str, default="the DataFrame"
+        The table, for messages.
+    ignore : iterable of str, optional
+        Columns not to report as extra (the target, kept ids).
+
+    Examples
+    --------
+    >>> schema = infer_schema(pd.DataFrame({"amount": [1.0, 5.0], "grade": ["A", "B"]}))
+    >>> drift = Drift(schema, source="new.csv")
+    >>> _ = schema.check(pd.DataFrame({"amount": [2.0, 90.0], "grade": ["A", "C"], "id": [1, 2]}),
+    ...                  drift=drift)
+    >>> for kind, message in drift.findings():
+    ...     print(kind)
+    extra-columns
+    unseen-categories
+    out-of-range
+    """
+
+    def __init__(self, schema: Schema, *, source: str = "the DataFrame", ignore: Any = ()):
+        self.schema = schema
+        self.source = source
+        self.ignore = {str(c) for c in ignore}
+        self.rows = 0
+        self._extra: dict[str, None] = {}
+        self._types: dict[str, str] = {}
+        self._unseen: dict[str, dict[str, int]] = {}
+        self._filled: set[str] = set()
+        self._far: dict[str, list[Any]] = {}  # column -> [rows, most extreme value]
+
+    def observe(self, frame: pd.DataFrame, checked: pd.DataFrame) -> None:
+        """Record the drift of one table or chunk: ``frame`` as read, ``checked`` as converted."""
+        self.rows += len(frame)
+        for name in frame.columns:
+            if str(name) not in self.schema and str(name) not in self.ignore:
+                self._extra.setdefault(str(name), None)
+        for spec in self.schema.columns:
+            raw, values = frame[spec.name], checked[spec.name]
+            present = values.notna()
+            if not present.any():
+                continue
+            self._filled.add(spec.name)
+            if spec.name not in self._types:
+                kind = _column_kind(raw[raw.notna()])
+                if kind != spec.kind:
+                    self._types[spec.name] = (
+                        f"'{spec.name}' ({spec.kind}, {spec.dtype} in training; "
+                        f"read as {raw.dtype} here)"
+                    )
+            if spec.kind == "categorical" and spec.categories and not spec.categories_truncated:
+                new = _unseen_counts(values, spec.categories)
+                if new:
+                    seen = self._unseen.setdefault(spec.name, {})
+                    for level, n in new.items():
+                        if level in seen or len(seen) < _MAX_UNSEEN:
+                            seen[level] = seen.get(level, 0) + n
+            if spec.kind == "numeric" and spec.low is not None and spec.high is not None:
+                self._out_of_range(spec, values)
+
+    def _out_of_range(self, spec: ColumnSpec, values: pd.Series) -> None:
+        low, high = float(spec.low), float(spec.high)  # type: ignore[arg-type]
+        span = high - low if high > low else max(abs(high), 1.0)
+        array = values.to_numpy(dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            far = (array < low - span) | (array > high + span)
+        if not far.any():
+            return
+        distance = np.where(far, np.maximum(low - array, array - high), -np.inf)
+        worst = float(array[int(np.argmax(distance))])
+        found = self._far.setdefault(spec.name, [0, worst])
+        found[0] += int(far.sum())
+        old = found[1]
+        if max(low - worst, worst - high) > max(low - old, old - high):
+            found[1] = worst
+
+    def findings(self) -> list[tuple[str, str]]:
+        """``(kind, message)`` for each kind of drift found so far, in :data:`DRIFT_KINDS` order."""
+        where = quote_source(self.source)
+        out: list[tuple[str, str]] = []
+        if self._extra:
+            names = [f"'{n}'" for n in self._extra]
+            out.append((
+                "extra-columns",
+                f"{plural(len(names), 'column')} of {where} the model was not trained on "
+                f"{'is' if len(names) == 1 else 'are'} ignored: {format_names(names)}.",
+            ))
+        if self._types:
+            out.append((
+                "changed-types",
+                f"Columns of {where} read as another type than in training: "
+                f"{format_names(list(self._types.values()))}. They were converted; check that "
+                "the values still mean the same (units, codes, formats).",
+            ))
+        if self._unseen:
+            shown = [f"'{name}': {_show_unseen(new)}" for name, new in self._unseen.items()]
+            out.append((
+                "unseen-categories",
+                f"Values not seen in training in {where}: {'; '.join(shown)}. They are scored "
+                "like any other, but the model has not learnt from them.",
+            ))
+        empty = [f"'{c.name}'" for c in self.schema.columns if c.name not in self._filled]
+        if self.rows and empty:
+            out.append((
+                "all-missing",
+                f"{plural(len(empty), 'column')} of {where} "
+                f"{'holds' if len(empty) == 1 else 'hold'} no value in any of the "
+                f"{self.rows:,} rows: {format_names(empty)}. They are scored as missing; check "
+                "that the columns are filled.",
+            ))
+        if self._far:
+            shown = []
+            for name, (rows, worst) in self._far.items():
+                spec = self.schema[name]
+                shown.append(
+                    f"'{name}': {plural(rows, 'row')}, e.g. {worst:g} (training range "
+                    f"{spec.low:g} to {spec.high:g})"
+                )
+            out.append((
+                "out-of-range",
+                f"Numbers far outside the training range in {where}: {'; '.join(shown)}. They "
+                "are scored, but the model has not seen such values: check the units.",
+            ))
+        return out
+
+    def warn(self, *, stacklevel: int = 2) -> list[str]:
+        """Give one :class:`~fnguard.errors.FnguardWarning` per kind found; return the messages."""
+        messages = [message for _, message in self.findings()]
+        for message in messages:
+            warnings.warn(message, FnguardWarning, stacklevel=stacklevel + 1)
+        return messages
