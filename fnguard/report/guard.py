@@ -435,10 +435,12 @@ def _what_data_said(
                 f"beyond the tuned plain model: {parts}."
             )
         else:
-            said.append(
-                f"Here too, none of the {len(resampling)} resampling levers tried removed a miss "
-                "beyond the plain model with its threshold tuned."
+            which = (
+                f"the one resampling lever tried ({resampling[0][0]}) removed no miss"
+                if len(resampling) == 1
+                else f"none of the {len(resampling)} resampling levers tried removed a miss"
             )
+            said.append(f"Here too, {which} beyond the plain model with its threshold tuned.")
         worse = [(n, e) for n, _, e in resampling if e is not None and e > 0]
         if worse:
             parts = ", ".join(f"{n} ({e:+.4f})" for n, e in worse)
