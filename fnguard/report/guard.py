@@ -403,8 +403,10 @@ def _contributions(guard: Guard) -> dict[str, Any] | None:
             continue
         name = str(c.get("lever", ""))
         family, resamples = _lever_family(name)
+        against = c.get("against")
         row = {
-            "lever": name, "family": family,
+            "lever": name, "family": str(c.get("family") or family),
+            "against": " + ".join(map(str, against)) if isinstance(against, list) else "",
             "trials": _fmt(_count(c.get("trials"))),
             "best_trial": _fmt(_count(c.get("best_trial"))),
             "misses_removed": _signed(c.get("misses_removed")),

@@ -105,7 +105,7 @@ def make_guard() -> Guard:
         "notes": [f"note {SCRIPT}", IMG],
         "reference": reference,
         "contributions": [
-            {"lever": "random-under", "trials": 1, "best_trial": 1,
+            {"lever": "random-under", "trials": 1, "best_trial": 1, "against": ["logistic"],
              "misses_removed": reference["tuned"]["fn"] - counts["fn"],
              "false_alarms_removed": reference["tuned"]["fp"] - counts["fp"],
              "delta_ece": 0.0312, "delta_objective": -0.01},
@@ -256,6 +256,7 @@ def test_contributions_and_evidence(guard, html):
     table = _text(html, "contributions-table")
     c = guard.info["contributions"][0]
     assert f"{c['misses_removed']:+,}" in table and "+0.0312" in table
+    assert "random-under resampling logistic 1 1" in table
     said = _text(html, "data-said")
     assert "random-under" in said
     assert "The chosen pipeline resamples with random-under." in said
