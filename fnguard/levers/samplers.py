@@ -52,7 +52,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import _safe_indexing
 
 from fnguard.errors import DataError
-from fnguard.levers.neighbors import FaissNeighbors
+from fnguard.levers.neighbors import AUTO_APPROXIMATE_WORK, FaissNeighbors
 from fnguard.levers.registry import register
 
 __all__ = [
@@ -72,7 +72,7 @@ __all__ = [
 #: Rows above which neighbour-based samplers search with faiss instead of scikit-learn.
 LARGE = 20_000
 #: Query rows times index rows above which FastTomekLinks and FastEditedNearestNeighbours
-#: give up the exact search of every row of a class for faiss's approximate one.
+#: give up the exact search of every row of a class for an approximate one.
 EXACT_WORK = 4_000_000_000
 #: Samplers that need no neighbours inside a class, named in the "too few rows" error.
 _NO_NEIGHBOURS = "random-over, random-under, tomek or enn"
@@ -128,6 +128,9 @@ class FastBorderlineSMOTE(BorderlineSMOTE):
         super()._validate_estimator()
         self.nn_k_ = _fast(self.nn_k_, self._n_rows)
         self.nn_m_ = _fast(self.nn_m_, self._n_rows)
+        if isinstance(self.nn_k_, FaissNeighbors) and isinstance(self.nn_m_, FaissNeighbors):
+            # borderline-2 fits both on the whole data: one index for the two
+            self.nn_k_._share = self.nn_m_
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
         _too_few_for_smote(self, y)
@@ -192,8 +195,8 @@ class FastTomekLinks(TomekLinks):
 
     When the rows outside the largest class are many (after SMOTE, half of the data) and an
     exact search of them would compute more than :data:`EXACT_WORK` distances, their nearest
-    neighbours come from faiss's approximate IVF index and every link found is checked with
-    an exact search: no false links, a few links may be missed.
+    neighbours come from an approximate cell index (:class:`~fnguard.levers.knn.CellIndex`)
+    and every link found is checked with an exact search: no false links, a few links may be missed.
 
     Examples
     --------
@@ -210,7 +213,7 @@ class FastTomekLinks(TomekLinks):
         queries = np.flatnonzero(y != labels[np.argmax(counts)])
         exact = _exact_nn(2, self.n_jobs).fit(X)
         if len(queries) * n > EXACT_WORK:
-            approx = FaissNeighbors(n_neighbors=2, algorithm="ivf", n_jobs=self.n_jobs).fit(X)
+            approx = FaissNeighbors(n_neighbors=2, algorithm="cells", n_jobs=self.n_jobs).fit(X)
             first = _first_neighbour(approx, X, queries)
             # keep the rows whose approximate neighbour is of another class, then be exact
             queries = queries[y[first] != y[queries]]
@@ -231,7 +234,7 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
 
     A row is kept when its ``n_neighbors`` nearest rows are of its own class. Its nearest
     row of another class is found exactly (on the default ``sampling_strategy="auto"`` the
-    index holds the minority only, so this is cheap), and an approximate IVF search gives an
+    index holds the minority only, so this is cheap), and an approximate search gives an
     upper bound of the distance of its ``n_neighbors``-th neighbour (a distance to a real row).
     A row whose other class is farther than that bound is kept without more work; the others
     get an exact search. Same parameters, same result and same ``sample_indices_`` as
@@ -239,7 +242,8 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
 
     When finding the nearest row of another class exactly would compute more than
     :data:`EXACT_WORK` distances (after SMOTE with ``sampling_strategy="all"``), the
-    neighbours come from faiss's approximate IVF index instead.
+    neighbours come from an approximate cell index (:class:`~fnguard.levers.knn.CellIndex`)
+    instead.
 
     Examples
     --------
@@ -269,7 +273,7 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
         def approximate() -> FaissNeighbors:
             nonlocal approx
             if approx is None:
-                approx = FaissNeighbors(k, algorithm="ivf", n_jobs=self.n_jobs).fit(X)
+                approx = FaissNeighbors(k, algorithm="cells", n_jobs=self.n_jobs).fit(X)
             return approx
 
         for label in np.unique(y):
@@ -308,13 +312,21 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
 
 
 class FastNearMiss(NearMiss):
-    """imbalanced-learn's NearMiss with faiss neighbours on large data, and a NearMiss-2 that
-    keeps only the distances it needs.
+    """imbalanced-learn's NearMiss with faiss neighbours on large data, and NearMiss-1 and -2
+    that compute only the distances they need.
 
-    NearMiss-2 ranks majority rows by their mean distance to their ``n_neighbors`` farthest
-    minority rows; imbalanced-learn sorts the distances to every minority row (a matrix of
-    majority rows by minority rows: 2.4 GB at 100,000 rows with 1% positives). Here the
-    distances are computed in blocks and only the farthest ones are kept.
+    - NearMiss-1 keeps the majority rows with the smallest mean distance to their
+      ``n_neighbors`` nearest minority rows. When the search of every majority row would
+      compute more than :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances, an
+      approximate search (:class:`~fnguard.levers.knn.CellIndex`) scores every row (its
+      distances are never below the exact ones), and the rows of the best
+      ``2 * n_keep`` approximate scores are scored again exactly before the choice: a row is
+      missed only when its approximate score is more than twice too far down the ranking.
+    - NearMiss-2 keeps the majority rows with the smallest mean distance to their
+      ``n_neighbors`` farthest minority rows; imbalanced-learn sorts the distances to every
+      minority row (2.4 GB at 100,000 rows with 1% positives). Here, the farthest rows among
+      a few outer minority rows give a lower bound of each score; rows are scored exactly in
+      order of that bound until no unscored row can enter the selection. Exact, same result.
     """
 
     def _validate_estimator(self) -> None:
@@ -329,38 +341,92 @@ class FastNearMiss(NearMiss):
         _enough_rows(self, y, [minority], "n_neighbors", 0)
         self._n_rows = X.shape[0]
         if (
-            self.version != 2
+            self.version == 3
             or not isinstance(self.n_neighbors, int | np.integer)
             or sparse.issparse(X)
+            or (self.version == 1 and X.shape[0] <= LARGE)
         ):
             return super()._fit_resample(X, y)
         self._validate_estimator()
         X_in, X = X, np.asarray(X, dtype=np.float64)
         k = int(self.n_neighbors)
         minority_X = X[y == minority]
-        minority_sq = np.einsum("ij,ij->i", minority_X, minority_X)
         kept = []
         for label in np.unique(y):
             rows = np.flatnonzero(y == label)
             if label not in self.sampling_strategy_:
                 kept.append(rows)
                 continue
-            score = np.empty(len(rows))
-            block = max(1, 2**22 // max(len(minority_X), 1))  # 32 MB of distances
-            for start in range(0, len(rows), block):
-                part = X[rows[start : start + block]]
-                d2 = (
-                    np.einsum("ij,ij->i", part, part)[:, None]
-                    - 2.0 * part @ minority_X.T
-                    + minority_sq[None, :]
-                )
-                far = np.partition(d2, d2.shape[1] - k, axis=1)[:, -k:]
-                score[start : start + len(part)] = np.sqrt(np.maximum(far, 0.0)).sum(axis=1)
             n_keep = self.sampling_strategy_[label]
-            order = np.argsort(score, kind="stable")
-            kept.append(rows[order[:n_keep]])
+            if self.version == 1:
+                chosen = self._nearest(X[rows], minority_X, k, n_keep)
+            else:
+                chosen = _farthest_selection(X[rows], minority_X, k, n_keep)
+            kept.append(rows[chosen])
         self.sample_indices_ = np.concatenate(kept).astype(np.intp)
         return _safe_indexing(X_in, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
+
+    def _nearest(self, X_class: np.ndarray, minority_X: np.ndarray, k: int, n_keep: int) -> Any:
+        """NearMiss-1's choice: the n_keep rows of the smallest sum of k nearest distances."""
+        exact = _exact_nn(k, self.n_jobs).fit(minority_X)
+        if len(X_class) * len(minority_X) <= AUTO_APPROXIMATE_WORK or n_keep >= len(X_class):
+            return _smallest(exact.kneighbors(X_class)[0].sum(axis=1), n_keep)
+        self.nn_ = FaissNeighbors(k, algorithm="cells", n_jobs=self.n_jobs).fit(minority_X)
+        approx = self.nn_.kneighbors(X_class)[0].sum(axis=1)
+        candidates = np.sort(np.argpartition(approx, 2 * n_keep)[: 2 * n_keep])
+        score = exact.kneighbors(X_class[candidates])[0].sum(axis=1)
+        return candidates[_smallest(score, n_keep)]
+
+
+def _smallest(score: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the n smallest scores, ties in order (imbalanced-learn's stable sort)."""
+    return np.argsort(score, kind="stable")[:n]
+
+
+def _farthest_sums(X: np.ndarray, Y: np.ndarray, k: int) -> np.ndarray:
+    """Sum of the distances from each row of X to its k farthest rows of Y (exact, float64,
+    in blocks of bounded memory)."""
+    Y_sq = np.einsum("ij,ij->i", Y, Y)
+    out = np.empty(len(X))
+    block = max(1, 2**22 // max(len(Y), 1))
+    for start in range(0, len(X), block):
+        part = X[start : start + block]
+        d2 = np.einsum("ij,ij->i", part, part)[:, None] - 2.0 * part @ Y.T + Y_sq[None, :]
+        far = np.partition(d2, d2.shape[1] - k, axis=1)[:, -k:]
+        out[start : start + len(part)] = np.sqrt(np.maximum(far, 0.0)).sum(axis=1)
+    return out
+
+
+def _farthest_selection(X: np.ndarray, Y: np.ndarray, k: int, n_keep: int) -> np.ndarray:
+    """NearMiss-2's choice: the n_keep rows of X of the smallest sum of distances to their k
+    farthest rows of Y, computing exact sums only for rows that can be chosen.
+
+    The sum over a subset of Y (its rows farthest from its mean) is a lower bound of the sum
+    over Y. The rows of the smallest bounds are scored exactly; the n_keep-th smallest exact
+    score is an upper bound of the n_keep-th smallest of all, so a row whose lower bound is
+    above it cannot be chosen.
+    """
+    if n_keep >= len(X):
+        return _smallest(_farthest_sums(X, Y, k), n_keep)
+    centre = Y.mean(axis=0)
+    outer = np.argsort(-np.einsum("ij,ij->i", Y - centre, Y - centre), kind="stable")
+    outer = np.sort(outer[: min(len(Y), max(128, 4 * k))])
+    low = _farthest_sums(X, Y[outer], k) if len(outer) < len(Y) else None
+    if low is None:
+        return _smallest(_farthest_sums(X, Y, k), n_keep)
+    order = np.argsort(low, kind="stable")
+    score = np.full(len(X), np.inf)
+    done = min(len(X), 2 * n_keep)
+    score[order[:done]] = _farthest_sums(X[order[:done]], Y, k)
+    while done < len(X):
+        limit = np.partition(score[order[:done]], n_keep - 1)[n_keep - 1]
+        more = int(np.searchsorted(low[order], limit, side="right"))
+        if more <= done:
+            break
+        more = min(more, done + 4 * n_keep)
+        score[order[done:more]] = _farthest_sums(X[order[done:more]], Y, k)
+        done = more
+    return _smallest(score, n_keep)
 
 
 class FastSMOTETomek(SMOTETomek):
