@@ -1,0 +1,371 @@
+"""Tests of fnguard.guard: predicting, saving and loading a Guard, and the checks on both."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import LogisticRegression
+
+import fnguard
+from fnguard.data import datasets
+from fnguard.decide.calibrated import CalibratedClassifier
+from fnguard.errors import ArtifactError, DataError, FnguardWarning
+from fnguard.guard import FORMAT_VERSION, Guard, load, strip_samplers
+from fnguard.levers import build, registry
+
+#: Small settings so that every lever fits in well under a second on 1,200 rows.
+SMALL: dict[str, dict[str, Any]] = {
+    "random-forest": {"n_estimators": 10},
+    "extra-trees": {"n_estimators": 10},
+    "hist-gb": {"max_iter": 10},
+    "lightgbm": {"n_estimators": 10},
+    "lightgbm:weighted": {"n_estimators": 10},
+    "lightgbm:focal": {"n_estimators": 10, "gamma": 2.0, "alpha": 0.5},
+    "isolation-forest": {"n_estimators": 10},
+    "easy-ensemble": {"n_estimators": 3},
+    "balanced-random-forest": {"n_estimators": 5},
+    "balanced-bagging": {"n_estimators": 3},
+    # The default (stumps on 50/50 subsets) is "worse than random" on the full rows here.
+    "rusboost": {"n_estimators": 3, "sampling_strategy": 0.3},
+    "voting": {"estimators": ["logistic", "tree"]},
+    "stacking": {"estimators": ["logistic", "tree"], "cv": 3},
+    "mlp": {"hidden": (8,), "max_epochs": 3},
+    "mlp:focal": {"hidden": (8,), "max_epochs": 3},
+}
+CLASSIFIERS = [name for name, lever in registry.items() if lever.kind == "classifier"]
+
+
+@pytest.fixture(scope="module")
+def loans() -> tuple[Any, pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """The bundled Lending Club loans: 1,200 training rows and 300 new rows."""
+    data = datasets.load_lending_club()
+    rng = np.random.default_rng(0)
+    rows = rng.permutation(data.n_rows)
+    train, new = rows[:1200], rows[1200:1500]
+    return data, data.X.iloc[train].reset_index(drop=True), data.y[train], data.X.iloc[new]
+
+
+def _guard(data: Any, pipeline: Any, **kwargs: Any) -> Guard:
+    fields: dict[str, Any] = {
+        "target": data.target,
+        "positive": data.positive,
+        "negative": data.negative,
+        "requirement": "recall>=0.9",
+        "threshold": 0.08,
+        "review_band": (0.08, 0.15),
+    }
+    return Guard(pipeline, data.schema, **{**fields, **kwargs})
+
+
+@pytest.fixture(scope="module")
+def fitted(loans) -> Guard:
+    data, X, y, _ = loans
+    pipe = build(["lightgbm"], data.schema, params={"lightgbm": SMALL["lightgbm"]}).fit(X, y)
+    return _guard(data, pipe, levers=["lightgbm"])
+
+
+# ------------------------------------------------------------------------------ round trips
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_round_trip_every_classifier_lever(name: str, loans, tmp_path: Path) -> None:
+    """Check that a Guard of each classifier lever scores identically after save and load."""
+    if registry[name].needs:
+        pytest.importorskip("torch")
+    data, X, y, new = loans
+    params = {name: SMALL[name]} if name in SMALL else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence and LightGBM notes on small data
+        pipe = build([name], data.schema, params=params).fit(X, y)
+    guard = _guard(data, pipe, levers=[name], params=params or {})
+    again = load(guard.save(tmp_path / "guard", report=False))
+    expected = pipe.predict_proba(new)[:, 1]
+    np.testing.assert_array_equal(again.pipeline.predict_proba(new)[:, 1], expected)
+    pd.testing.assert_frame_equal(again.predict(new), guard.predict(new))
+
+
+@pytest.mark.parametrize(
+    ("levers", "correct_prior"),
+    [
+        (["smote", "lightgbm"], True),
+        (["random-under", "logistic"], True),
+        (["smote-tomek", "tree"], False),
+        (["jitter", "random-over", "logistic"], True),
+    ],
+)
+def test_samplers_are_stripped_and_scores_kept(
+    levers: list[str], correct_prior: bool, loans, tmp_path: Path
+) -> None:
+    """Check that saving replaces every sampler by passthrough and changes no score."""
+    data, X, y, new = loans
+    params = {"lightgbm": SMALL["lightgbm"]} if "lightgbm" in levers else None
+    pipe = build(levers, data.schema, params=params, correct_prior=correct_prior).fit(X, y)
+    samplers = [name for name, step in pipe.steps if hasattr(step, "fit_resample")]
+    assert samplers
+    folder = _guard(data, pipe, levers=levers).save(tmp_path / "guard", report=False)
+    meta = json.loads((folder / "guard.json").read_text())
+    assert meta["samplers_removed"] == samplers
+    again = load(folder)
+    assert [again.pipeline.named_steps[name] for name in samplers] == ["passthrough"] * len(
+        samplers
+    )
+    assert all(hasattr(pipe.named_steps[name], "fit_resample") for name in samplers)
+    np.testing.assert_array_equal(again.score(new), pipe.predict_proba(new)[:, 1])
+
+
+def test_calibrated_pipeline_round_trips_without_its_sampler(loans, tmp_path: Path) -> None:
+    """Check that a calibrated, prior-corrected pipeline with a sampler inside round-trips."""
+    data, X, y, new = loans
+    inner = build(["random-over", "logistic"], data.schema)
+    model = CalibratedClassifier(inner, method="platt", cv=3).fit(X, y)
+    stripped, removed = strip_samplers(model)
+    assert removed == ["estimator.random-over", "estimator_.random-over"]
+    assert stripped.estimator_.named_steps["random-over"] == "passthrough"
+    assert hasattr(model.estimator_.named_steps["random-over"], "fit_resample")
+    again = load(_guard(data, model).save(tmp_path / "guard", report=False))
+    np.testing.assert_array_equal(again.score(new), model.predict_proba(new)[:, 1])
+
+
+def test_guard_json_records_fields_checksums_and_versions(loans, fitted, tmp_path) -> None:
+    """Check guard.json: every field round-trips and each file's SHA-256 matches hashlib's."""
+    data, _, y, _ = loans
+    guard = _guard(
+        data,
+        fitted.pipeline,
+        review_band=(0.08, math.inf),
+        levers=["lightgbm"],
+        params={"lightgbm": {"n_estimators": 10, "hidden": (4, 2)}},
+        metrics={"recall": {"value": 0.91, "low": 0.85, "high": 0.95}, "n": 300, "fn": 4},
+        met=False,
+        leaderboard=[{"trial": 0, "levers": ["lightgbm"], "objective": 0.4}],
+        info={"seed": 0, "budget_s": 60.0, "notes": ["a note"]},
+        holdout=pd.DataFrame({"y": y[:50], "score": np.linspace(0, 1, 50)}),
+    )
+    folder = guard.save(tmp_path / "guard", report=False)
+    meta = json.loads((folder / "guard.json").read_text())
+    assert meta["format_version"] == FORMAT_VERSION
+    assert meta["fnguard_version"] == fnguard.__version__
+    assert meta["libraries"]["scikit-learn"] and meta["libraries"]["skops"] == "0.16.0"
+    assert set(meta["files"]) == {"model.skops", "holdout.parquet"}
+    for name, digest in meta["files"].items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+    again = load(folder)
+    assert again.review_band == (0.08, math.inf)
+    assert again.params == {"lightgbm": {"n_estimators": 10, "hidden": [4, 2]}}
+    for field in ("target", "positive", "negative", "requirement", "threshold", "levers",
+                  "metrics", "met", "leaderboard", "info"):
+        assert getattr(again, field) == getattr(guard, field), field
+    assert again.schema == guard.schema
+    pd.testing.assert_frame_equal(again.holdout, guard.holdout)
+
+
+def test_save_writes_the_report_by_default(fitted, tmp_path: Path) -> None:
+    """Check that the default save writes report/index.html and lists it among the checksums."""
+    folder = fitted.save(tmp_path / "guard")
+    meta = json.loads((folder / "guard.json").read_text())
+    assert (folder / "report" / "index.html").is_file()
+    assert "report/index.html" in meta["files"]
+    load(folder)
+
+
+# ------------------------------------------------------------------------------ load checks
+def _saved(guard: Guard, tmp_path: Path) -> Path:
+    return guard.save(tmp_path / "guard", report=False)
+
+
+@pytest.mark.parametrize("name", ["model.skops", "holdout.parquet"])
+def test_tampered_file_is_refused(name: str, fitted, tmp_path: Path) -> None:
+    """Check that a file changed after saving fails its checksum, named in the error."""
+    guard = Guard(**{**vars(fitted), "holdout": pd.DataFrame({"y": [True], "score": [0.5]})})
+    folder = _saved(guard, tmp_path)
+    raw = bytearray((folder / name).read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    (folder / name).write_bytes(bytes(raw))
+    with pytest.raises(ArtifactError, match=rf"'{name}' .* does not match its SHA-256 checksum"):
+        load(folder)
+
+
+def test_missing_file_is_refused(fitted, tmp_path: Path) -> None:
+    """Check that a Guard whose model file was removed says which file is missing."""
+    folder = _saved(fitted, tmp_path)
+    (folder / "model.skops").unlink()
+    with pytest.raises(ArtifactError, match=r"lacks its file 'model.skops'"):
+        load(folder)
+
+
+def _edit_meta(folder: Path, **changes: Any) -> None:
+    meta = json.loads((folder / "guard.json").read_text())
+    meta.update(changes)
+    (folder / "guard.json").write_text(json.dumps(meta))
+
+
+def test_newer_format_is_refused(fitted, tmp_path: Path) -> None:
+    """Check that a Guard of a newer format asks to upgrade fnguard."""
+    folder = _saved(fitted, tmp_path)
+    _edit_meta(folder, format_version=FORMAT_VERSION + 1, fnguard_version="9.0.0")
+    with pytest.raises(ArtifactError, match=r"saved by fnguard 9\.0\.0 in format 2.*Upgrade"):
+        load(folder)
+
+
+class Shout(TransformerMixin, BaseEstimator):
+    """A transformer from outside the trusted libraries (this test module)."""
+
+    def fit(self, X: Any, y: Any = None) -> Shout:
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def transform(self, X: Any) -> Any:
+        return X
+
+
+def test_untrusted_type_is_refused(loans, tmp_path: Path) -> None:
+    """Check that a model holding a type from another module is refused, named, with a way out."""
+    from imblearn.pipeline import Pipeline
+
+    data, X, y, _ = loans
+    numeric = data.schema.numeric()
+    pipe = Pipeline([("shout", Shout()), ("model", LogisticRegression(max_iter=50))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unscaled columns: lbfgs stops early, which is fine here
+        pipe.fit(X[numeric].fillna(0), y)
+    folder = _saved(_guard(data, pipe), tmp_path)
+    with pytest.raises(ArtifactError) as caught:
+        load(folder)
+    message = str(caught.value)
+    assert "does not trust" in message and "Shout'" in message
+    assert "skops.io.visualize" in message and "trusted=" in message
+    assert "LogisticRegression" not in message  # trusted types are not listed
+    # By hand, trusting the listed types, the pipeline loads.
+    model = folder / "model.skops"
+    sio.load(model, trusted=sio.get_untrusted_types(file=model))
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda p: p / "absent", r"does not exist"),
+        (lambda p: p, r"is not a Guard: it has no guard\.json"),
+        (lambda p: (p / "f.txt").write_text("x") and p / "f.txt", r"is a file, not a Guard"),
+        (lambda p: (p / "guard.json").write_text("{oops") and p, r"guard\.json' is not valid JSON"),
+        (lambda p: (p / "guard.json").write_text("[1]") and p, r"not the record of a Guard"),
+    ],
+)
+def test_not_a_guard_is_refused(make: Any, match: str, tmp_path: Path) -> None:
+    """Check that paths that are not Guard folders raise an ArtifactError saying what they are."""
+    with pytest.raises(ArtifactError, match=match):
+        load(make(tmp_path))
+
+
+# ------------------------------------------------------------------------------ atomic save
+def _broken(guard: Guard) -> Guard:
+    """A Guard whose holdout cannot be written as Parquet: saving fails after the model."""
+    return Guard(**{**vars(guard), "holdout": pd.DataFrame({"y": [True], "score": [object()]})})
+
+
+def test_failed_save_leaves_nothing(fitted, tmp_path: Path) -> None:
+    """Check that a save failing midway leaves no folder and no temporary folder behind."""
+    with pytest.raises(ArtifactError, match="holdout table cannot be saved as Parquet"):
+        _broken(fitted).save(tmp_path / "guard", report=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_save_keeps_the_old_guard(fitted, loans, tmp_path: Path) -> None:
+    """Check that a failed overwrite leaves the old Guard intact, and a good one replaces it."""
+    new = loans[3]
+    folder = _saved(fitted, tmp_path)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(ArtifactError):
+        _broken(fitted).save(folder, report=False)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["guard"]
+    Guard(**{**vars(fitted), "threshold": 0.5}).save(folder, report=False)
+    assert load(folder).threshold == 0.5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["guard"]
+    np.testing.assert_array_equal(load(folder).score(new), fitted.score(new))
+
+
+def test_save_refuses_a_folder_that_is_not_a_guard(fitted, tmp_path: Path) -> None:
+    """Check that saving onto a non-empty non-Guard folder or a file is refused, untouched."""
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine")
+    with pytest.raises(ArtifactError, match=r"folder with other files and no guard\.json"):
+        fitted.save(tmp_path / "notes", report=False)
+    assert [p.name for p in (tmp_path / "notes").iterdir()] == ["keep.txt"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ArtifactError, match="is an existing file"):
+        fitted.save(tmp_path / "file", report=False)
+    (tmp_path / "empty").mkdir()
+    assert load(fitted.save(tmp_path / "empty", report=False)).threshold == fitted.threshold
+
+
+# ------------------------------------------------------------------------------ predict
+def test_predict_matches_the_pipeline_and_the_band(fitted, loans) -> None:
+    """Check score, decision, label and review against the pipeline's own probabilities."""
+    data, _, _, new = loans
+    out = fitted.predict(new)
+    p = fitted.pipeline.predict_proba(new)[:, 1]
+    assert out.index.equals(new.index)
+    assert out.columns.tolist() == ["score", "decision", "label", "review"]
+    np.testing.assert_array_equal(out["score"].to_numpy(), p)
+    np.testing.assert_array_equal(out["decision"].to_numpy(), (p >= 0.08).astype(int))
+    assert out["decision"].dtype == np.int64 and out["review"].dtype == bool
+    assert out["label"].tolist() == [data.positive if d else data.negative for d in p >= 0.08]
+    np.testing.assert_array_equal(out["review"].to_numpy(), (p >= 0.08) & (p < 0.15))
+    assert 0 < out["review"].sum() < out["decision"].sum()
+
+
+def test_predict_ignores_a_multiclass_target_and_warns_about_nothing(fitted, loans) -> None:
+    """Check that clean new rows, with the target column holding other labels, raise no warning."""
+    new = loans[3].assign(Class=np.resize(["bad", "good", "unknown"], len(loans[3])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = fitted.predict(new)
+    np.testing.assert_array_equal(out["score"], fitted.score(loans[3]))
+
+
+def test_missing_and_unreadable_columns_are_errors(fitted, loans) -> None:
+    """Check the DataErrors: missing columns listed, a numeric column holding text."""
+    new = loans[3]
+    with pytest.raises(DataError, match=r"lacks 2 columns .*: 'funded_amnt', 'int_rate'"):
+        fitted.predict(new.drop(columns=["int_rate", "funded_amnt"]))
+    bad = new.assign(int_rate=new["int_rate"].astype(object))
+    bad.iloc[3, bad.columns.get_loc("int_rate")] = "high"
+    with pytest.raises(DataError, match=r"'int_rate' .* 1 non-numeric value, e\.g\. 'high'"):
+        fitted.predict(bad)
+    with pytest.raises(DataError, match="scores a pandas DataFrame"):
+        fitted.predict(new.to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda f: f.assign(extra=1), r"1 column of the DataFrame .* is ignored: 'extra'"),
+        (lambda f: f.assign(term="term_99"), r"not seen in training .*'term': 'term_99' \(300"),
+        (lambda f: f.assign(int_rate=np.nan), r"no value in any of the 300 rows: 'int_rate'"),
+        (lambda f: f.assign(int_rate=f["int_rate"].astype(str)), r"'int_rate' \(numeric, "),
+        (lambda f: f.assign(annual_inc=f["annual_inc"] * 1e4), r"far outside .*'annual_inc'"),
+    ],
+)
+def test_drift_is_warned_once_per_kind(change: Any, match: str, fitted, loans) -> None:
+    """Check that each kind of drift gives exactly one FnguardWarning and rows are still scored."""
+    with pytest.warns(FnguardWarning) as caught:
+        out = fitted.predict(change(loans[3]))
+    messages = [str(w.message) for w in caught if issubclass(w.category, FnguardWarning)]
+    assert len(messages) == 1
+    assert re.search(match, messages[0]), messages[0]
+    assert len(out) == len(loans[3]) and out["score"].notna().all()
+
+
+def test_empty_frame_gives_empty_predictions(fitted, loans) -> None:
+    """Check that a frame with the columns and no rows gives an empty table, not an error."""
+    out = fitted.predict(loans[3].iloc[:0])
+    assert out.empty and out.columns.tolist() == ["score", "decision", "label", "review"]
