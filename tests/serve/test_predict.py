@@ -1,0 +1,199 @@
+"""Tests of fnguard.serve.predict: chunked batch prediction of CSV and Parquet tables."""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fnguard.data import datasets, read_frame
+from fnguard.errors import DataError, FnguardWarning, OutputError
+from fnguard.guard import Guard
+from fnguard.levers import build
+from fnguard.serve import predict_file, predict_frame
+
+
+@pytest.fixture(scope="module")
+def loans_guard() -> tuple[Guard, pd.DataFrame]:
+    """A small LightGBM Guard fitted on 1,500 loans, and 700 other loans with an id column."""
+    data = datasets.load_lending_club()
+    rows = np.random.default_rng(1).permutation(data.n_rows)
+    train, new = rows[:1500], rows[1500:2200]
+    pipe = build(["lightgbm"], data.schema, params={"lightgbm": {"n_estimators": 15}})
+    pipe.fit(data.X.iloc[train], data.y[train])
+    guard = Guard(pipe, data.schema, data.target, data.positive, data.negative,
+                  "recall>=0.9", threshold=0.06, review_band=(0.06, 0.12))
+    frame = data.X.iloc[new].reset_index(drop=True)
+    frame.insert(0, "loan_id", [f"L{i:05d}" for i in new])
+    return guard, frame
+
+
+def _write(frame: pd.DataFrame, path: Path) -> Path:
+    if path.name.endswith((".parquet", ".pq")):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    return path
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if path.suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    return pd.read_csv(path)
+
+
+def _reference(guard: Guard, source: Path) -> pd.DataFrame:
+    """Guard.predict on the whole input, read in one piece."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FnguardWarning)
+        return guard.predict(read_frame(source))
+
+
+@pytest.mark.parametrize(
+    ("source_name", "out_name", "chunk_size"),
+    [
+        ("new.csv", "out.parquet", 64),
+        ("new.csv", "out.csv", 1000),
+        ("new.parquet", "out.csv", 100),
+        ("new.parquet", "out.pq", 7),
+        ("new.csv.gz", "out.csv.gz", 250),
+    ],
+)
+def test_chunked_output_equals_whole_frame_predict(
+    source_name: str, out_name: str, chunk_size: int, loans_guard, tmp_path: Path
+) -> None:
+    """Check that chunked output equals Guard.predict on the whole table, in any format pair."""
+    guard, frame = loans_guard
+    source = _write(frame, tmp_path / source_name)
+    out = tmp_path / out_name
+    summary = predict_file(guard, source, out, chunk_size=chunk_size, keep=["loan_id"])
+    got = _read(out)
+    want = _reference(guard, source)
+    assert got.columns.tolist() == ["row", "loan_id", "score", "decision", "label", "review"]
+    np.testing.assert_array_equal(got["row"], np.arange(len(frame)))
+    assert got["loan_id"].tolist() == frame["loan_id"].tolist()
+    np.testing.assert_allclose(got["score"], want["score"], rtol=1e-12, atol=0)
+    for column in ("decision", "label", "review"):
+        assert got[column].tolist() == want[column].tolist(), column
+    assert summary["rows"] == len(frame) and summary["output"] == str(out)
+    assert summary["chunks"] == math.ceil(len(frame) / chunk_size)
+    assert summary["positives"] == int(want["decision"].sum()) > 0
+    assert summary["reviews"] == int(want["review"].sum()) > 0
+    assert summary["seconds"] > 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_parquet_folder_is_read_file_by_file(loans_guard, tmp_path: Path) -> None:
+    """Check that a folder of Parquet files is scored in file order, rows numbered throughout."""
+    guard, frame = loans_guard
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        frame.iloc[part].to_parquet(folder / f"part-{i}.parquet", index=False)
+    predict_file(guard, folder, tmp_path / "out.parquet", chunk_size=100, keep="loan_id")
+    got = pd.read_parquet(tmp_path / "out.parquet")
+    assert got["loan_id"].tolist() == frame["loan_id"].tolist()
+    np.testing.assert_array_equal(got["row"], np.arange(len(frame)))
+    np.testing.assert_allclose(got["score"], guard.score(frame.drop(columns="loan_id")),
+                               rtol=1e-12)
+
+
+class Recorder:
+    """A real pipeline around the Guard's, recording how many rows each call scores."""
+
+    def __init__(self, pipeline: Any) -> None:
+        self.pipeline = pipeline
+        self.sizes: list[int] = []
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        self.sizes.append(len(X))
+        return self.pipeline.predict_proba(X)
+
+
+def test_chunks_are_bounded(loans_guard, tmp_path: Path) -> None:
+    """Check that no call scores more than chunk_size rows, and every row is scored once."""
+    guard, frame = loans_guard
+    recorder = Recorder(guard.pipeline)
+    recording = Guard(**{**vars(guard), "pipeline": recorder})
+    source = _write(frame, tmp_path / "new.csv")
+    predict_file(recording, source, tmp_path / "out.csv", chunk_size=96, keep="loan_id")
+    assert max(recorder.sizes) == 96 and sum(recorder.sizes) == len(frame)
+    assert len(recorder.sizes) == math.ceil(len(frame) / 96)
+
+
+def test_predict_frame_matches_predict(loans_guard) -> None:
+    """Check that predict_frame is Guard.predict with row numbers and kept columns."""
+    guard, frame = loans_guard
+    got = predict_frame(guard, frame, keep="loan_id")
+    want = guard.predict(frame.drop(columns="loan_id"))
+    assert got["loan_id"].tolist() == frame["loan_id"].tolist()
+    pd.testing.assert_frame_equal(
+        got[["score", "decision", "label", "review"]], want.reset_index(drop=True)
+    )
+
+
+def test_drift_is_warned_once_over_all_chunks(loans_guard, tmp_path: Path) -> None:
+    """Check that drift in every chunk gives one warning per kind, with counts over the file."""
+    guard, frame = loans_guard
+    changed = frame.assign(term="term_99", note="x")
+    source = _write(changed, tmp_path / "new.csv")
+    with pytest.warns(FnguardWarning) as caught:
+        summary = predict_file(guard, source, tmp_path / "out.csv", chunk_size=100)
+    messages = [str(w.message) for w in caught if issubclass(w.category, FnguardWarning)]
+    assert len(messages) == 2 == len(summary["warnings"])
+    assert re.search(r"ignored: 'loan_id', 'note'", messages[0])
+    assert re.search(rf"'term': 'term_99' \({len(frame)} rows\)", messages[1])
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_nothing_written_on_error(loans_guard, tmp_path: Path) -> None:
+    """Check that an unreadable value in a late chunk leaves no output, and an old one intact."""
+    guard, frame = loans_guard
+    bad = frame.assign(int_rate=frame["int_rate"].astype(object))
+    bad.loc[450, "int_rate"] = "high"
+    source = _write(bad, tmp_path / "new.csv")
+    with pytest.raises(DataError, match=r"'int_rate' .* e\.g\. 'high' \(data row 451\)"):
+        predict_file(guard, source, tmp_path / "out.parquet", chunk_size=100)
+    assert _listing(tmp_path) == ["new.csv"]
+    (tmp_path / "old.csv").write_text("previous")
+    with pytest.raises(DataError):
+        predict_file(guard, source, tmp_path / "old.csv", chunk_size=100)
+    assert (tmp_path / "old.csv").read_text() == "previous"
+    assert _listing(tmp_path) == ["new.csv", "old.csv"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"out": "out.json"}, OutputError, r"unsupported extension \(\.json\): end it with"),
+        ({"out": "new.csv"}, OutputError, r"is the input table"),
+        ({"keep": ["loan"]}, DataError, r"'loan' to keep is not in .* Did you mean 'loan_id'"),
+        ({"keep": ["score"]}, DataError, r"share a name with an output column"),
+        ({"chunk_size": 0}, DataError, r"'chunk_size' must be an integer >= 1"),
+        ({"source": "absent.csv"}, DataError, r"does not exist"),
+        ({"source": "new.xlsx"}, DataError, r"unsupported extension \(\.xlsx\)"),
+        ({"source": "header.csv"}, DataError, r"has no rows"),
+        ({"drop": ["int_rate"]}, DataError, r"lacks 1 column .*: 'int_rate'"),
+    ],
+)
+def test_bad_input(kwargs: dict[str, Any], error: type, match: str, loans_guard, tmp_path) -> None:
+    """Check each bad input raises its error and writes nothing."""
+    guard, frame = loans_guard
+    frame = frame.drop(columns=kwargs.pop("drop", []))
+    _write(frame, tmp_path / "new.csv")
+    (tmp_path / "new.xlsx").write_text("x")
+    (tmp_path / "header.csv").write_text(",".join(frame.columns) + "\n")
+    before = _listing(tmp_path)
+    args = {"source": "new.csv", "out": "out.csv", **kwargs}
+    with pytest.raises(error, match=match):
+        predict_file(guard, tmp_path / args.pop("source"), tmp_path / args.pop("out"), **args)
+    assert _listing(tmp_path) == before
