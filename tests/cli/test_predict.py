@@ -1,0 +1,123 @@
+"""Tests of ``fnguard predict``: exit codes, the JSON summary and the Rich summary."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fnguard.cli import main
+from fnguard.data import datasets
+from fnguard.guard import Guard
+from fnguard.levers import build
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Guard]:
+    """A Guard folder (logistic regression on 1,000 loans) and 400 new loans as CSV."""
+    data = datasets.load_lending_club()
+    pipe = build(["logistic"], data.schema).fit(data.X.iloc[:1000], data.y[:1000])
+    guard = Guard(pipe, data.schema, data.target, data.positive, data.negative,
+                  "recall>=0.9", threshold=0.07, review_band=(0.07, 0.1))
+    folder = tmp_path_factory.mktemp("predict")
+    guard.save(folder / "guard", report=False)
+    new = data.X.iloc[1000:1400].reset_index(drop=True)
+    new.insert(0, "id", np.arange(1000, 1400))
+    new.to_csv(folder / "new.csv", index=False)
+    return folder / "guard", folder / "new.csv", guard
+
+
+def test_json_summary_matches_the_output(saved, tmp_path: Path, capsys) -> None:
+    """Check exit 0 and that the JSON counts equal the rows of the written file."""
+    guard_dir, data, guard = saved
+    out = tmp_path / "p.parquet"
+    code = main(["predict", str(guard_dir), str(data), "--out", str(out), "--keep", "id",
+                 "--chunk-size", "150", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    doc = json.loads(captured.out)
+    written = pd.read_parquet(out)
+    assert written.columns.tolist() == ["row", "id", "score", "decision", "label", "review"]
+    assert doc["rows"] == len(written) == 400 and doc["chunks"] == 3
+    assert doc["positives"] == int(written["decision"].sum())
+    assert doc["reviews"] == int(written["review"].sum())
+    assert doc["threshold"] == 0.07 and doc["review_band"] == [0.07, 0.1]
+    assert doc["output"] == str(out) and doc["warnings"] == []
+    expected = guard.score(pd.read_csv(data).drop(columns="id"))
+    np.testing.assert_allclose(written["score"], expected, rtol=1e-12)
+
+
+def test_rich_summary(saved, tmp_path: Path, capsys) -> None:
+    """Check that without --json the summary table names rows, positives, reviews and time."""
+    guard_dir, data, _ = saved
+    code = main(["predict", str(guard_dir), str(data), "--out", str(tmp_path / "p.csv")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    for words in ("rows scored", "400", "flagged positive", "review cases", "time"):
+        assert words in captured.out
+    assert "'id'" in captured.err and "note:" in captured.err  # the unkept id column
+
+
+def _tamper(guard_dir: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "tampered"
+    shutil.copytree(guard_dir, copy)
+    raw = bytearray((copy / "model.skops").read_bytes())
+    raw[100] ^= 0xFF
+    (copy / "model.skops").write_bytes(bytes(raw))
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("case", "match"),
+    [
+        ("missing-columns", r"lacks 1 column the model was trained on: 'int_rate'"),
+        ("not-a-guard", r"is not a Guard: it has no guard\.json"),
+        ("tampered", r"does not match its SHA-256 checksum"),
+        ("bad-suffix", r"unsupported extension \(\.xlsx\)"),
+        ("no-data", r"does not exist"),
+    ],
+)
+def test_bad_input_exits_2(case: str, match: str, saved, tmp_path: Path, capsys) -> None:
+    """Check exit 2 with one red error line and no traceback, and no output file, per bad input."""
+    guard_dir, data, _ = saved
+    out = tmp_path / "p.csv"
+    if case == "missing-columns":
+        data = tmp_path / "short.csv"
+        pd.read_csv(saved[1]).drop(columns="int_rate").to_csv(data, index=False)
+    elif case == "not-a-guard":
+        guard_dir = tmp_path
+    elif case == "tampered":
+        guard_dir = _tamper(guard_dir, tmp_path)
+    elif case == "bad-suffix":
+        out = tmp_path / "p.xlsx"
+    else:
+        data = tmp_path / "absent.csv"
+    code = main(["predict", str(guard_dir), str(data), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "Traceback" not in captured.err
+    assert captured.err.strip().splitlines()[-1].startswith("error:")
+    assert re.search(match, " ".join(captured.err.split())), captured.err
+    assert not out.exists()
+
+
+def test_real_executable(saved, tmp_path: Path) -> None:
+    """Check that the installed `fnguard predict` runs end to end and prints JSON."""
+    guard_dir, data, _ = saved
+    exe = Path(sys.executable).parent / "fnguard"
+    if not exe.exists():
+        pytest.skip("the fnguard console script is not installed in this environment")
+    done = subprocess.run(
+        [str(exe), "predict", str(guard_dir), str(data), "--out", str(tmp_path / "p.csv"),
+         "--keep", "id", "--json"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rows"] == 400
