@@ -22,7 +22,7 @@ from fnguard.guard import Guard
 from fnguard.levers import build
 from fnguard.metrics import summary
 from fnguard.report import render_guard_report, write_guard_report
-from fnguard.report.guard import EVIDENCE
+from fnguard.report.guard_context import EVIDENCE
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
