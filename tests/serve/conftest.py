@@ -1,0 +1,64 @@
+"""Shared setup of the review tests: a small Guard fitted on a bundled dataset, and a batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fnguard.data.datasets import load_lending_club
+from fnguard.guard import Guard
+from fnguard.levers import build
+
+#: Strings that would run script if written raw into a page.
+SCRIPT = "<script>alert(1)</script>"
+IMG = '"><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(scope="session")
+def lending():
+    """The Lending Club loans (9,857 rows, 22 features)."""
+    return load_lending_club()
+
+
+def make_guard(data, rows=3000) -> Guard:
+    """A logistic-regression Guard fitted by hand on the first rows, with a review band."""
+    pipe = build(["logistic"], data.schema)
+    pipe.fit(data.X.iloc[:rows], data.y[:rows])
+    score = pipe.predict_proba(data.X.iloc[:rows])[:, 1]
+    threshold = float(np.quantile(score, 0.80))
+    upper = float(np.quantile(score, 0.97))
+    return Guard(
+        pipeline=pipe,
+        schema=data.schema,
+        target=data.target,
+        positive=data.positive,
+        negative=data.negative,
+        requirement="recall>=0.8",
+        threshold=threshold,
+        review_band=(threshold, upper),
+    )
+
+
+@pytest.fixture(scope="session")
+def guard(lending) -> Guard:
+    """A logistic-regression Guard fitted on 3,000 loans."""
+    return make_guard(lending)
+
+
+@pytest.fixture(scope="session")
+def batch(lending, guard):
+    """3,000 loans the Guard did not train on (no target), and Guard.predict's output."""
+    new = lending.X.iloc[3000:6000].reset_index(drop=True)
+    return new, guard.predict(new)
+
+
+@pytest.fixture
+def queued(guard, batch):
+    """An in-memory review store holding 40 band cases and 10 audit cases of the batch."""
+    from fnguard.serve.queue import enqueue
+    from fnguard.serve.store import open_store
+
+    engine = open_store("sqlite://", create=True)
+    frame, predictions = batch
+    enqueue(engine, guard, frame, predictions, capacity=40, audit=10, explain=False)
+    return engine
