@@ -19,7 +19,7 @@ $(BASE_STAMP): pyproject.toml | $(BIN)/python
 # extra resolve torch on its own would download a multi-GB CUDA build.
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet 'torch==2.13.0'
-	$(BIN)/python -m pip install --quiet -e '.[dev,nn,review]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,nn,review,dask]'
 	touch $@ $(BASE_STAMP)
 
 # The browser tests drive Debian's chromium; install it when it is missing and we may (root, apt).
