@@ -56,10 +56,8 @@ TRUSTED_MODULES = ("fnguard.", "sklearn.", "imblearn.", "lightgbm.", "numpy.", "
 #: Standard-library containers skops lists as untrusted that hold only data.
 TRUSTED_TYPES = frozenset({"collections.OrderedDict", "builtins.slice"})
 #: Libraries whose versions ``guard.json`` records.
-LIBRARIES = (
-    "numpy", "pandas", "scipy", "scikit-learn", "imbalanced-learn", "lightgbm", "skops",
-    "pyarrow", "torch",
-)  # fmt: skip
+LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "imbalanced-learn", "lightgbm", "skops",
+             "pyarrow", "torch")  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -221,9 +219,7 @@ class Guard:
         """
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
         decision = scores >= float(self.threshold)
-        labels = pd.Series(np.array([self.negative, self.positive], dtype=object)[
-            decision.astype(np.intp)
-        ]).infer_objects()
+        labels = np.array([self.negative, self.positive], dtype=object)[decision.astype(np.intp)]
         if self.review_band is None:
             review = np.zeros(scores.shape, dtype=bool)
         else:
@@ -233,7 +229,7 @@ class Guard:
             {
                 "score": scores,
                 "decision": decision.astype(np.int64),
-                "label": labels.to_numpy(),
+                "label": pd.Series(labels).infer_objects().to_numpy(),
                 "review": review,
             }
         )
@@ -398,8 +394,7 @@ def load(path: str | os.PathLike[str]) -> Guard:
         If the folder does not exist or is not a Guard (no ``guard.json``), ``guard.json``
         cannot be read, the Guard is of a newer format than this fnguard reads, a file's
         SHA-256 differs from the one recorded (changed or damaged since saving), or
-        ``model.skops`` holds types outside scikit-learn, imbalanced-learn, LightGBM, NumPy,
-        SciPy, pandas and fnguard (:data:`TRUSTED_MODULES`).
+        ``model.skops`` holds types from other modules than :data:`TRUSTED_MODULES`.
 
     Examples
     --------
@@ -458,8 +453,8 @@ def load(path: str | os.PathLike[str]) -> Guard:
             positive=meta["positive"],
             negative=meta["negative"],
             requirement=meta["requirement"],
-            threshold=_float_in(meta["threshold"]),
-            review_band=None if band is None else (_float_in(band[0]), _float_in(band[1])),
+            threshold=float(meta["threshold"]),
+            review_band=None if band is None else (float(band[0]), float(band[1])),
             levers=list(meta.get("levers", [])),
             params=dict(meta.get("params", {})),
             metrics=dict(meta.get("metrics", {})),
@@ -659,10 +654,6 @@ def _sha256(file: Path) -> str:
 def _float_out(value: Any) -> float | str:
     value = float(value)
     return value if math.isfinite(value) else str(value)  # 'inf', '-inf', 'nan'
-
-
-def _float_in(value: Any) -> float:
-    return float(value)
 
 
 def _jsonable(value: Any) -> Any:
