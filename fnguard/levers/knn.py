@@ -94,11 +94,11 @@ class CellIndex:
         self.n_cells = n_cells = max(1, min(int(n_cells), n))
         X32 = self.X.astype(np.float32)
         rng = np.random.default_rng(random_state)
-        sample = X32[np.sort(rng.choice(n, min(n, 16 * n_cells), replace=False))]
+        sample = X32[np.sort(rng.choice(n, min(n, 8 * n_cells), replace=False))]
         before = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(self.n_jobs)
         try:
-            kmeans = faiss.Kmeans(d, n_cells, niter=8, seed=random_state, min_points_per_centroid=1)
+            kmeans = faiss.Kmeans(d, n_cells, niter=6, seed=random_state, min_points_per_centroid=1)
             kmeans.train(sample)
             _, labels = kmeans.index.search(X32, 1)
         finally:

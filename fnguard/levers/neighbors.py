@@ -41,17 +41,19 @@ from sklearn.base import BaseEstimator
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from fnguard.levers.knn import CellIndex, recall
+from fnguard.levers.knn import ROWS_PER_CELL, CellIndex, recall
 
-__all__ = ["ALGORITHMS", "AUTO_APPROXIMATE_WORK", "CELL_PROBE", "FaissNeighbors"]
+__all__ = ["ALGORITHMS", "AUTO_APPROXIMATE_WORK", "CELL_PROBE", "TARGET_RECALL", "FaissNeighbors"]
 
 #: The indexes :class:`FaissNeighbors` can build.
 ALGORITHMS = ("auto", "cells", "flat", "ivf", "hnsw")
 #: Distances (query rows x index rows) above which ``algorithm="auto"`` searches the cells.
 AUTO_APPROXIMATE_WORK = 2_000_000_000
-#: Share of the cells ``"cells"`` probes by default (recall of neighbours >= 0.95 measured on
-#: 30 noisy dimensions, the hard case: see ``benchmarks/RESULTS.md``).
+#: Share of the cells ``"cells"`` probes first when ``probe=None``; raised until a sample of the
+#: queries reaches :data:`TARGET_RECALL` (see ``benchmarks/RESULTS.md``).
 CELL_PROBE = 0.1
+#: Recall of neighbours the ``"cells"`` search is calibrated to (0.95 asked, with a margin).
+TARGET_RECALL = 0.97
 #: Queries whose approximate neighbours are kept to measure the recall (:meth:`recall`).
 _RECALL_SAMPLE = 200
 #: Query rows ranked by one float64 block (bounds the memory of the re-ranking).
@@ -94,11 +96,15 @@ class FaissNeighbors(BaseEstimator):
         builds a :class:`~fnguard.levers.knn.CellIndex` once and searches that.
     probe : float or None, default=None
         ``"cells"`` and ``"ivf"``: the share of the cells searched (more is slower and more
-        exact); None: :data:`CELL_PROBE` for ``"cells"``, 0.2 for ``"ivf"``.
+        exact); None: for ``"cells"``, calibrated on each search so that 200 of its queries,
+        searched again exactly, reach a recall of :data:`TARGET_RECALL` (starting from
+        :data:`CELL_PROBE`); 0.2 for ``"ivf"``.
     hnsw_m : int, default=16
         HNSW only: links per node.
     ef_search : int, default=128
         HNSW only: breadth of the search (raised to the number of neighbours asked for).
+    rows_per_cell : int, default=256
+        ``"cells"`` only: rows per k-means cell (smaller: more cells, for many queries).
     n_jobs : int or None, default=None
         faiss threads; None or -1 uses every core. imbalanced-learn sets it from its own
         ``n_jobs``.
@@ -132,6 +138,7 @@ class FaissNeighbors(BaseEstimator):
         probe: float | None = None,
         hnsw_m: int = 16,
         ef_search: int = 128,
+        rows_per_cell: int = ROWS_PER_CELL,
         n_jobs: int | None = None,
     ) -> None:
         self.n_neighbors = n_neighbors
@@ -139,6 +146,7 @@ class FaissNeighbors(BaseEstimator):
         self.probe = probe
         self.hnsw_m = hnsw_m
         self.ef_search = ef_search
+        self.rows_per_cell = rows_per_cell
         self.n_jobs = n_jobs
 
     def fit(self, X: Any, y: Any = None) -> FaissNeighbors:
@@ -155,6 +163,7 @@ class FaissNeighbors(BaseEstimator):
         else:
             self._fit_X = check_array(X, dtype=np.float64, order="C", accept_sparse=False)
             self._indexes = {}
+        self._probes: dict[int, float] = {}
         self._source = X
         self.n_samples_fit_, self.n_features_in_ = self._fit_X.shape
         self.algorithm_ = "exact" if self.algorithm == "auto" else self.algorithm
@@ -171,7 +180,11 @@ class FaissNeighbors(BaseEstimator):
             self._indexes[algorithm] = index
             return index
         if algorithm == "cells":
-            index = CellIndex(self._fit_X, n_jobs=self.n_jobs)
+            index = CellIndex(
+                self._fit_X,
+                n_cells=max(1, round(self.n_samples_fit_ / self.rows_per_cell)),
+                n_jobs=self.n_jobs,
+            )
             self._indexes[algorithm] = index
             return index
         faiss = _faiss()
@@ -205,7 +218,7 @@ class FaissNeighbors(BaseEstimator):
         if algorithm == "exact":
             return index.kneighbors(Q, k)
         if algorithm == "cells":
-            probe = CELL_PROBE if self.probe is None else self.probe
+            probe = self._calibrated_probe(index, Q, k) if self.probe is None else self.probe
             dist, ind = index.search(Q, k, probe=probe)
             self._keep_sample(Q, ind)
             return dist, ind
@@ -232,6 +245,24 @@ class FaissNeighbors(BaseEstimator):
         if self.approximate_:
             self._keep_sample(Q, ind)
         return dist, ind
+
+    def _calibrated_probe(self, index: CellIndex, Q: np.ndarray, k: int) -> float:
+        """The share of cells to probe for a recall of at least :data:`TARGET_RECALL`: from
+        :data:`CELL_PROBE`, raised by half until 200 of the queries, searched again exactly,
+        reach it."""
+        probes = self.__dict__.setdefault("_probes", {})
+        if k in probes:
+            return probes[k]
+        rng = np.random.default_rng(0)
+        sample = Q[rng.choice(len(Q), min(len(Q), _RECALL_SAMPLE), replace=False)]
+        exact = self._index("exact").kneighbors(sample, k, return_distance=False)
+        probe = CELL_PROBE
+        while probe < 1.0 and recall(index.search(sample, k, probe=probe)[1], exact) < (
+            TARGET_RECALL
+        ):
+            probe = min(1.0, probe * 1.5)
+        probes[k] = probe
+        return probe
 
     def _keep_sample(self, Q: np.ndarray, ind: np.ndarray) -> None:
         """Keep a few queries and their neighbours, for :meth:`recall`."""
@@ -318,7 +349,7 @@ class FaissNeighbors(BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         """faiss indexes do not pickle: keep the data and rebuild the index on load."""
         state = self.__dict__.copy()
-        for name in ("index_", "_indexes", "_source", "_share"):
+        for name in ("index_", "_indexes", "_source", "_share", "_probes"):
             state.pop(name, None)
         return state
 

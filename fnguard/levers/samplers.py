@@ -52,7 +52,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import _safe_indexing
 
 from fnguard.errors import DataError
-from fnguard.levers.neighbors import AUTO_APPROXIMATE_WORK, FaissNeighbors
+from fnguard.levers.neighbors import FaissNeighbors
 from fnguard.levers.registry import register
 
 __all__ = [
@@ -312,16 +312,15 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
 
 
 class FastNearMiss(NearMiss):
-    """imbalanced-learn's NearMiss with faiss neighbours on large data, and NearMiss-1 and -2
-    that compute only the distances they need.
+    """imbalanced-learn's NearMiss, with a fast index on large data for NearMiss-3 and a
+    NearMiss-2 that computes only the distances it needs.
 
-    - NearMiss-1 keeps the majority rows with the smallest mean distance to their
-      ``n_neighbors`` nearest minority rows. When the search of every majority row would
-      compute more than :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances, an
-      approximate search (:class:`~fnguard.levers.knn.CellIndex`) scores every row (its
-      distances are never below the exact ones), and the rows of the best
-      ``2 * n_keep`` approximate scores are scored again exactly before the choice: a row is
-      missed only when its approximate score is more than twice too far down the ranking.
+    - NearMiss-1 is imbalanced-learn's, exact: it searches every majority row against the
+      minority rows, and on two cores scikit-learn's exact search was faster than an
+      approximate index with recall >= 0.95 (many queries against a small index);
+    - NearMiss-3 searches the minority rows against the majority: an approximate
+      :class:`~fnguard.levers.knn.CellIndex` above
+      :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances;
     - NearMiss-2 keeps the majority rows with the smallest mean distance to their
       ``n_neighbors`` farthest minority rows; imbalanced-learn sorts the distances to every
       minority row (2.4 GB at 100,000 rows with 1% positives). Here, the farthest rows among
@@ -331,8 +330,10 @@ class FastNearMiss(NearMiss):
 
     def _validate_estimator(self) -> None:
         super()._validate_estimator()
-        self.nn_ = _fast(self.nn_, self._n_rows)
         if self.version == 3:
+            # NearMiss-1 and -2 search every majority row against the minority: scikit-learn
+            # did that faster than an approximate index (NearMiss-2 has its own search)
+            self.nn_ = _fast(self.nn_, self._n_rows)
             self.nn_ver3_ = _fast(self.nn_ver3_, self._n_rows)
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
@@ -341,10 +342,9 @@ class FastNearMiss(NearMiss):
         _enough_rows(self, y, [minority], "n_neighbors", 0)
         self._n_rows = X.shape[0]
         if (
-            self.version == 3
+            self.version != 2
             or not isinstance(self.n_neighbors, int | np.integer)
             or sparse.issparse(X)
-            or (self.version == 1 and X.shape[0] <= LARGE)
         ):
             return super()._fit_resample(X, y)
         self._validate_estimator()
@@ -358,24 +358,9 @@ class FastNearMiss(NearMiss):
                 kept.append(rows)
                 continue
             n_keep = self.sampling_strategy_[label]
-            if self.version == 1:
-                chosen = self._nearest(X[rows], minority_X, k, n_keep)
-            else:
-                chosen = _farthest_selection(X[rows], minority_X, k, n_keep)
-            kept.append(rows[chosen])
+            kept.append(rows[_farthest_selection(X[rows], minority_X, k, n_keep)])
         self.sample_indices_ = np.concatenate(kept).astype(np.intp)
         return _safe_indexing(X_in, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
-
-    def _nearest(self, X_class: np.ndarray, minority_X: np.ndarray, k: int, n_keep: int) -> Any:
-        """NearMiss-1's choice: the n_keep rows of the smallest sum of k nearest distances."""
-        exact = _exact_nn(k, self.n_jobs).fit(minority_X)
-        if len(X_class) * len(minority_X) <= AUTO_APPROXIMATE_WORK or n_keep >= len(X_class):
-            return _smallest(exact.kneighbors(X_class)[0].sum(axis=1), n_keep)
-        self.nn_ = FaissNeighbors(k, algorithm="cells", n_jobs=self.n_jobs).fit(minority_X)
-        approx = self.nn_.kneighbors(X_class)[0].sum(axis=1)
-        candidates = np.sort(np.argpartition(approx, 2 * n_keep)[: 2 * n_keep])
-        score = exact.kneighbors(X_class[candidates])[0].sum(axis=1)
-        return candidates[_smallest(score, n_keep)]
 
 
 def _smallest(score: np.ndarray, n: int) -> np.ndarray:

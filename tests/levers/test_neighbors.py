@@ -98,3 +98,33 @@ def test_in_smote_and_enn() -> None:
     ours = EditedNearestNeighbours(n_neighbors=FaissNeighbors(4))
     ours.fit_resample(X, y)
     np.testing.assert_array_equal(ours.sample_indices_, ref.sample_indices_)
+
+
+def test_auto_switches_to_calibrated_cells(monkeypatch) -> None:
+    """Check that "auto" is scikit-learn's exact search below the work limit, and above it a
+    cell index whose probe is raised until the recall of neighbours reaches 0.95."""
+    from fnguard.levers import neighbors
+
+    rng = np.random.default_rng(2)
+    X, Q = rng.normal(size=(10_000, 30)), rng.normal(size=(400, 30))
+    nn = FaissNeighbors(n_neighbors=5).fit(X)
+    want = NearestNeighbors(n_neighbors=5).fit(X).kneighbors(Q, return_distance=False)
+    np.testing.assert_array_equal(nn.kneighbors(Q, return_distance=False), want)
+    assert nn.recall() is None
+    monkeypatch.setattr(neighbors, "AUTO_APPROXIMATE_WORK", 1000)
+    got = nn.kneighbors(Q, return_distance=False)
+    assert nn.approximate_
+    found = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(got, want, strict=True)])
+    assert found >= 0.95 and nn.recall() >= 0.95
+
+
+def test_shared_index() -> None:
+    """Check that a FaissNeighbors told to share with another fitted on the same array reuses
+    its indexes (Borderline-SMOTE-2 fits two on the whole data)."""
+    X = np.random.default_rng(3).normal(size=(500, 4))
+    first = FaissNeighbors(algorithm="cells").fit(X)
+    first.kneighbors(X[:10])
+    second = FaissNeighbors(algorithm="cells")
+    second._share = first
+    second.fit(X)
+    assert second._indexes is first._indexes

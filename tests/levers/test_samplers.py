@@ -107,8 +107,12 @@ def test_sampler_keeps_its_promise(name, caravan) -> None:
         (samplers.FastNearMiss(version=1), NearMiss(version=1)),
         (samplers.FastNearMiss(version=2), NearMiss(version=2)),
         (samplers.FastNearMiss(version=3), NearMiss(version=3)),
+        (
+            samplers.FastNearMiss(version=2, sampling_strategy=0.5),
+            NearMiss(version=2, sampling_strategy=0.5),
+        ),
     ],
-    ids=["tomek", "tomek-all", "enn", "enn-mode", "enn-all", "nm1", "nm2", "nm3"],
+    ids=["tomek", "tomek-all", "enn", "enn-mode", "enn-all", "nm1", "nm2", "nm3", "nm2-half"],
 )
 @pytest.mark.parametrize("fast", [False, True], ids=["small", "faiss"])
 def test_undersamplers_equal_imbalanced_learn(ours, theirs, fast, blobs, monkeypatch) -> None:
@@ -164,14 +168,18 @@ def _on_segment(X_new: np.ndarray, minority: np.ndarray) -> bool:
         (samplers.FastSMOTE, SMOTE),
         (samplers.FastADASYN, ADASYN),
         (samplers.FastBorderlineSMOTE, BorderlineSMOTE),
+        (
+            lambda **kw: samplers.FastBorderlineSMOTE(kind="borderline-2", **kw),
+            lambda **kw: BorderlineSMOTE(kind="borderline-2", **kw),
+        ),
         (samplers.FastSMOTETomek, SMOTETomek),
         (samplers.FastSMOTEENN, SMOTEENN),
     ],
 )
 @pytest.mark.parametrize("fast", [False, True], ids=["small", "faiss"])
 def test_oversamplers_equal_imbalanced_learn(ours, theirs, fast, blobs, monkeypatch) -> None:
-    """Check imbalanced-learn's output on small data; on the faiss path, the same class
-    counts and synthetic rows on segments between minority rows."""
+    """Check imbalanced-learn's output, also on the fast path below the work limit where the
+    search stays exact, and synthetic rows on segments between minority rows."""
     if fast:
         monkeypatch.setattr(samplers, "LARGE", 100)
     X, y = blobs
@@ -181,11 +189,11 @@ def test_oversamplers_equal_imbalanced_learn(ours, theirs, fast, blobs, monkeypa
         assert abs(len(y_ours) - len(y_theirs)) <= 0.01 * len(y_theirs)
         return
     assert Counter(y_ours.tolist()) == Counter(y_theirs.tolist())
-    if fast and ours is not samplers.FastBorderlineSMOTE:
-        # the same neighbours: the same synthetic rows
-        np.testing.assert_allclose(X_ours, X_theirs)
+    # the same (exact) neighbours below the work limit: the same synthetic rows
+    np.testing.assert_allclose(X_ours, X_theirs)
+    borderline = isinstance(ours(random_state=0), samplers.FastBorderlineSMOTE)
     new = X_ours[len(y) :][:50]
-    if ours is not samplers.FastBorderlineSMOTE:  # borderline-2 also steps toward the majority
+    if not borderline:  # borderline-2 also steps toward the majority
         assert _on_segment(new, X[y == 1])
 
 
