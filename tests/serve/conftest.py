@@ -62,3 +62,29 @@ def queued(guard, batch):
     frame, predictions = batch
     enqueue(engine, guard, frame, predictions, capacity=40, audit=10, explain=False)
     return engine
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    import re
+
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def sign_in(client, name: str, password: str):
+    """Sign ``client`` in through the login form; return the response and the CSRF token."""
+    token = csrf_of(client.get("/login").text)
+    response = client.post(
+        "/login", data={"username": name, "password": password, "csrf": token},
+        follow_redirects=False,
+    )
+    page = client.get("/queue", follow_redirects=False)
+    return response, (csrf_of(page.text) if page.status_code == 200 else None)
+
+
+def hostile_frame(frame):
+    """The batch with hostile strings in a feature's values and in an extra column."""
+    bad = frame.copy()
+    bad["emp_length"] = np.where(np.arange(len(bad)) % 2 == 0, SCRIPT, IMG)
+    bad[IMG] = SCRIPT
+    return bad
