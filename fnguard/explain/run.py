@@ -1,0 +1,246 @@
+""":func:`explain`: run every analysis of the misses on a labelled table, in order."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from fnguard.data.table import Dataset
+from fnguard.errors import DataError
+from fnguard.explain import findings as F
+from fnguard.explain.check import quick_check as run_quick_check
+from fnguard.explain.duplicates import conflicting_duplicates
+from fnguard.explain.explanation import Explanation
+from fnguard.explain.labels import find_label_issues
+from fnguard.explain.model import (
+    fold_count,
+    folds,
+    in_sample,
+    out_of_fold,
+    resolve_model,
+    score_fitted,
+)
+from fnguard.explain.overfit import overfitting
+from fnguard.explain.recommend import attach_levers, recommend
+from fnguard.explain.shared import feature_effects
+from fnguard.metrics.diagnosis import diagnose
+
+__all__ = ["explain"]
+
+
+def _command_source(data: Dataset) -> str:
+    return data.source if os.path.isfile(data.source) else "data.csv"
+
+
+def _recall_target(require: str) -> float | None:
+    """The recall a recall or FNR constraint asks for (None for other requirements)."""
+    from fnguard.decide import parse_requirement
+
+    req = parse_requirement(require)
+    if req.kind != "constraint" or req.target is None:
+        return None
+    if req.metric == "recall":
+        return float(req.target)
+    if req.metric == "fnr":
+        return 1.0 - float(req.target)
+    return None
+
+
+def explain(
+    data: Dataset,
+    *,
+    model: Any = None,
+    cv: int = 5,
+    seed: int = 0,
+    threshold: float | None = None,
+    quick_check: bool = True,
+    budget: float = 60.0,
+    require: str = "recall>=0.8",
+    confidence: float = 0.95,
+    n_boot: int = 1000,
+    source: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Explanation:
+    """Explain why positives are missed and recommend the levers that fit, measured.
+
+    The model (a Guard, a scikit-learn compatible classifier, or LightGBM fitted on the spot
+    when None) is refitted on ``cv`` stratified folds for out-of-fold probabilities, and on
+    every row for training scores. Then:
+
+    - the diagnosis of its scores (its own scores when it is fitted, else out of fold);
+    - what the misses share (:func:`~fnguard.explain.shared.feature_effects`) and the slices
+      where they concentrate;
+    - suspected label errors (cleanlab, out-of-fold probabilities);
+    - over-fitting (training against cross-validated error and FNR);
+    - conflicting duplicates;
+    - findings (at most ten, most misses at stake first) and recommended levers, the first
+      three measured by the quick check within ``budget`` seconds.
+
+    Parameters
+    ----------
+    data : Dataset
+        The labelled table (:func:`fnguard.data.load_table`).
+    model : Guard, estimator or None
+        The model to explain; None fits ``fnguard.levers.build(["lightgbm"], data.schema)``.
+    cv : int, default=5
+        Folds (fewer when a class has fewer rows).
+    seed : int, default=0
+        Seed of the folds, the models and the bootstrap.
+    threshold : float, optional
+        Scores ``>=`` it are predicted positive; by default the Guard's threshold, else 0.5.
+    quick_check : bool, default=True
+        Measure the top three recommended levers.
+    budget : float, default=60.0
+        Seconds the quick check may take.
+    require : str, default="recall>=0.8"
+        The requirement written into the recommended commands.
+    confidence : float, default=0.95
+        Level of every interval.
+    n_boot : int, default=1000
+        Bootstrap replicates of the diagnosis' intervals.
+    source : str, optional
+        How the commands name the table (default: its path when it is a file).
+    progress : callable, optional
+        Called with a short line before each step.
+
+    Returns
+    -------
+    Explanation
+
+    Raises
+    ------
+    DataError
+        If no model is given and the table has fewer than 2 rows of a class (nothing can be
+        cross-validated), or the model does not match the table.
+
+    Examples
+    --------
+    >>> from fnguard.data import datasets
+    >>> data = datasets.load("digits")
+    >>> exp = explain(data, cv=3, quick_check=False, n_boot=100)
+    >>> len(exp.findings) <= 10, exp.cv
+    (True, 3)
+    """
+    t0 = time.perf_counter()
+    say = progress or (lambda _text: None)
+    m = resolve_model(model, data, seed=seed)
+    notes = list(m.notes)
+    thr = float(threshold if threshold is not None else (m.threshold or 0.5))
+    y = data.y
+    k = fold_count(y, cv)
+    splits = None
+    if k < 2:
+        short = (
+            f"The table has {data.n_positive} positive and {data.n_rows - data.n_positive} "
+            "negative rows: cross-validating needs at least 2 of each"
+        )
+        if m.fitted is None:
+            raise DataError(
+                f"{short}, and without a model there are no scores to explain. Add labelled "
+                "rows, or pass a fitted model (--model) to explain its scores."
+            )
+        notes.append(f"{short}: label issues, over-fitting and the quick check are skipped.")
+    else:
+        if k < cv:
+            notes.append(f"Only {k} folds: a class has {k} rows.")
+        splits = folds(y, k, seed)
+    oof = train = None
+    if splits is not None:
+        say(f"Fitting {m.description} on {k} folds")
+        oof = out_of_fold(m.make, m.X, y, splits)
+        say("Fitting it on every row (training scores)")
+        train = in_sample(m.make, m.X, y)
+    if m.fitted is not None:
+        scores, kind = score_fitted(m, data.positive), "model"
+    else:
+        scores, kind = oof, "out-of-fold"
+    assert scores is not None
+    say("Diagnosing the misses")
+    d = diagnose(
+        y,
+        scores,
+        threshold=thr,
+        positive=True,
+        features=data.X,
+        confidence=confidence,
+        n_boot=n_boot,
+        random_state=seed,
+        label=data.target,
+        score=f"{'model' if kind == 'model' else 'out-of-fold'} probability ({m.description})",
+        source=data.source,
+        notes=list(data.notes),
+    )
+    d.positive, d.negative = data.positive, data.negative
+    pred = scores >= thr
+    missed = y & ~pred
+    effects = feature_effects(data.X, y, pred, confidence=confidence)
+    slices = sorted((s for s in d.slices if s.flagged), key=lambda s: -s.excess_misses)
+    issues = over = None
+    if oof is not None:
+        say("Looking for label errors (cleanlab)")
+        if np.all((oof >= 0) & (oof <= 1)):
+            issues = find_label_issues(y, oof)
+        else:
+            notes.append("The model's scores are not probabilities: label issues skipped.")
+        over = overfitting(y, train, oof, threshold=thr)
+    dups = conflicting_duplicates(data.X, y)
+    found = [
+        *F.saturation_finding(d),
+        *F.imbalance_finding(d, scores, y),
+        *F.few_positives_finding(d),
+        *F.label_issues_finding(issues, missed),
+        *F.slice_findings(d),
+        *F.overfitting_finding(over),
+        *F.duplicates_finding(dups),
+        *F.shared_finding(effects),
+        *F.threshold_finding(d),
+    ]
+    ranked = attach_levers(F.rank_findings(found))
+    recs = recommend(
+        ranked,
+        source=source or _command_source(data),
+        target=data.target,
+        positive=data.positive,
+        require=require,
+    )
+    checks = []
+    if quick_check and splits is not None and oof is not None:
+        say("Measuring the top three levers (quick check)")
+        checks = run_quick_check(
+            recs,
+            data.X,
+            y,
+            oof,
+            threshold=thr,
+            splits=splits,
+            schema=data.schema,
+            base_levers=m.levers,
+            seed=seed,
+            budget=budget,
+            recall_target=_recall_target(require),
+        )
+    return Explanation(
+        diagnosis=d,
+        findings=ranked,
+        recommendations=recs,
+        effects=effects,
+        slices=slices,
+        label_issues=issues,
+        overfitting=over,
+        duplicates=dups,
+        checks=checks,
+        model=m.description,
+        scores=kind,
+        cv=k if splits is not None else 0,
+        threshold=thr,
+        seconds=time.perf_counter() - t0,
+        notes=notes,
+        features=data.X,
+        positive=data.positive,
+        negative=data.negative,
+        oof_scores=oof,
+    )
