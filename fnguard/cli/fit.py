@@ -1,0 +1,209 @@
+"""``fnguard fit``: search the levers against a requirement and save a Guard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from fnguard.cli._app import JsonOption, app, emit_json
+
+if TYPE_CHECKING:
+    from fnguard.guard import Guard
+
+
+@app.command()
+def fit(
+    path: Annotated[str, typer.Argument(help="CSV or Parquet file of features and labels.")],
+    target: Annotated[str, typer.Option(help="Column of the labels.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to save the Guard to.")],
+    positive: Annotated[
+        str | None,
+        typer.Option(help="The positive label (default: the minority class, said out loud)."),
+    ] = None,
+    require: Annotated[
+        str,
+        typer.Option(
+            help="What the Guard must achieve: 'recall>=0.95', 'fnr<=0.05 @95%' (a guarantee), "
+            "'cost:fn=50,fp=1' ..."
+        ),
+    ] = "recall>=0.95",
+    budget: Annotated[
+        str, typer.Option(help="Time for the whole fit: seconds or '90s', '10m', '1h'.")
+    ] = "2m",
+    levers: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated levers to search, e.g. 'smote,lightgbm' (`fnguard levers` "
+            "lists them); a fast default pool otherwise."
+        ),
+    ] = None,
+    test_size: Annotated[
+        float, typer.Option(help="Share of rows held out as the final test set.")
+    ] = 0.2,
+    cv: Annotated[int, typer.Option(help="Cross-validation folds of the search.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the splits, the search and the levers.")] = 0,
+    jobs: Annotated[int, typer.Option(help="Folds fitted at once (-1: every core).")] = 2,
+    drop: Annotated[
+        list[str] | None,
+        typer.Option(help="A column to leave out of the features (ids, leaks); repeat it."),
+    ] = None,
+    max_trials: Annotated[
+        int | None, typer.Option(help="Stop after this many trials, even with time left.")
+    ] = None,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write the HTML report into the Guard.")
+    ] = True,
+    json_out: JsonOption = False,
+) -> None:
+    """Search the levers for the model and threshold that meet a requirement; save a Guard.
+
+    Exit code 1 when the requirement is not met on the held-out test set (the Guard is saved
+    anyway, with that fact recorded).
+    """
+    from fnguard.search import fit as search_fit
+
+    err = Console(stderr=True, highlight=False)
+    with _progress_bar(err) as on_trial:
+        guard = search_fit(
+            path, target, positive, require, budget=budget, levers=levers,
+            test_size=test_size, cv=cv, seed=seed, jobs=jobs, drop=drop, progress=on_trial,
+            max_trials=max_trials,
+        )
+    saved = guard.save(out, report=report)
+    doc = summary(guard, saved)
+    if json_out:
+        emit_json(doc)
+    else:
+        _print_summary(doc, Console(highlight=False))
+    if not guard.met:
+        raise typer.Exit(1)
+
+
+def summary(guard: Guard, saved: Path | None = None) -> dict[str, Any]:
+    """The final summary of a fit, JSON-ready (what ``--json`` prints)."""
+    from fnguard.search.leaderboard import jsonable
+
+    m = guard.metrics
+    keep = ("recall", "precision", "fpr", "fnr", "specificity", "f1", "roc_auc", "pr_auc", "ece")
+    ref = guard.info.get("reference") or {}
+    before = ref.get("logistic_at_0.5") or {}
+    tuned = ref.get("logistic_tuned") or {}
+
+    def change(point: dict[str, Any]) -> dict[str, Any] | None:
+        if "fn" not in point:
+            return None
+        return {
+            "misses_removed": int(point["fn"]) - int(m["fn"]),
+            "false_alarms_added": int(m["fp"]) - int(point["fp"]),
+        }
+
+    band = guard.review_band
+    return jsonable({
+        "met": bool(guard.met),
+        "requirement": guard.requirement,
+        "out": None if saved is None else str(saved),
+        "levers": list(guard.levers),
+        "params": guard.params,
+        "threshold": guard.threshold,
+        "review_band": None if band is None else {"lower": band[0], "upper": band[1]},
+        "test": {
+            **{k: {x: m[k].get(x) for x in ("value", "low", "high")} for k in keep if k in m},
+            **{k: m[k] for k in ("n", "n_positive", "tp", "fp", "tn", "fn") if k in m},
+        },
+        "reference": ref,
+        "against_logistic_at_0.5": change(before),
+        "against_logistic_tuned": change(tuned),
+        "trials": guard.info.get("trials"),
+        "best_trial": guard.info.get("best_trial"),
+        "elapsed": guard.info.get("elapsed"),
+        "notes": guard.info.get("notes", []),
+    })
+
+
+class _progress_bar:
+    """A Rich progress bar of the search on standard error; yields the ``progress`` callback."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bar: Any = None
+
+    def __enter__(self) -> Any:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]searching[/]"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[left]}"),
+            TextColumn("{task.fields[trials]}"),
+            TextColumn("[green]{task.fields[best]}"),
+            console=self.console,
+            transient=False,
+        )
+        self.bar.__enter__()
+        self.task = self.bar.add_task("search", total=None, left="", trials="", best="")
+        return self.update
+
+    def update(self, p: Any) -> None:
+        from rich.markup import escape
+
+        from fnguard.search.budget import format_seconds
+
+        states = f"{p.trials} trials ({p.complete} done, {p.pruned} pruned, {p.failed} failed)"
+        self.bar.update(
+            self.task, total=p.budget, completed=min(p.elapsed, p.budget),
+            left=f"{format_seconds(max(p.budget - p.elapsed, 0.0))} left", trials=states,
+            best=f"best: {escape(p.best)}" if p.best else "",
+        )
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.__exit__(*exc)
+
+
+def _fmt(est: dict[str, Any] | None) -> str:
+    if not est or est.get("value") is None:
+        return "-"
+    if est.get("low") is None:
+        return f"{est['value']:.4f}"
+    return f"{est['value']:.4f} [{est['low']:.4f}, {est['high']:.4f}]"
+
+
+def _print_summary(doc: dict[str, Any], console: Console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = doc["test"]
+    verdict = "[bold green]met[/]" if doc["met"] else "[bold red]NOT met[/]"
+    console.print(
+        f"[bold]Winner:[/] {escape(' + '.join(doc['levers']))}  threshold "
+        f"{doc['threshold']:.6g}  (trial {doc['best_trial']}, {doc['trials']})"
+    )
+    table = Table(title="On the held-out test set (95% intervals)", header_style="bold")
+    table.add_column("metric")
+    table.add_column("value [low, high]")
+    for name in ("recall", "precision", "fpr", "ece", "pr_auc"):
+        if name in t:
+            table.add_row(name, _fmt(t[name]))
+    table.add_row("misses / false alarms", f"{t['fn']:,} / {t['fp']:,} of {t['n']:,} rows")
+    console.print(table)
+    console.print(f"Requirement {escape(doc['requirement'])}: {verdict} on the test set.")
+    for key, name in (("against_logistic_at_0.5", "a plain logistic regression at 0.5"),
+                      ("against_logistic_tuned", "a logistic regression at its tuned threshold")):
+        c = doc.get(key)
+        if c:
+            console.print(
+                f"Against {name}: {c['misses_removed']:+,} misses removed, "
+                f"{c['false_alarms_added']:+,} false alarms added."
+            )
+    band = doc.get("review_band")
+    if band:
+        upper = "inf" if band["upper"] is None else f"{band['upper']:.6g}"
+        console.print(f"Review band: scores in [{band['lower']:.6g}, {upper}).")
+    for note in doc.get("notes") or []:
+        console.print(f"[yellow]note:[/] {escape(str(note))}", soft_wrap=True)
+    if doc.get("out"):
+        console.print(f"Guard saved to [bold]{escape(doc['out'])}[/].")

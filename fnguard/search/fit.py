@@ -1,0 +1,419 @@
+"""``fnguard.fit``: search the levers against a requirement, honestly, and return a Guard.
+
+1. A stratified final test set is split off first; nothing that chooses ever sees it.
+2. The levers are searched by stratified cross-validation on the rest
+   (:func:`fnguard.search.runner.run_search`).
+3. The winner is refitted on all the search rows and keeps the threshold chosen on its
+   out-of-fold scores; when the requirement asks for a guarantee (``"recall>=0.95 @95%"``) it
+   is refitted on the search rows minus a stratified calibration split instead, and its
+   threshold is chosen on that split, which it did not train on. The review band is placed
+   on the same scores.
+4. The Guard is scored once on the test set, with intervals, beside a plain logistic
+   regression fitted on the same rows (at threshold 0.5 and at its own tuned threshold).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import math
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fnguard.data import Dataset, load_table
+from fnguard.decide import Requirement, choose_threshold, parse_requirement, review_band
+from fnguard.decide.guarantee import min_positives
+from fnguard.errors import DataError, FnguardError, RequirementError
+from fnguard.levers import build
+from fnguard.metrics import summary
+from fnguard.search.budget import SearchError, format_seconds, parse_budget
+from fnguard.search.contributions import contributions
+from fnguard.search.leaderboard import jsonable
+from fnguard.search.objective import oof_scores, positive_scores, threshold_on
+from fnguard.search.runner import Progress, SearchResult, check_jobs, run_search
+from fnguard.search.space import Plan, resolve_pool
+from fnguard.search.split import calibration_split, cv_folds, holdout_split
+
+__all__ = ["REVIEW_CAPACITY", "fit"]
+
+#: Share of cases the review band may hold.
+REVIEW_CAPACITY = "2%"
+#: Bootstrap replicates of the final test-set intervals.
+N_BOOT = 1000
+
+
+def fit(
+    data: Any,
+    target: str | None = None,
+    positive: Any = None,
+    require: str | Requirement = "recall>=0.95",
+    *,
+    budget: float | str = "2m",
+    levers: str | Sequence[str] | None = None,
+    test_size: float = 0.2,
+    cv: int = 5,
+    seed: int = 0,
+    jobs: int = 2,
+    drop: str | Iterable[str] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    out: str | os.PathLike[str] | None = None,
+    max_trials: int | None = None,
+) -> Any:
+    """Search the levers for the pipeline and threshold that meet a requirement best.
+
+    Parameters
+    ----------
+    data : path, DataFrame or Dataset
+        A CSV or Parquet file, a DataFrame, or a :class:`~fnguard.data.Dataset` (then
+        ``target``, ``positive`` and ``drop`` are taken from it).
+    target : str
+        The label column (not needed with a Dataset).
+    positive : scalar, optional
+        The positive label; the minority class when omitted (with a note).
+    require : str or Requirement, default="recall>=0.95"
+        What the Guard must achieve (:func:`fnguard.decide.parse_requirement`).
+    budget : float or str, default="2m"
+        Time for the whole fit: seconds or ``"90s"``, ``"10m"``, ``"1h"``.
+    levers : str or sequence of str, optional
+        The levers to search (``fnguard levers`` lists them); a fast default pool otherwise.
+    test_size : float, default=0.2
+        Share of rows held out as the final test set.
+    cv : int, default=5
+        Cross-validation folds of the search (fewer, with a note, when positives are few).
+    seed : int, default=0
+        Seed of the splits, the search and every lever.
+    jobs : int, default=2
+        Folds fitted at once (worker processes); -1 for every core.
+    drop : str or iterable of str, optional
+        Columns to leave out of the features (ids, columns that leak the label).
+    progress : callable, optional
+        Called with a :class:`~fnguard.search.runner.Progress` after each trial.
+    out : path, optional
+        Folder to save the Guard to (``Guard.save``).
+    max_trials : int, optional
+        Stop the search after this many trials even with time left (reproducible runs).
+
+    Returns
+    -------
+    Guard
+        ``met`` says whether the requirement held on the final test set.
+
+    Raises
+    ------
+    DataError, RequirementError, LeverError, SearchError
+        For bad input: a missing or non-binary target, a requirement that does not parse, an
+        unknown lever, a budget that cannot be read or is too short, too few positives.
+
+    Examples
+    --------
+    >>> import fnguard
+    >>> from fnguard.data.datasets import load_digits
+    >>> guard = fnguard.fit(load_digits(), require="recall>=0.9", budget=30,
+    ...                     levers=["logistic"], cv=3, jobs=1, max_trials=2)
+    >>> guard.levers, guard.metrics["recall"]["value"] >= 0.8
+    (['logistic'], True)
+    """
+    started = time.monotonic()
+    created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    seconds = parse_budget(budget)
+    req = parse_requirement(require)
+    jobs = check_jobs(jobs)
+    if max_trials is not None and (isinstance(max_trials, bool) or int(max_trials) < 1):
+        raise SearchError(f"'max_trials' must be an integer >= 1. Got {max_trials!r} instead.")
+    pool = resolve_pool(levers)
+    dataset = _dataset(data, target, positive, drop)
+    notes = list(dataset.notes) + list(pool.notes)
+    X, y = dataset.X, np.asarray(dataset.y, dtype=bool)
+    groups = _groups(req, X)
+
+    search_rows, test_rows = holdout_split(y, test_size, seed)
+    X_s, y_s = X.iloc[search_rows], y[search_rows]
+    folds, fold_notes = cv_folds(y_s, cv, seed)
+    notes += fold_notes
+    g_s = None if groups is None else groups[search_rows]
+    if req.guaranteed:
+        needed = min_positives(_guarantee_target(req), req.confidence)
+        calibration_split(y_s, needed if req.metric in ("recall", "fnr") else 1, seed)
+
+    with _quiet():
+        result = run_search(
+            X_s, y_s, dataset.schema, req, folds, pool=pool, budget=seconds, seed=seed,
+            jobs=jobs, max_trials=max_trials, groups=g_s, progress=progress, start=started,
+        )
+    notes += result.notes
+    if result.best is None:
+        raise _nothing_finished(result, seconds)
+    plan = result.plans[result.best]
+
+    with _quiet():
+        final = _final_model(plan, dataset, X_s, y_s, g_s, req, result, seed)
+        test_scores = positive_scores(final["pipeline"], X.iloc[test_rows])
+    y_t = y[test_rows]
+    metrics, met = _test_metrics(y_t, test_scores, final["threshold"], req, seed)
+    with _quiet():
+        reference = _reference(dataset, X_s, y_s, X.iloc[test_rows], y_t, folds, req, result,
+                               seed, jobs, g_s)
+    notes += final["notes"]
+    states = result.states()
+    info = {
+        "budget": seconds,
+        "elapsed": round(time.monotonic() - started, 3),
+        "search_seconds": round(result.elapsed, 3),
+        "trials": states,
+        "n_trials": len(result.leaderboard),
+        "cv": len(folds),
+        "cv_asked": cv,
+        "test_size": test_size,
+        "split": {
+            "rows": int(y.size),
+            "positives": int(y.sum()),
+            "search_rows": int(y_s.size),
+            "search_positives": int(y_s.sum()),
+            "test_rows": int(y_t.size),
+            "test_positives": int(y_t.sum()),
+            **final["split"],
+        },
+        "seed": seed,
+        "jobs": jobs,
+        "requirement": req.describe(),
+        "threshold_from": final["threshold_from"],
+        "oof": final["oof"],
+        "review": final["review"],
+        "best_trial": result.best,
+        "baseline_trials": list(result.baselines),
+        "reference": reference,
+        "contributions": contributions(result, y_s),
+        "pool": pool.names,
+        "notes": notes,
+        "fingerprint": fingerprint(X, y),
+        "source": dataset.source,
+        "versions": versions(),
+        "created": created,
+    }
+    from fnguard.guard import Guard
+
+    guard = Guard(
+        pipeline=final["pipeline"],
+        schema=dataset.schema,
+        target=dataset.target,
+        positive=dataset.positive,
+        negative=dataset.negative,
+        requirement=req.describe(),
+        threshold=float(final["threshold"]),
+        review_band=final["band"],
+        levers=list(plan.levers),
+        params={k: dict(v) for k, v in plan.params.items()},
+        metrics=metrics,
+        met=bool(met),
+        leaderboard=result.leaderboard,
+        info=jsonable(info),
+        holdout=pd.DataFrame({"y": y_t, "score": test_scores}),
+    )
+    if out is not None:
+        guard.save(out)
+    return guard
+
+
+def _dataset(data: Any, target: str | None, positive: Any, drop: Any) -> Dataset:
+    if isinstance(data, Dataset):
+        if target is not None and str(target) != data.target:
+            raise DataError(
+                f"The Dataset's target is '{data.target}', not '{target}': leave 'target' out "
+                "when passing a Dataset, or load the table again with that target."
+            )
+        return data
+    if target is None:
+        raise DataError(
+            "No target column was given: pass target='column' (--target on the command line), "
+            "the column that holds the labels."
+        )
+    return load_table(data, target, positive, drop=drop)
+
+
+def _groups(req: Requirement, X: pd.DataFrame) -> np.ndarray | None:
+    if req.per is None:
+        return None
+    if req.per not in X.columns:
+        raise RequirementError(
+            f"The requirement {req.text!r} asks for a guarantee per {req.per!r}, which is not a "
+            f"feature column: use one of {', '.join(map(str, X.columns[:10]))}."
+        )
+    return X[req.per].astype(str).to_numpy()
+
+
+def _guarantee_target(req: Requirement) -> float:
+    """The recall (or specificity) a guarantee's rule is written for."""
+    t = float(req.target or 0.0)
+    return t if req.metric in ("recall", "specificity") else 1 - t
+
+
+def _final_model(
+    plan: Plan, dataset: Dataset, X: pd.DataFrame, y: np.ndarray, groups: Any,
+    req: Requirement, result: SearchResult, seed: int,
+) -> dict[str, Any]:
+    """The winner refitted, its threshold, review band and where both were chosen."""
+    pipeline = build(plan.levers, dataset.schema, params=plan.params, random_state=seed)
+    notes = list(getattr(pipeline, "fnguard_notes_", []))
+    split: dict[str, int] = {}
+    if req.guaranteed:
+        needed = min_positives(_guarantee_target(req), req.confidence)
+        if req.metric not in ("recall", "fnr"):
+            needed = 1
+        fit_rows, cal_rows = calibration_split(y, needed, seed)
+        pipeline.fit(X.iloc[fit_rows], y[fit_rows])
+        scores = positive_scores(pipeline, X.iloc[cal_rows])
+        y_dec, g_dec = y[cal_rows], None if groups is None else groups[cal_rows]
+        threshold_from = "calibration"
+        split = {"fit_rows": int(fit_rows.size), "calibration_rows": int(cal_rows.size),
+                 "calibration_positives": int(y_dec.sum())}
+        notes.append(
+            f"The requirement asks for a guarantee: the model was fitted on {fit_rows.size:,} "
+            f"search rows and its threshold chosen on the other {cal_rows.size:,} "
+            f"({int(y_dec.sum()):,} positives), which it did not train on."
+        )
+    else:
+        pipeline.fit(X, y)
+        scores = result.oof[result.best]
+        y_dec, g_dec = y, groups
+        threshold_from = "out-of-fold"
+    decision = choose_threshold(y_dec, scores, req, positive=True, groups=g_dec, n_boot=200,
+                                random_state=seed)
+    band, review = None, None
+    try:
+        rb = review_band(y_dec, scores, req, REVIEW_CAPACITY, positive=True)
+        band = (float(rb.lower), float(rb.upper))
+        review = rb.to_dict()
+    except FnguardError as exc:
+        notes.append(f"No review band was placed: {exc}")
+    return {
+        "pipeline": pipeline,
+        "threshold": decision.threshold,
+        "band": band,
+        "review": review,
+        "threshold_from": threshold_from,
+        "oof": decision.to_dict(),
+        "split": split,
+        "notes": notes,
+    }
+
+
+def _test_metrics(
+    y: np.ndarray, scores: np.ndarray, threshold: float, req: Requirement, seed: int
+) -> tuple[dict[str, Any], bool]:
+    """The one scoring on the test set: every metric with its interval, counts, and met."""
+    from fnguard.decide import evaluate_threshold
+    from fnguard.metrics.confusion import _curve_from_scores
+
+    curve = _curve_from_scores(np.asarray(scores, dtype=np.float64), y)
+    decision = evaluate_threshold(curve, req, threshold, n_boot=N_BOOT, random_state=seed)
+    metrics = {name: jsonable(est.to_dict()) for name, est in decision.metrics.items()}
+    tp, fp, tn, fn = curve.counts_at(threshold)
+    metrics.update(n=int(y.size), n_positive=int(y.sum()), tp=tp, fp=fp, tn=tn, fn=fn)
+    if decision.value is not None:
+        metrics["requirement_value"] = jsonable(decision.value)
+    return metrics, bool(decision.met)
+
+
+def _operating_point(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
+    s = summary(y, scores, threshold, positive=True, n_boot=0)
+    point = {"threshold": jsonable(float(threshold))}
+    for name in ("tp", "fp", "tn", "fn"):
+        point[name] = int(s[name].value)
+    for name in ("recall", "precision", "fpr"):
+        point[name] = jsonable({k: v for k, v in s[name].to_dict().items() if k != "method"})
+    return point
+
+
+def _reference(
+    dataset: Dataset, X_s: pd.DataFrame, y_s: np.ndarray, X_t: pd.DataFrame, y_t: np.ndarray,
+    folds: list, req: Requirement, result: SearchResult, seed: int, jobs: int, groups: Any,
+) -> dict[str, Any]:
+    """A plain logistic regression on the same rows: at 0.5 and at its out-of-fold threshold."""
+    pipeline = build(["logistic"], dataset.schema, random_state=seed)
+    plain = [t for t in result.baselines
+             if result.plans[t].levers == ["logistic"] and t in result.oof]
+    if plain:
+        oof = result.oof[plain[0]]
+    else:
+        oof, _ = oof_scores(pipeline, X_s, y_s, folds)
+    tuned = threshold_on(y_s, oof, req, groups).threshold
+    model = pipeline.fit(X_s, y_s)
+    scores = positive_scores(model, X_t)
+    return {
+        "model": "logistic",
+        "logistic_at_0.5": _operating_point(y_t, scores, 0.5),
+        "logistic_tuned": _operating_point(y_t, scores, tuned),
+    }
+
+
+def _nothing_finished(result: SearchResult, seconds: float) -> SearchError:
+    failed = [r for r in result.leaderboard if r["state"] == "failed"]
+    if failed and len(failed) == len(result.leaderboard):
+        reasons = "; ".join(f"{' + '.join(r['levers'])}: {r['error']}" for r in failed[:3])
+        return SearchError(
+            f"Every trial failed ({len(failed)}), so there is no model to keep: {reasons}. "
+            "Check the data, or search other levers."
+        )
+    took = max((r["seconds"] for r in result.leaderboard), default=0.0)
+    hint = max(2 * math.ceil(took + 1), int(2 * seconds))
+    return SearchError(
+        f"The budget of {format_seconds(seconds)} ran out before one trial finished "
+        f"(the first ran {format_seconds(took)}): give a budget of at least "
+        f"{format_seconds(hint)}, fewer folds (--cv 3) or fewer rows."
+    )
+
+
+def fingerprint(X: pd.DataFrame, y: np.ndarray) -> str:
+    """``sha256:...`` of the features (values, names, order) and labels.
+
+    Examples
+    --------
+    >>> a = fingerprint(pd.DataFrame({"x": [1, 2]}), np.array([True, False]))
+    >>> a == fingerprint(pd.DataFrame({"x": [1, 2]}), np.array([True, False])), a[:7]
+    (True, 'sha256:')
+    """
+    h = hashlib.sha256()
+    h.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
+    h.update("\x1f".join(map(str, X.columns)).encode())
+    h.update(np.asarray(y, dtype=bool).tobytes())
+    return "sha256:" + h.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the libraries a Guard's pipeline depends on."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("fnguard", "scikit-learn", "imbalanced-learn", "lightgbm", "optuna", "numpy",
+                 "pandas", "skops"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+class _quiet(warnings.catch_warnings):
+    """Silence the libraries' own warnings (convergence, future changes) during fitting."""
+
+    def __enter__(self) -> Any:
+        out = super().__enter__()
+        warnings.simplefilter("ignore", category=UserWarning)
+        warnings.simplefilter("ignore", category=FutureWarning)
+        from fnguard.errors import FnguardWarning
+
+        warnings.simplefilter("default", category=FnguardWarning)
+        try:
+            from sklearn.exceptions import ConvergenceWarning
+
+            warnings.simplefilter("ignore", category=ConvergenceWarning)
+        except ImportError:  # pragma: no cover
+            pass
+        return out

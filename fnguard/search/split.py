@@ -1,0 +1,185 @@
+"""Honest splits: the final test set first, then cross-validation folds on the rest.
+
+Nothing that chooses (levers, parameters, threshold, review band) ever sees the rows of
+:func:`holdout_split`'s test part. Every split is stratified and seeded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fnguard.search.budget import SearchError
+
+__all__ = ["calibration_split", "cv_folds", "holdout_split"]
+
+#: Fewest positives each validation fold must hold for its scores to say anything.
+MIN_POSITIVES_PER_FOLD = 2
+
+
+def holdout_split(y: Any, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of the search part and of the final test set (stratified).
+
+    Parameters
+    ----------
+    y : array-like of bool
+        True for positive rows.
+    test_size : float
+        Share of rows held out, in (0, 0.9].
+    seed : int
+        Seed of the shuffle.
+
+    Returns
+    -------
+    search, test : ndarray of int
+        Sorted row positions.
+
+    Raises
+    ------
+    SearchError
+        When ``test_size`` is out of range, or either part would hold no positive or no
+        negative row.
+
+    Examples
+    --------
+    >>> y = np.r_[np.ones(10, bool), np.zeros(90, bool)]
+    >>> search, test = holdout_split(y, 0.2, seed=0)
+    >>> len(search), len(test), int(y[test].sum())
+    (80, 20, 2)
+    """
+    from sklearn.model_selection import train_test_split
+
+    y = np.asarray(y, dtype=bool)
+    if isinstance(test_size, bool) or not isinstance(test_size, int | float) or not (
+        0 < test_size <= 0.9
+    ):
+        raise SearchError(
+            f"The test size must be a share of the rows in (0, 0.9]. Got {test_size!r} "
+            "instead: for instance 0.2."
+        )
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    held = round(n_pos * test_size)
+    if held < 1 or n_pos - held < 1 or min(n_pos, n_neg) < 2:
+        raise SearchError(
+            f"The data holds {n_pos} positive and {n_neg} negative rows: a test size of "
+            f"{test_size:g} leaves no positive row on one side of the split. Use more data or "
+            "a test size that keeps at least one positive in the test set."
+        )
+    rows = np.arange(y.size)
+    search, test = train_test_split(rows, test_size=test_size, stratify=y, random_state=seed)
+    return np.sort(search), np.sort(test)
+
+
+def cv_folds(y: Any, cv: int, seed: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[str]]:
+    """Stratified folds, with fewer than asked when the positives are too few.
+
+    Each validation fold must hold at least two positives (and two negatives). When ``cv``
+    folds cannot, the largest number that can is used and a note says so.
+
+    Parameters
+    ----------
+    y : array-like of bool
+        Labels of the search part.
+    cv : int
+        Folds asked for, at least 2.
+    seed : int
+        Seed of the shuffle.
+
+    Returns
+    -------
+    folds : list of (train, valid) row positions
+    notes : list of str
+        What was decided (fewer folds), empty otherwise.
+
+    Raises
+    ------
+    SearchError
+        When ``cv`` is below 2, or not even two folds of two positives each are possible.
+
+    Examples
+    --------
+    >>> y = np.r_[np.ones(7, bool), np.zeros(93, bool)]
+    >>> folds, notes = cv_folds(y, 5, seed=0)
+    >>> len(folds), notes[0][:60]
+    (3, 'Only 7 positive rows are left for cross-validation: 3 folds ')
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.asarray(y, dtype=bool)
+    if isinstance(cv, bool) or not isinstance(cv, int | np.integer) or cv < 2:
+        raise SearchError(
+            f"The number of cross-validation folds must be an integer >= 2. Got {cv!r} "
+            "instead: for instance 5."
+        )
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    fit = min(n_pos, n_neg) // MIN_POSITIVES_PER_FOLD
+    notes = []
+    if fit < 2:
+        raise SearchError(
+            f"Only {n_pos} positive rows are left for cross-validation after the test split: "
+            f"2 folds need at least {2 * MIN_POSITIVES_PER_FOLD} (two per fold). Add positive "
+            "rows, or lower --test-size."
+        )
+    k = int(cv)
+    if fit < k:
+        notes.append(
+            f"Only {n_pos} positive rows are left for cross-validation: {fit} folds (of the "
+            f"{k} asked) keep at least {MIN_POSITIVES_PER_FOLD} positives in each, so "
+            f"{fit} folds are used."
+        )
+        k = fit
+    folds = list(StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(y.size), y))
+    return folds, notes
+
+
+def calibration_split(
+    y: Any, needed: int, seed: int, share: float = 0.25
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions to fit on and to calibrate (choose a guaranteed threshold) on.
+
+    The calibration part takes ``share`` of the rows, or more (up to half) when it must hold
+    ``needed`` positives.
+
+    Parameters
+    ----------
+    y : array-like of bool
+        Labels of the search part.
+    needed : int
+        Positives the calibration part must hold (a guarantee's minimum).
+    seed : int
+        Seed of the shuffle.
+    share : float, default=0.25
+        Share of rows to calibrate on when ``needed`` allows.
+
+    Returns
+    -------
+    fit, calibrate : ndarray of int
+
+    Raises
+    ------
+    SearchError
+        When half the positives are fewer than ``needed``.
+
+    Examples
+    --------
+    >>> y = np.r_[np.ones(100, bool), np.zeros(300, bool)]
+    >>> fit, cal = calibration_split(y, needed=20, seed=0)
+    >>> len(cal), int(y[cal].sum())
+    (100, 25)
+    """
+    from sklearn.model_selection import train_test_split
+
+    y = np.asarray(y, dtype=bool)
+    n_pos = int(y.sum())
+    if n_pos // 2 < needed:
+        raise SearchError(
+            f"The guarantee needs at least {needed} positive rows in a calibration split that "
+            f"the model does not train on, but only {n_pos} positives are left after the test "
+            f"split (at most half, {n_pos // 2}, can calibrate). Add positive rows, lower the "
+            "guarantee's confidence (e.g. @90%) or its target, or drop the guarantee."
+        )
+    share = max(share, needed / n_pos + 1e-9)
+    rows = np.arange(y.size)
+    fit, cal = train_test_split(rows, test_size=share, stratify=y, random_state=seed)
+    return np.sort(fit), np.sort(cal)
