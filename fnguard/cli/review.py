@@ -1,0 +1,195 @@
+"""``fnguard review``: users, the review web app, the queue's status, the reviewed labels."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from fnguard.cli._app import JsonOption, app, emit_json
+
+review_app = typer.Typer(
+    name="review",
+    help="Expert review: add users, serve the review web app, see progress, export labels.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(review_app, name="review")
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db", help="The review database: a SQLite file, or any SQLAlchemy URL."
+    ),
+]
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@review_app.command("add-user")
+def add_user(
+    name: Annotated[str, typer.Argument(help="The user name (letters, digits, _ . @ -).")],
+    role: Annotated[
+        str, typer.Option("--role", help="reviewer (gives verdicts) or admin (also adjudicates).")
+    ] = "reviewer",
+    db: DbOption = "review.sqlite",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Add a user (or reset the password and role of one); creates the database if needed."""
+    from fnguard.serve.auth import add_user as add
+    from fnguard.serve.store import open_store
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(
+            f"Password for {name}", hide_input=True, confirmation_prompt=True
+        )
+    engine = open_store(db, create=True)
+    user = add(engine, name, password, role=role)
+    Console(highlight=False).print(f"User [bold]{_esc(user.name)}[/] ({user.role}) saved in "
+                                   f"{_esc(db)}.")
+
+
+@review_app.command()
+def serve(
+    guard: Annotated[str, typer.Argument(help="The Guard folder that enqueued the cases.")],
+    db: DbOption = "review.sqlite",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on; other machines reach it only "
+                          "if you name a non-loopback address.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.", min=0, max=65535)] = 8765,
+    reviews_per_case: Annotated[
+        int,
+        typer.Option("--reviews-per-case", min=1,
+                     help="Independent verdicts each case needs; disagreements go to an admin."),
+    ] = 1,
+    lease_minutes: Annotated[
+        float, typer.Option("--lease-minutes", min=0.1,
+                            help="How long a case stays reserved for its reviewer.")
+    ] = 15.0,
+) -> None:
+    """Serve the review web app (until Ctrl-C)."""
+    from fnguard.guard import load
+    from fnguard.serve.app import create_app
+    from fnguard.serve.store import StoreError
+
+    try:
+        import uvicorn
+    except ImportError:
+        raise StoreError(
+            "The review web app needs uvicorn: pip install 'fnguard[review]'."
+        ) from None
+    loaded = load(guard)
+    web = create_app(db, loaded, reviews_per_case=reviews_per_case,
+                     lease_seconds=60.0 * lease_minutes)
+    console = Console(highlight=False)
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"Review app on [bold]http://{shown}:{port}/[/] (Ctrl-C stops it).")
+    if host not in LOOPBACK:
+        console.print(
+            f"[yellow]note:[/] listening on {_esc(host)}: other machines can reach it. Put it "
+            "behind HTTPS before reviewers sign in over a network."
+        )
+    sys.stdout.flush()
+    try:
+        uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)
+    except SystemExit as exc:  # uvicorn exits when the port is taken
+        raise StoreError(
+            f"The review app cannot listen on {host}:{port} (is the port in use?): choose "
+            "another with --port."
+        ) from exc
+
+
+@review_app.command()
+def status(
+    db: DbOption = "review.sqlite",
+    reviews_per_case: Annotated[
+        int, typer.Option("--reviews-per-case", min=1, help="For the agreement figures.")
+    ] = 1,
+    json_out: JsonOption = False,
+) -> None:
+    """Progress of the review queue, misses caught, the audit's miss-rate estimate."""
+    from fnguard.serve.status import review_status
+
+    doc = review_status(db, reviews_per_case=reviews_per_case)
+    if json_out:
+        emit_json(doc)
+        return
+    _print_status(doc)
+
+
+@review_app.command()
+def export(
+    db: DbOption = "review.sqlite",
+    out: Annotated[Path, typer.Option("--out", help="The labels CSV to write.")] = Path(
+        "labels.csv"
+    ),
+    json_out: JsonOption = False,
+) -> None:
+    """Write the reviewed cases as a CSV: their columns, the reviewed label, who decided."""
+    from fnguard.serve.export import export_labels
+
+    doc = export_labels(db, out)
+    if json_out:
+        emit_json(doc)
+        return
+    Console(highlight=False).print(
+        f"{doc['rows']:,} reviewed cases ({doc['positive']:,} positive, {doc['negative']:,} "
+        f"negative, {doc['unsure']:,} unsure) written to [bold]{_esc(str(out))}[/]."
+    )
+
+
+@review_app.command("import")
+def import_(
+    labels: Annotated[Path, typer.Argument(help="CSV of review_case_id and review_verdict.")],
+    user: Annotated[str, typer.Option("--user", help="The admin the labels are recorded under.")],
+    db: DbOption = "review.sqlite",
+) -> None:
+    """Set final labels decided outside the app (they count as an admin's adjudication)."""
+    from fnguard.serve.export import import_labels
+
+    doc = import_labels(db, labels, user=user)
+    Console(highlight=False).print(f"{doc['labels']:,} labels imported.")
+
+
+def _esc(text: Any) -> str:
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
+def _print_status(doc: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table(title="Review queue", show_header=False, header_style="bold")
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    table.add_row("cases", f"{doc['cases']:,}")
+    table.add_row("reviewed", f"{doc['reviewed']:,}")
+    table.add_row("pending", f"{doc['open']:,}")
+    table.add_row("to adjudicate", f"{doc['disputed']:,}")
+    table.add_row("verdicts", f"{doc['verdicts']:,}")
+    table.add_row("misses caught by review", f"{doc['misses_caught']:,}")
+    audit = doc["audit"]
+    if audit["miss_rate"] is not None:
+        table.add_row(
+            "miss rate among auto-negatives (audit)",
+            f"{audit['miss_rate']:.2%} [{audit['low']:.2%}, {audit['high']:.2%}]",
+        )
+    kappa = doc["agreement"]["fleiss_kappa"]
+    if kappa is not None:
+        table.add_row("agreement (Fleiss' kappa)", f"{kappa:.3f}")
+    console.print(table)
+    for warning in doc["warnings"]:
+        console.print(f"[yellow]note:[/] {_esc(warning)}", soft_wrap=True)
+
+
+__all__ = ["review_app"]
