@@ -181,7 +181,7 @@ def create_app(
     env.filters["pct"] = lambda x: "–" if x is None else f"{100 * x:.1f}%"
     env.filters["num"] = lambda x: "–" if x is None or (
         isinstance(x, float) and not math.isfinite(x)) else f"{x:.3f}"
-    env.filters["signed"] = lambda x: "" if x is None else f"{x:+.3f}"
+    env.filters["signed"] = lambda x: "" if x is None or abs(x) < 5e-4 else f"{x:+.3f}"
     schemas: dict[str, dict] = {}
 
     app = FastAPI(title="fnguard review", docs_url=None, redoc_url=None, openapi_url=None)

@@ -88,3 +88,42 @@ def hostile_frame(frame):
     bad["emp_length"] = np.where(np.arange(len(bad)) % 2 == 0, SCRIPT, IMG)
     bad[IMG] = SCRIPT
     return bad
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def serve_in_thread():
+    """Start apps with uvicorn in a background thread; yield a function returning the URL."""
+    import threading
+    import time
+
+    uvicorn = pytest.importorskip("uvicorn")
+    servers = []
+
+    def start(app) -> str:
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the review app did not start within 20 s")
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=10)
