@@ -1,0 +1,155 @@
+"""Connect to a Dask cluster, or start one on this machine for the length of a ``with`` block.
+
+Dask is an optional extra (``pip install 'fnguard[dask]'``): it is imported only here, inside
+the functions, so ``import fnguard`` stays fast and works without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from fnguard.errors import FnguardError
+
+__all__ = ["INSTALL", "ClusterError", "connect", "dashboard_link", "require_dask"]
+
+#: What to run when Dask is missing.
+INSTALL = "pip install 'fnguard[dask]'"
+
+
+class ClusterError(FnguardError):
+    """Dask is missing, or the cluster cannot be reached or started."""
+
+
+def require_dask() -> Any:
+    """Return the ``distributed`` module, or raise a :class:`ClusterError` saying how to install it.
+
+    Examples
+    --------
+    >>> require_dask().__name__
+    'distributed'
+    """
+    try:
+        import dask  # noqa: F401
+        import distributed
+    except ImportError:
+        raise ClusterError(
+            "The Dask engine needs dask and distributed, which are not installed. Install them "
+            f"with: {INSTALL}"
+        ) from None
+    return distributed
+
+
+def _positive_int(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ClusterError(f"'{name}' must be an integer >= 1. Got {value!r} instead.")
+    return int(value)
+
+
+def dashboard_link(client: Any) -> str | None:
+    """The URL of the Dask dashboard of ``client``'s cluster, or None when it has none."""
+    try:
+        return client.dashboard_link or None
+    except (AttributeError, KeyError):
+        return None
+
+
+@contextlib.contextmanager
+def connect(
+    cluster: str | None = None,
+    workers: int | None = None,
+    memory_limit: str | int | None = None,
+    *,
+    threads_per_worker: int = 1,
+    processes: bool = True,
+    timeout: float = 5.0,
+) -> Iterator[Any]:
+    """A ``distributed.Client`` on a scheduler, or on a cluster started for this block.
+
+    Without ``cluster``, a :class:`distributed.LocalCluster` of worker **processes** is
+    started on this machine and shut down when the block ends (even on error). With
+    ``cluster``, the client connects to that scheduler and leaves it running.
+
+    Parameters
+    ----------
+    cluster : str, optional
+        The scheduler's address, e.g. ``"tcp://10.0.0.5:8786"``. Omitted: start a local
+        cluster.
+    workers : int, optional
+        Worker processes of the local cluster (default: one per core, at most 4). Ignored
+        with ``cluster``.
+    memory_limit : str or int, optional
+        Memory limit of each local worker (``"2GB"`` or bytes; default: the machine's memory
+        shared between the workers). A worker above it is restarted and its tasks run again.
+        Ignored with ``cluster``.
+    threads_per_worker : int, default=1
+        Threads of each local worker; one, since the partitions are processed in NumPy and
+        pandas code that holds the GIL often.
+    processes : bool, default=True
+        Local workers as processes (the default: no shared GIL, and a worker can be killed
+        alone) or as threads of this process (starts in a second; for small jobs and tests).
+    timeout : float, default=5.0
+        Seconds to wait for the scheduler to answer.
+
+    Yields
+    ------
+    distributed.Client
+        Its dashboard URL is :func:`dashboard_link` (``client.dashboard_link``).
+
+    Raises
+    ------
+    ClusterError
+        When Dask is not installed, the scheduler does not answer within ``timeout``, or the
+        local cluster cannot start.
+
+    Examples
+    --------
+    >>> with connect(workers=1, processes=False) as client:
+    ...     print(client.submit(sum, [1, 2, 3]).result())
+    6
+    """
+    distributed = require_dask()
+    workers = _positive_int(workers, "workers")
+    threads = _positive_int(threads_per_worker, "threads_per_worker")
+    if cluster is not None:
+        address = str(cluster)
+        try:
+            client = distributed.Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ClusterError(
+                f"The Dask scheduler at '{address}' did not answer within {timeout:g} s "
+                f"({type(exc).__name__}: {exc}). Check the address and that the scheduler is "
+                "running (`dask scheduler`), or leave out the address to start a cluster on "
+                "this machine."
+            ) from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = workers or max(1, min(4, os.cpu_count() or 1))
+    try:
+        local = distributed.LocalCluster(
+            n_workers=n,
+            threads_per_worker=threads,
+            processes=bool(processes),
+            memory_limit=memory_limit if memory_limit is not None else "auto",
+            dashboard_address=":0",
+        )
+    except (OSError, ValueError, TypeError, TimeoutError) as exc:
+        raise ClusterError(
+            f"A local Dask cluster of {n} workers could not start ({exc}): check "
+            "'memory_limit' and the free memory, or connect to a running scheduler instead."
+        ) from None
+    try:
+        client = distributed.Client(local, set_as_default=False)
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        local.close()

@@ -1,0 +1,63 @@
+"""Tests of fnguard.distributed.cluster: local clusters, remote schedulers and their errors."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import pytest
+
+from fnguard.distributed.cluster import ClusterError, connect, dashboard_link, require_dask
+from fnguard.errors import FnguardError
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_scheduler_names_the_address() -> None:
+    """Check that a scheduler that does not answer is a ClusterError naming its address."""
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with pytest.raises(ClusterError, match=f"scheduler at '{address}' did not answer"):
+        with connect(address, timeout=1):
+            pass
+
+
+def test_connects_to_a_running_scheduler(client) -> None:
+    """Check that an address connects to that scheduler and leaves it running."""
+    with connect(client.scheduler.address) as other:
+        assert other.submit(sum, [1, 2]).result() == 3
+    assert client.submit(sum, [3, 4]).result() == 7
+
+
+def test_local_cluster_is_shut_down() -> None:
+    """Check that a local cluster starts with its dashboard and stops when the block ends."""
+    with connect(workers=1, processes=False) as c:
+        assert len(c.scheduler_info()["workers"]) == 1
+        link = dashboard_link(c)
+        assert link is None or link.startswith("http")
+    assert c.status == "closed"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"workers": 0}, "'workers' must be an integer >= 1. Got 0"),
+        ({"workers": 1.5}, "'workers' must be an integer >= 1. Got 1.5"),
+        ({"threads_per_worker": True}, "'threads_per_worker' must be an integer"),
+    ],
+)
+def test_bad_options(kwargs, match) -> None:
+    """Check that bad cluster sizes are refused with the rule and the value."""
+    with pytest.raises(ClusterError, match=match):
+        with connect(processes=False, **kwargs):
+            pass
+
+
+def test_missing_dask_says_how_to_install(monkeypatch) -> None:
+    """Check that without distributed the error is an FnguardError naming the install command."""
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(FnguardError, match=r"pip install 'fnguard\[dask\]'"):
+        require_dask()

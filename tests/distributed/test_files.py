@@ -1,0 +1,62 @@
+"""Tests of fnguard.distributed.files: which files, in which order, with one schema."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from fnguard.distributed.files import count_rows, frame_of, list_partitions, read_partition
+from fnguard.errors import DataError
+
+
+def _write(folder, names):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(names):
+        frame = pd.DataFrame({"y": [0, 1, 0][: i + 1], "p": [0.1, 0.5, 0.9][: i + 1]})
+        if name.endswith(".csv"):
+            frame.to_csv(folder / name, index=False)
+        else:
+            frame.to_parquet(folder / name, index=False)
+
+
+def test_sorted_by_path_from_glob_folder_and_list(tmp_path) -> None:
+    """Check that a glob, a folder and a list give the same files sorted by path."""
+    _write(tmp_path / "d", ["b.parquet", "a.parquet", "c.parquet"])
+    by_glob = list_partitions(str(tmp_path / "d" / "*.parquet")).files
+    by_folder = list_partitions(tmp_path / "d").files
+    by_list = list_partitions(
+        [tmp_path / "d" / "a.parquet", str(tmp_path / "d" / "[bc].parquet")]
+    ).files
+    assert by_glob == by_folder == by_list
+    assert [f.name for f in by_glob] == ["a.parquet", "b.parquet", "c.parquet"]
+    assert [count_rows(f) for f in by_glob] == [2, 1, 3]
+    assert len(frame_of(by_glob)) == 6
+
+
+def test_mixed_csv_and_parquet(tmp_path) -> None:
+    """Check that CSV and Parquet files with the same columns read alike."""
+    _write(tmp_path, ["a.csv", "b.parquet"])
+    parts = list_partitions(str(tmp_path / "*"))
+    assert parts.columns == ["y", "p"]
+    assert read_partition(parts.files[0], ["p"]).columns.tolist() == ["p"]
+    assert count_rows(parts.files[0]) == 1
+
+
+@pytest.mark.parametrize(
+    ("setup", "arg", "match"),
+    [
+        ([], "none-*.parquet", r"The pattern '.*none-\*.parquet' matches no file"),
+        ([], "missing.parquet", r"'.*missing.parquet' does not exist"),
+        (["a.csv"], "", r"holds no Parquet file"),
+        (["x.json"], "x.json", r"unsupported extension \(.json\)"),
+        ([], [], r"non-empty list"),
+    ],
+)
+def test_bad_inputs(tmp_path, setup, arg, match) -> None:
+    """Check that inputs naming no usable file are refused with the path and the fix."""
+    tmp_path.mkdir(exist_ok=True)
+    for name in setup:
+        (tmp_path / name).write_text("y,p\n0,0.1\n")
+    target = arg if isinstance(arg, list) else str(tmp_path / arg) if arg else tmp_path
+    with pytest.raises(DataError, match=match):
+        list_partitions(target)
