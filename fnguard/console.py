@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.markup import escape
@@ -13,6 +14,9 @@ from rich.text import Text
 
 from fnguard.metrics.diagnosis import Diagnosis
 from fnguard.metrics.summary import Estimate
+
+if TYPE_CHECKING:
+    from fnguard.explain import Explanation
 
 _SHOWN = (
     ("recall", "Recall (positives caught)"),
@@ -211,3 +215,94 @@ def print_classes(
     if report is not None:
         parts.append(Text(f"Report: {report} (one report per class inside)", style="bold green"))
     console.print(Group(*parts))
+
+
+def explanation_renderables(exp: Explanation, report: Path | None = None) -> list[object]:
+    """Rich renderables of an explanation: findings, what the misses share, the levers."""
+    head = Text()
+    head.append("Why are positives missed?", style="bold")
+    head.append(
+        f"  {escape(exp.model)}; {exp.scores} scores, threshold {exp.threshold:g}"
+        + (f", {exp.cv}-fold cross-validation" if exp.cv else "")
+        + f" ({exp.seconds:.0f} s)"
+    )
+    out: list[object] = [head]
+    if exp.findings:
+        ft = Table(title="Findings, most misses at stake first", header_style="bold")
+        for col in ("code", "kind", "at stake", "what it means"):
+            ft.add_column(col, justify="right" if col == "at stake" else "left")
+        for f in exp.findings:
+            ft.add_row(
+                Text(f.code, style="red" if f.severity == "warning" else "cyan"),
+                escape(f.kind),
+                f"{f.misses_at_stake:,.0f}",
+                Text(f"{f.title}. {f.message}"),
+            )
+        out.append(ft)
+    else:
+        out.append(Text("No finding: nothing explains the misses beyond the model's ranking."))
+    shown = [e for e in exp.effects if e.flagged][:5]
+    if shown:
+        et = Table(title="What the misses share (against the caught positives)",
+                   header_style="bold")
+        for col in ("feature", "effect", "interval", "misses", "caught"):
+            et.add_column(col, justify="left" if col == "feature" else "right")
+        for e in shown:
+            name = e.feature if e.level is None else f"{e.feature} = {e.level}"
+            fmt = "{:.4g}" if e.kind == "numeric" else "{:.0%}"
+            et.add_row(
+                escape(name),
+                f"{e.effect:+.2f} ({'Cliff' if e.kind == 'numeric' else 'share diff.'})",
+                "" if e.low != e.low else f"[{e.low:+.2f}, {e.high:+.2f}]",
+                fmt.format(e.miss_value),
+                fmt.format(e.caught_value),
+            )
+        out.append(et)
+    issues = exp.label_issues
+    if issues is not None:
+        out.append(
+            Text(
+                f"Suspected label errors (cleanlab): {len(issues):,} rows; "
+                f"{issues.hidden_positives.size:,} labelled negative look positive, "
+                f"{issues.not_positives.size:,} labelled positive look negative."
+            )
+        )
+    if exp.overfitting is not None:
+        style = "bold red" if exp.overfitting.flagged else ""
+        out.append(Text(f"Over-fitting: {exp.overfitting.describe()}", style=style))
+    if exp.duplicates.n_groups:
+        dup = exp.duplicates
+        out.append(
+            Text(
+                f"Conflicting duplicates: {dup.n_groups:,} groups, {dup.n_positive:,} positive "
+                f"and {dup.n_negative:,} negative rows."
+            )
+        )
+    if exp.recommendations:
+        body = Text()
+        for r in exp.recommendations:
+            if r.rank > 1:
+                body.append("\n")
+            body.append(f"#{r.rank} {r.lever}", style="bold")
+            body.append(f"  for {r.finding} {r.kind}: {r.reason}")
+            if r.check is not None:
+                gain = r.check.misses_removed or 0
+                body.append(f"\n   measured: {r.check.message}",
+                            style="green" if gain > 0 else "yellow")
+            if r.command:
+                body.append(f"\n   $ {r.command}", style="cyan")
+        out.append(Panel(body, title="What to try, in order", border_style="blue"))
+    for note in exp.notes:
+        out.append(Text(f"note: {note}", style="dim"))
+    if report is not None:
+        out.append(Text(f"Report: {report}", style="bold green"))
+        if issues is not None:
+            out.append(Text(f"Label issues: {report.parent / 'label_issues.csv'}"))
+    return out
+
+
+def print_explanation(
+    exp: Explanation, report: Path | None = None, console: Console | None = None
+) -> None:
+    """Print an explanation to the terminal."""
+    (console or Console()).print(Group(*explanation_renderables(exp, report)))

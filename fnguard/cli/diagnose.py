@@ -17,27 +17,46 @@ if TYPE_CHECKING:
 
 @app.command()
 def diagnose(
-    path: Annotated[str, typer.Argument(help="CSV or Parquet file of labels and scores.")],
-    label: Annotated[str, typer.Option(help="Column of true labels.")],
-    score: Annotated[
-        list[str],
-        typer.Option(
-            help="Column of the model's scores. Repeat it, one column per class ('p_benign', "
-            "'malignant=p_m'), for multiclass scores: each class is diagnosed against the rest."
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="CSV or Parquet file: labels and a model's scores (--label, --score), or "
+            "features and labels (--target)."
         ),
     ],
+    label: Annotated[
+        str | None, typer.Option(help="Scores mode: the column of true labels.")
+    ] = None,
+    score: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Scores mode: the column of the model's scores. Repeat it, one column per "
+            "class ('p_benign', 'malignant=p_m'), for multiclass scores: each class is "
+            "diagnosed against the rest."
+        ),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="Table mode: the label column of a table of features. A model is fitted on "
+            "the spot (out-of-fold scores), or given with --model, and its misses explained."
+        ),
+    ] = None,
     positive: Annotated[
         str | None,
         typer.Option(help="The positive label (default: the minority class, said out loud)."),
     ] = None,
     threshold: Annotated[
-        float, typer.Option(help="Scores at or above it are predicted positive.")
-    ] = 0.5,
+        float | None,
+        typer.Option(
+            help="Scores at or above it are predicted positive (default 0.5, or the Guard's)."
+        ),
+    ] = None,
     out: OutOption = Path("fnguard-report"),
     json_out: JsonOption = False,
     confidence: Annotated[float, typer.Option(help="Level of the intervals.")] = 0.95,
     n_boot: Annotated[int, typer.Option(help="Bootstrap replicates for intervals.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap (and of folds, models).")] = 0,
     open_report: Annotated[
         bool, typer.Option("--open", help="Open the report in a web browser.")
     ] = False,
@@ -57,8 +76,53 @@ def diagnose(
             "repeat for several. Exit code 1 when one cannot be met.",
         ),
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Table mode: a Guard folder, or a scikit-learn model saved with skops, to "
+            "diagnose instead of fitting LightGBM on the spot.",
+        ),
+    ] = None,
+    trust_model: Annotated[
+        bool,
+        typer.Option(
+            "--trust-model",
+            help="Load a skops model file even if it holds types outside scikit-learn, "
+            "imbalanced-learn, LightGBM, NumPy, SciPy and pandas (inspect them first).",
+        ),
+    ] = False,
+    explain_misses: Annotated[
+        bool,
+        typer.Option(
+            "--explain/--no-explain",
+            help="Table mode: explain the misses (label errors, over-fitting, what they share, "
+            "duplicates) and recommend levers, the top three measured.",
+        ),
+    ] = True,
+    drop: Annotated[
+        list[str] | None,
+        typer.Option("--drop", help="Table mode: a column to leave out (an id); repeat."),
+    ] = None,
+    cv: Annotated[int, typer.Option(help="Table mode: cross-validation folds.")] = 5,
+    budget: Annotated[
+        float,
+        typer.Option(help="Table mode: seconds for the quick check of the top three levers."),
+    ] = 60.0,
+    quick_check: Annotated[
+        bool,
+        typer.Option(
+            "--quick-check/--no-quick-check",
+            help="Table mode: measure the top three recommended levers.",
+        ),
+    ] = True,
 ) -> None:
-    """Diagnose the scores of any model: its misses at every threshold, with error bars."""
+    """Diagnose a model's misses at every threshold, with error bars; explain them.
+
+    Scores mode (--label, --score): the scores of any model. Table mode (--target): a table of
+    features, scored out of fold by LightGBM fitted on the spot or by --model; the misses are
+    explained and the levers that fit them recommended.
+    """
     from fnguard.data import load_scores
     from fnguard.decide import parse_requirement
     from fnguard.decide.workflow import decide_for_diagnosis
@@ -66,7 +130,19 @@ def diagnose(
     from fnguard.report import write_report
 
     console = Console(stderr=json_out)
+    score = _check_mode(label, score, target, model, drop)
     requirements = [parse_requirement(r) for r in require or []]
+    if target is not None:
+        _diagnose_table(
+            path, target, positive, drop=drop, model=model, trust_model=trust_model,
+            threshold=threshold, explain_misses=explain_misses, cv=cv, budget=budget,
+            quick_check=quick_check, seed=seed, confidence=confidence, n_boot=n_boot,
+            requirements=requirements, require_text=list(require or []), calibrate=calibrate,
+            out=out, json_out=json_out, open_report=open_report, console=console,
+        )
+        return
+    assert label is not None
+    threshold = 0.5 if threshold is None else threshold
     options = {
         "threshold": threshold, "confidence": confidence, "n_boot": n_boot, "random_state": seed
     }
@@ -194,3 +270,148 @@ def finish(
         import webbrowser
 
         webbrowser.open(report.resolve().as_uri())
+
+
+def _check_mode(
+    label: str | None,
+    score: list[str] | None,
+    target: str | None,
+    model: str | None,
+    drop: list[str] | None,
+) -> list[str]:
+    """Which mode: scores (--label and --score) or table (--target); never both, never neither."""
+    from fnguard.errors import DataError
+
+    scores_mode = label is not None or bool(score)
+    if target is not None and scores_mode:
+        raise DataError(
+            "Give --target for a table of features (table mode), or --label with --score for "
+            "a table of a model's scores (scores mode), not both."
+        )
+    if target is None and not scores_mode:
+        raise DataError(
+            "Say what the table holds: --target COLUMN for features and labels (a model is "
+            "fitted, or given with --model), or --label COLUMN --score COLUMN for labels and "
+            "a model's scores."
+        )
+    if target is None:
+        if label is None or not score:
+            missing = "--label" if label is None else "--score"
+            raise DataError(
+                f"Scores mode needs both --label and --score; {missing} is missing: name the "
+                "label column and the score column (or use --target for a table of features)."
+            )
+        used = [flag for flag, v in (("--model", model), ("--drop", drop)) if v]
+        if used:
+            raise DataError(
+                f"{' and '.join(used)} belong to table mode (--target): drop them, or pass "
+                "a table of features with --target."
+            )
+    return list(score or [])
+
+
+def _diagnose_table(
+    path: str,
+    target: str,
+    positive: str | None,
+    *,
+    drop: list[str] | None,
+    model: str | None,
+    trust_model: bool,
+    threshold: float | None,
+    explain_misses: bool,
+    cv: int,
+    budget: float,
+    quick_check: bool,
+    seed: int,
+    confidence: float,
+    n_boot: int,
+    requirements: list[Requirement],
+    require_text: list[str],
+    calibrate: str | None,
+    out: Path,
+    json_out: bool,
+    open_report: bool,
+    console: Console,
+) -> None:
+    """Table mode: score the table (model or on the spot), diagnose, explain, report."""
+    from fnguard.data import load_table
+    from fnguard.decide.workflow import decide_for_diagnosis
+    from fnguard.errors import DataError
+    from fnguard.explain import explain, load_model
+    from fnguard.explain.run import diagnose_scores, score_table
+
+    if cv < 2:
+        raise DataError(f"--cv must be at least 2. Got {cv} instead.")
+    if calibrate is not None:
+        from fnguard.decide.calibration import _check_method
+
+        _check_method(calibrate)
+    data = load_table(path, target, positive, drop=drop or None)
+    fitted = load_model(model, trust=trust_model) if model is not None else None
+    exp = None
+    with console.status("Scoring the table...", spinner="dots") as status:
+        if explain_misses:
+            exp = explain(
+                data, model=fitted, cv=cv, seed=seed, threshold=threshold,
+                quick_check=quick_check, budget=budget,
+                require=require_text[0] if require_text else "recall>=0.8",
+                confidence=confidence, n_boot=n_boot, progress=status.update,
+            )
+            d, scores = exp.diagnosis, exp.diagnosis_scores
+        else:
+            ts = score_table(data, model=fitted, cv=cv, seed=seed, threshold=threshold,
+                             training=False, progress=status.update)
+            d = diagnose_scores(data, ts, confidence=confidence, n_boot=n_boot, seed=seed)
+            scores = ts.scores
+        if calibrate is not None:
+            from fnguard.decide.calibration import calibration_report, cross_calibrate
+
+            after = cross_calibrate(scores, data.y, calibrate, positive=True, random_state=seed)
+            d.calibration_fix = {
+                "method": calibrate,
+                **calibration_report(data.y, scores, after, positive=True,
+                                     threshold=d.threshold),
+            }
+        d.decisions = decide_for_diagnosis(
+            d, requirements, y_true=data.y, y_score=scores, features=data.X,
+            n_boot=min(n_boot, 200), random_state=seed,
+        )
+    report = _write_table_report(d, exp, out)
+    if json_out:
+        from fnguard.cli._app import emit_json
+
+        doc = d.to_dict()
+        doc["report"] = str(report)
+        if exp is not None:
+            doc["explain"] = exp.to_dict()
+            csv = out / "label_issues.csv"
+            doc["explain"]["label_issues_csv"] = str(csv) if csv.is_file() else None
+        emit_json(doc)
+    else:
+        from fnguard.console import print_diagnosis
+
+        print_diagnosis(d, None, console)
+        if exp is not None:
+            from fnguard.console import print_explanation
+
+            print_explanation(exp, report, console)
+        else:
+            console.print(f"[bold green]Report: {report}[/]")
+    if open_report:
+        import webbrowser
+
+        webbrowser.open(report.resolve().as_uri())
+    if any(not dec.met for dec in d.decisions):
+        raise typer.Exit(1)
+
+
+def _write_table_report(d: Diagnosis, exp: Any, out: Path) -> Path:
+    """The HTML report (with the explanation when there is one) and label_issues.csv."""
+    from fnguard.report import write_report
+
+    if exp is None:
+        return write_report(d, out)
+    from fnguard.report.html import write_explained_report
+
+    return write_explained_report(d, exp, out)

@@ -236,15 +236,15 @@ def quick_check(
                 share = f" ({fp_base / n_neg:.2%} of negatives)" if n_neg else ""
                 check.message = (
                     f"{check.misses_removed:+d} misses removed ({n_pos - tp_base} -> "
-                    f"{check.misses}) at the baseline's {fp_base} false alarms{share}, "
-                    f"{len(splits)}-fold cross-validated"
+                    f"{check.misses}) at the baseline's {fp_base} false alarms{share}"
                 )
                 if check.at_requirement is not None:
                     r = check.at_requirement
                     check.message += (
-                        f"; {r['misses_removed']:+d} at the {r['false_alarms']} false alarms "
-                        f"where the baseline reaches recall {recall_target:g}"
+                        f"; {r['misses_removed']:+d} at its {r['false_alarms']} false alarms "
+                        f"for recall {recall_target:g}"
                     )
+                check.message += f" ({len(splits)}-fold)"
         check.seconds = round(time.perf_counter() - t0, 3)
         rec.check = check
         checks.append(check)

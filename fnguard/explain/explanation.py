@@ -70,6 +70,10 @@ class Explanation:
         The class labels.
     oof_scores : ndarray or None
         Out-of-fold probabilities of the positive class (not in :meth:`to_dict`).
+    diagnosis_scores : ndarray or None
+        The scores the diagnosis reads, row by row (not in :meth:`to_dict`).
+    y_true : ndarray of bool or None
+        The labels, True for positive rows (not in :meth:`to_dict`).
     """
 
     diagnosis: Diagnosis
@@ -91,6 +95,8 @@ class Explanation:
     positive: Any = True
     negative: Any = False
     oof_scores: np.ndarray | None = field(default=None, repr=False)
+    diagnosis_scores: np.ndarray | None = field(default=None, repr=False)
+    y_true: np.ndarray | None = field(default=None, repr=False)
 
     def label_issues_frame(self) -> pd.DataFrame:
         """The suspected label errors for review, most suspect first (empty when none)."""

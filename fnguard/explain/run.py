@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from fnguard.explain.duplicates import conflicting_duplicates
 from fnguard.explain.explanation import Explanation
 from fnguard.explain.labels import find_label_issues
 from fnguard.explain.model import (
+    Model,
     fold_count,
     folds,
     in_sample,
@@ -27,13 +29,149 @@ from fnguard.explain.model import (
 from fnguard.explain.overfit import overfitting
 from fnguard.explain.recommend import attach_levers, recommend
 from fnguard.explain.shared import feature_effects
-from fnguard.metrics.diagnosis import diagnose
+from fnguard.metrics.diagnosis import Diagnosis, diagnose
 
-__all__ = ["explain"]
+__all__ = ["TableScores", "diagnose_scores", "explain", "score_table"]
 
 
 def _command_source(data: Dataset) -> str:
     return data.source if os.path.isfile(data.source) else "data.csv"
+
+
+@dataclass
+class TableScores:
+    """A model's scores on a labelled table, and the folds behind them.
+
+    Attributes
+    ----------
+    model : Model
+        The model (see :func:`~fnguard.explain.model.resolve_model`).
+    scores : ndarray of float
+        The scores diagnosed: the fitted model's own, else out of fold.
+    kind : str
+        ``"model"`` or ``"out-of-fold"``.
+    threshold : float
+        Scores ``>=`` it are predicted positive.
+    splits : list of (train, test) or None
+        The folds (None when the table is too small to cross-validate).
+    oof, train : ndarray or None
+        Out-of-fold scores and training scores (None when not computed).
+    notes : list of str
+        What was decided or skipped.
+    """
+
+    model: Model
+    scores: np.ndarray
+    kind: str
+    threshold: float
+    splits: list[tuple[np.ndarray, np.ndarray]] | None = None
+    oof: np.ndarray | None = None
+    train: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def score_table(
+    data: Dataset,
+    *,
+    model: Any = None,
+    cv: int = 5,
+    seed: int = 0,
+    threshold: float | None = None,
+    training: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> TableScores:
+    """Score a labelled table: out of fold, in training, and with the model's own fit.
+
+    Parameters
+    ----------
+    data : Dataset
+        The labelled table.
+    model : Guard, estimator or None
+        See :func:`explain`.
+    cv : int, default=5
+        Folds (fewer when a class has fewer rows).
+    seed : int, default=0
+        Seed of the folds and the models.
+    threshold : float, optional
+        Default: the Guard's threshold, else 0.5.
+    training : bool, default=True
+        Also fit on every row for the training scores.
+    progress : callable, optional
+        Called with a short line before each step.
+
+    Returns
+    -------
+    TableScores
+
+    Raises
+    ------
+    DataError
+        If no model is given and a class has fewer than 2 rows, or the model does not match
+        the table.
+    """
+    say = progress or (lambda _text: None)
+    m = resolve_model(model, data, seed=seed)
+    notes = list(m.notes)
+    thr = float(threshold if threshold is not None else (m.threshold or 0.5))
+    y = data.y
+    k = fold_count(y, cv)
+    splits = None
+    if k < 2:
+        short = (
+            f"The table has {data.n_positive} positive and {data.n_rows - data.n_positive} "
+            "negative rows: cross-validating needs at least 2 of each"
+        )
+        if m.fitted is None:
+            raise DataError(
+                f"{short}, and without a model there are no scores to explain. Add labelled "
+                "rows, or pass a fitted model (--model) to explain its scores."
+            )
+        notes.append(f"{short}: label issues, over-fitting and the quick check are skipped.")
+    else:
+        if k < cv:
+            notes.append(f"Only {k} folds: a class has {k} rows.")
+        splits = folds(y, k, seed)
+    oof = train = None
+    if splits is not None and (m.fitted is None or training):
+        say(f"Fitting {m.description} on {k} folds")
+        oof = out_of_fold(m.make, m.X, y, splits)
+    if splits is not None and training:
+        say("Fitting it on every row (training scores)")
+        train = in_sample(m.make, m.X, y)
+    if m.fitted is not None:
+        scores, kind = score_fitted(m, data.positive), "model"
+    else:
+        assert oof is not None
+        scores, kind = oof, "out-of-fold"
+    return TableScores(m, scores, kind, thr, splits, oof, train, notes)
+
+
+def diagnose_scores(
+    data: Dataset,
+    ts: TableScores,
+    *,
+    confidence: float = 0.95,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> Diagnosis:
+    """The diagnosis of a table's scores, with its features, labels and names."""
+    what = "model" if ts.kind == "model" else "out-of-fold"
+    d = diagnose(
+        data.y,
+        ts.scores,
+        threshold=ts.threshold,
+        positive=True,
+        features=data.X,
+        confidence=confidence,
+        n_boot=n_boot,
+        random_state=seed,
+        label=data.target,
+        score=f"{what} probability ({ts.model.description})",
+        source=data.source,
+        notes=list(data.notes) + list(ts.notes),
+    )
+    d.positive, d.negative = data.positive, data.negative
+    return d
 
 
 def _recall_target(require: str) -> float | None:
@@ -127,54 +265,12 @@ def explain(
     """
     t0 = time.perf_counter()
     say = progress or (lambda _text: None)
-    m = resolve_model(model, data, seed=seed)
-    notes = list(m.notes)
-    thr = float(threshold if threshold is not None else (m.threshold or 0.5))
+    ts = score_table(data, model=model, cv=cv, seed=seed, threshold=threshold, progress=say)
+    m, scores, thr, oof, splits = ts.model, ts.scores, ts.threshold, ts.oof, ts.splits
+    notes: list[str] = []
     y = data.y
-    k = fold_count(y, cv)
-    splits = None
-    if k < 2:
-        short = (
-            f"The table has {data.n_positive} positive and {data.n_rows - data.n_positive} "
-            "negative rows: cross-validating needs at least 2 of each"
-        )
-        if m.fitted is None:
-            raise DataError(
-                f"{short}, and without a model there are no scores to explain. Add labelled "
-                "rows, or pass a fitted model (--model) to explain its scores."
-            )
-        notes.append(f"{short}: label issues, over-fitting and the quick check are skipped.")
-    else:
-        if k < cv:
-            notes.append(f"Only {k} folds: a class has {k} rows.")
-        splits = folds(y, k, seed)
-    oof = train = None
-    if splits is not None:
-        say(f"Fitting {m.description} on {k} folds")
-        oof = out_of_fold(m.make, m.X, y, splits)
-        say("Fitting it on every row (training scores)")
-        train = in_sample(m.make, m.X, y)
-    if m.fitted is not None:
-        scores, kind = score_fitted(m, data.positive), "model"
-    else:
-        scores, kind = oof, "out-of-fold"
-    assert scores is not None
     say("Diagnosing the misses")
-    d = diagnose(
-        y,
-        scores,
-        threshold=thr,
-        positive=True,
-        features=data.X,
-        confidence=confidence,
-        n_boot=n_boot,
-        random_state=seed,
-        label=data.target,
-        score=f"{'model' if kind == 'model' else 'out-of-fold'} probability ({m.description})",
-        source=data.source,
-        notes=list(data.notes),
-    )
-    d.positive, d.negative = data.positive, data.negative
+    d = diagnose_scores(data, ts, confidence=confidence, n_boot=n_boot, seed=seed)
     pred = scores >= thr
     missed = y & ~pred
     effects = feature_effects(data.X, y, pred, confidence=confidence)
@@ -186,7 +282,7 @@ def explain(
             issues = find_label_issues(y, oof)
         else:
             notes.append("The model's scores are not probabilities: label issues skipped.")
-        over = overfitting(y, train, oof, threshold=thr)
+        over = overfitting(y, ts.train, oof, threshold=thr)
     dups = conflicting_duplicates(data.X, y)
     found = [
         *F.saturation_finding(d),
@@ -234,8 +330,8 @@ def explain(
         duplicates=dups,
         checks=checks,
         model=m.description,
-        scores=kind,
-        cv=k if splits is not None else 0,
+        scores=ts.kind,
+        cv=len(splits) if splits is not None else 0,
         threshold=thr,
         seconds=time.perf_counter() - t0,
         notes=notes,
@@ -243,4 +339,6 @@ def explain(
         positive=data.positive,
         negative=data.negative,
         oof_scores=oof,
+        diagnosis_scores=scores,
+        y_true=y,
     )
