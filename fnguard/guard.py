@@ -6,8 +6,9 @@ score, decision, label, review flag), and is saved as a folder (:meth:`Guard.sav
 
 - ``model.skops``: the fitted pipeline, saved with skops (never pickle), its samplers replaced
   by ``"passthrough"`` (they act in ``fit`` only);
-- ``guard.json``: format version, every other field, the schema, library versions and the
-  SHA-256 of every other file of the folder;
+- ``guard.json``: format version, every other field, the schema, library versions, the
+  SHA-256 of every other file of the folder (the report excepted: it is derived, and
+  ``fnguard report`` rewrites it) and of its own content;
 - ``holdout.parquet``: the final test set's labels and scores, when kept;
 - ``report/index.html``: the HTML report (``report=True``).
 
@@ -20,18 +21,13 @@ The ``Guard`` fields are the contract the search (:func:`fnguard.fit`) fills.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime
-import hashlib
 import json
-import math
 import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -41,24 +37,30 @@ import pandas as pd
 from fnguard.data.schema import Drift, Schema
 from fnguard.data.target import to_python
 from fnguard.errors import ArtifactError, DataError
+from fnguard.guard_files import (
+    FORMAT,
+    FORMAT_VERSION,
+    HOLDOUT_FILE,
+    META_FILE,
+    MODEL_FILE,
+    REPORT_DIR,
+    TRUSTED_MODULES,
+    check_target,
+    content_digest,
+    damaged,
+    float_out,
+    import_skops,
+    jsonable,
+    library_versions,
+    read_meta,
+    sha256,
+    strip_samplers,
+    swap_into_place,
+    trusted,
+    verify,
+)
 
 __all__ = ["FORMAT_VERSION", "TRUSTED_MODULES", "Guard", "load", "strip_samplers"]
-
-#: The Guard folder format this fnguard writes and the newest it reads.
-FORMAT_VERSION = 1
-FORMAT = "fnguard-guard"
-MODEL_FILE = "model.skops"
-META_FILE = "guard.json"
-HOLDOUT_FILE = "holdout.parquet"
-REPORT_DIR = "report"
-#: Modules whose types :func:`load` trusts in ``model.skops``.
-TRUSTED_MODULES = ("fnguard.", "sklearn.", "imblearn.", "lightgbm.", "numpy.", "scipy.", "pandas.")
-#: Standard-library containers skops lists as untrusted that hold only data.
-TRUSTED_TYPES = frozenset({"collections.OrderedDict", "builtins.slice"})
-#: Libraries whose versions ``guard.json`` records.
-LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "imbalanced-learn", "lightgbm", "skops",
-             "pyarrow", "torch")  # fmt: skip
-
 
 @dataclasses.dataclass
 class Guard:
@@ -299,19 +301,19 @@ class Guard:
         from fnguard._atomic import prepare_dir
 
         target = Path(path)
-        _check_target(target)
+        check_target(target)
         parent, _ = prepare_dir(target.absolute().parent, what="folder of the Guard")
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
         try:
             self._write(tmp, report=report)
-            _swap_into_place(tmp, target)
+            swap_into_place(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return target
 
     def _write(self, folder: Path, *, report: bool) -> None:
-        import skops.io as sio
+        sio = import_skops()
 
         model, stripped = strip_samplers(self.pipeline)
         try:
@@ -335,12 +337,14 @@ class Guard:
             from fnguard.report.guard import write_guard_report
 
             write_guard_report(self, folder / REPORT_DIR)
+        # The report is derived from the rest and rewritten by `fnguard report`: not checksummed.
         files = {
-            file.relative_to(folder).as_posix(): _sha256(file)
+            file.relative_to(folder).as_posix(): sha256(file)
             for file in sorted(folder.rglob("*"))
-            if file.is_file()
+            if file.is_file() and file.relative_to(folder).parts[0] != REPORT_DIR
         }
         meta = self._meta(files, stripped)
+        meta["content_sha256"] = content_digest(meta)
         text = json.dumps(meta, indent=2, allow_nan=False, ensure_ascii=False)
         (folder / META_FILE).write_text(text + "\n", encoding="utf-8")
 
@@ -349,7 +353,7 @@ class Guard:
 
         band = None
         if self.review_band is not None:
-            band = [_float_out(v) for v in self.review_band]
+            band = [float_out(v) for v in self.review_band]
         return {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -359,14 +363,14 @@ class Guard:
             "positive": to_python(self.positive),
             "negative": to_python(self.negative),
             "requirement": str(self.requirement),
-            "threshold": _float_out(self.threshold),
+            "threshold": float_out(self.threshold),
             "review_band": band,
             "levers": [str(name) for name in self.levers],
-            "params": _jsonable(self.params),
-            "metrics": _jsonable(self.metrics),
+            "params": jsonable(self.params),
+            "metrics": jsonable(self.metrics),
             "met": bool(self.met),
-            "leaderboard": _jsonable(self.leaderboard),
-            "info": _jsonable(self.info),
+            "leaderboard": jsonable(self.leaderboard),
+            "info": jsonable(self.info),
             "schema": self.schema.to_dict(),
             "pipeline": f"{type(self.pipeline).__module__}.{type(self.pipeline).__qualname__}",
             "samplers_removed": stripped,
@@ -403,20 +407,26 @@ def load(path: str | os.PathLike[str]) -> Guard:
     ...
     fnguard.errors.ArtifactError: The Guard folder 'nowhere' does not exist: check the path (a Guard is the folder written by `fnguard fit --out` or Guard.save).
     """  # noqa: E501
-    import skops.io as sio
-
     folder = Path(path)
-    meta = _read_meta(folder)
+    meta = read_meta(folder)
+    recorded = meta.get("content_sha256")
+    if recorded is not None and recorded != content_digest(meta):
+        raise ArtifactError(
+            f"The record '{META_FILE}' of the Guard '{folder}' does not match its own checksum: "
+            "it was edited or damaged after saving. Do not use it: restore the folder from a "
+            "copy, or fit and save the Guard again."
+        )
+    sio = import_skops()
     files = meta["files"]
     for name, digest in files.items():
-        _verify(folder, name, digest)
+        verify(folder, name, digest)
     model = folder / MODEL_FILE
     try:
         untrusted = sio.get_untrusted_types(file=model)
     except Exception as exc:
         what = f"'{MODEL_FILE}' cannot be read ({type(exc).__name__}: {exc})"
-        raise _damaged(folder, what) from None
-    refused = [t for t in untrusted if not _trusted(t)]
+        raise damaged(folder, what) from None
+    refused = [t for t in untrusted if not trusted(t)]
     if refused:
         shown = ", ".join(f"'{t}'" for t in refused)
         raise ArtifactError(
@@ -441,7 +451,7 @@ def load(path: str | os.PathLike[str]) -> Guard:
         try:
             holdout = pd.read_parquet(folder / HOLDOUT_FILE)
         except Exception as exc:
-            raise _damaged(
+            raise damaged(
                 folder, f"'{HOLDOUT_FILE}' cannot be read ({type(exc).__name__}: {exc})"
             ) from exc
     try:
@@ -466,229 +476,4 @@ def load(path: str | os.PathLike[str]) -> Guard:
     except ArtifactError:
         raise
     except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise _damaged(folder, f"'{META_FILE}' lacks or garbles a field ({exc!r})") from None
-
-
-def _read_meta(folder: Path) -> dict[str, Any]:
-    import fnguard
-
-    hint = "(a Guard is the folder written by `fnguard fit --out` or Guard.save)"
-    if not folder.exists():
-        raise ArtifactError(f"The Guard folder '{folder}' does not exist: check the path {hint}.")
-    if not folder.is_dir():
-        raise ArtifactError(f"'{folder}' is a file, not a Guard folder: pass the folder {hint}.")
-    meta_path = folder / META_FILE
-    if not meta_path.is_file():
-        raise ArtifactError(
-            f"The folder '{folder}' is not a Guard: it has no {META_FILE}. Pass the folder "
-            f"written by `fnguard fit --out` or Guard.save."
-        )
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _damaged(folder, f"'{META_FILE}' is not valid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise _damaged(folder, f"'{META_FILE}' is not the record of a Guard")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise _damaged(folder, f"'{META_FILE}' has no format version")
-    if version > FORMAT_VERSION:
-        raise ArtifactError(
-            f"The Guard '{folder}' was saved by fnguard {meta.get('fnguard_version', '?')} in "
-            f"format {version}; this fnguard ({fnguard.__version__}) reads formats up to "
-            f"{FORMAT_VERSION}. Upgrade fnguard (pip install --upgrade fnguard) to load it."
-        )
-    files = meta.get("files")
-    if not isinstance(files, dict) or MODEL_FILE not in files:
-        raise _damaged(folder, f"'{META_FILE}' does not list the checksum of '{MODEL_FILE}'")
-    return meta
-
-
-def _verify(folder: Path, name: Any, digest: Any) -> None:
-    relative = Path(str(name))
-    if relative.is_absolute() or ".." in relative.parts or not isinstance(digest, str):
-        raise _damaged(folder, f"'{META_FILE}' lists a file outside the folder ({name!r})")
-    file = folder / relative
-    if not file.is_file():
-        raise ArtifactError(
-            f"The Guard '{folder}' lacks its file '{name}', listed in {META_FILE}: it was "
-            "removed or the copy is incomplete. Copy the whole folder again, or save the Guard "
-            "again."
-        )
-    if _sha256(file) != digest:
-        raise ArtifactError(
-            f"The file '{name}' of the Guard '{folder}' does not match its SHA-256 checksum in "
-            f"{META_FILE}: it was changed or damaged after saving. Do not use it: restore the "
-            "folder from a copy, or fit and save the Guard again."
-        )
-
-
-def _damaged(folder: Path, what: str) -> ArtifactError:
-    return ArtifactError(
-        f"The Guard '{folder}' cannot be read: {what}. It is damaged or not written by fnguard: "
-        "restore it from a copy, or fit and save the Guard again."
-    )
-
-
-def _trusted(name: str) -> bool:
-    return name in TRUSTED_TYPES or name.startswith(TRUSTED_MODULES)
-
-
-# ------------------------------------------------------------------------------ helpers
-def strip_samplers(estimator: Any) -> tuple[Any, list[str]]:
-    """A copy of ``estimator`` whose pipeline samplers are ``"passthrough"``.
-
-    Samplers (steps with ``fit_resample``) act in ``fit`` only; fitted, they may hold their
-    training data or neighbour indexes. Every pipeline step that is a sampler, at any depth
-    (pipelines inside meta-estimators and ensembles), is replaced; objects that change are
-    shallow-copied, so ``estimator`` itself is left as it was and nothing is refitted.
-
-    Parameters
-    ----------
-    estimator : object
-        A fitted estimator.
-
-    Returns
-    -------
-    stripped : object
-        ``estimator`` itself when it holds no sampler, else the copy.
-    removed : list of str
-        The paths of the replaced steps, e.g. ``["smote"]``.
-
-    Examples
-    --------
-    >>> from imblearn.over_sampling import RandomOverSampler
-    >>> from imblearn.pipeline import Pipeline
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> pipe = Pipeline([("over", RandomOverSampler()), ("model", LogisticRegression())])
-    >>> stripped, removed = strip_samplers(pipe)
-    >>> stripped.steps[0], removed, pipe.steps[0][0]
-    (('over', 'passthrough'), ['over'], 'over')
-    """
-    removed: list[str] = []
-    memo: dict[int, Any] = {}
-    return _strip(estimator, "", removed, memo), removed
-
-
-def _strip(obj: Any, path: str, removed: list[str], memo: dict[int, Any]) -> Any:
-    if id(obj) in memo:
-        return memo[id(obj)]
-    memo[id(obj)] = obj  # cycles: an object being stripped stands for itself
-    result = obj
-    steps = getattr(obj, "steps", None)
-    if hasattr(obj, "get_params") and isinstance(steps, list):
-        new_steps = []
-        for step in steps:
-            name, est = step[0], step[1]
-            if hasattr(est, "fit_resample"):
-                removed.append(f"{path}{name}")
-                new_steps.append((name, "passthrough", *step[2:]))
-            else:
-                new_steps.append((name, _strip(est, f"{path}{name}.", removed, memo), *step[2:]))
-        if any(a[1] is not b[1] for a, b in zip(new_steps, steps, strict=True)):
-            result = copy.copy(obj)
-            result.steps = new_steps
-    elif hasattr(obj, "get_params") and hasattr(obj, "__dict__"):
-        changed = {}
-        for key, value in vars(obj).items():
-            new = _strip_value(value, f"{path}{key}.", removed, memo)
-            if new is not value:
-                changed[key] = new
-        if changed:
-            result = copy.copy(obj)
-            for key, value in changed.items():
-                setattr(result, key, value)
-    memo[id(obj)] = result
-    return result
-
-
-def _strip_value(value: Any, path: str, removed: list[str], memo: dict[int, Any]) -> Any:
-    if hasattr(value, "get_params") and not isinstance(value, type):
-        return _strip(value, path, removed, memo)
-    if isinstance(value, list | tuple):
-        items = [_strip_value(v, f"{path}{i}.", removed, memo) for i, v in enumerate(value)]
-        if any(a is not b for a, b in zip(items, value, strict=True)):
-            return type(value)(items) if isinstance(value, list) else tuple(items)
-    return value
-
-
-def _check_target(target: Path) -> None:
-    if target.exists() and not target.is_dir():
-        raise ArtifactError(
-            f"Cannot save the Guard to '{target}': it is an existing file. Choose a folder path."
-        )
-    if target.is_dir() and any(target.iterdir()) and not (target / META_FILE).is_file():
-        raise ArtifactError(
-            f"Cannot save the Guard to '{target}': it is a folder with other files and no "
-            f"{META_FILE}, so not a Guard to replace. Choose a new or empty folder."
-        )
-
-
-def _swap_into_place(tmp: Path, target: Path) -> None:
-    """Rename the finished folder onto ``target``; an old Guard there is replaced."""
-    if not target.exists():
-        os.rename(tmp, target)
-        return
-    if not any(target.iterdir()):
-        os.replace(tmp, target)  # POSIX replaces an empty folder in one rename
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=tmp.parent))
-    os.rename(target, old / "guard")
-    try:
-        os.rename(tmp, target)
-    except BaseException:
-        os.rename(old / "guard", target)
-        raise
-    finally:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _sha256(file: Path) -> str:
-    digest = hashlib.sha256()
-    with file.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _float_out(value: Any) -> float | str:
-    value = float(value)
-    return value if math.isfinite(value) else str(value)  # 'inf', '-inf', 'nan'
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON values: NumPy scalars unwrapped, tuples as lists, non-finite floats as None."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset | np.ndarray | pd.Series):
-        return [_jsonable(v) for v in list(value)]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bool | int | str) or value is None:
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, datetime.datetime | datetime.date | pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return str(value)
-
-
-def library_versions() -> dict[str, str | None]:
-    """The installed versions of Python and the libraries a Guard's model depends on.
-
-    Examples
-    --------
-    >>> "scikit-learn" in library_versions()
-    True
-    """
-    import platform
-
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+        raise damaged(folder, f"'{META_FILE}' lacks or garbles a field ({exc!r})") from None

@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import re
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -169,12 +170,25 @@ def test_guard_json_records_fields_checksums_and_versions(loans, fitted, tmp_pat
 
 
 def test_save_writes_the_report_by_default(fitted, tmp_path: Path) -> None:
-    """Check that the default save writes report/index.html and lists it among the checksums."""
+    """Check that the default save writes report/index.html, which may be rewritten or removed."""
     folder = fitted.save(tmp_path / "guard")
     meta = json.loads((folder / "guard.json").read_text())
     assert (folder / "report" / "index.html").is_file()
-    assert "report/index.html" in meta["files"]
+    assert not any(name.startswith("report/") for name in meta["files"])
+    (folder / "report" / "index.html").write_text("rewritten by a newer fnguard")
     load(folder)
+    shutil.rmtree(folder / "report")
+    load(folder)
+
+
+def test_edited_record_is_refused(fitted, tmp_path: Path) -> None:
+    """Check that a guard.json edited by hand (a threshold lowered) fails its own checksum."""
+    folder = fitted.save(tmp_path / "guard", report=False)
+    meta = json.loads((folder / "guard.json").read_text())
+    meta["threshold"] = 0.0
+    (folder / "guard.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="edited or damaged"):
+        load(folder)
 
 
 # ------------------------------------------------------------------------------ load checks
