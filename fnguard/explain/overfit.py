@@ -136,7 +136,10 @@ def overfitting(
         )
     n, n_pos = int(is_pos.size), int(is_pos.sum())
     if n_pos == 0:
-        raise DataError("Over-fitting of the FNR needs positive rows; the labels have none.")
+        raise DataError(
+            "Over-fitting of the FNR needs positive rows, and the labels hold no positive "
+            "row: pass the whole labelled table."
+        )
 
     def rates(scores: np.ndarray) -> tuple[float, float, int]:
         pred = scores >= threshold
