@@ -1,0 +1,145 @@
+"""Tests of the search loop: first trials, pruning, failures, budget, reproducibility."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from fnguard.data import load_table
+from fnguard.decide import parse_requirement
+from fnguard.levers import registry
+from fnguard.levers.registry import register
+from fnguard.search.runner import run_search
+from fnguard.search.space import resolve_pool
+from fnguard.search.split import cv_folds
+
+REQ = parse_requirement("recall>=0.8")
+FAST = ["logistic", "random-under", "random-over"]
+
+
+class Broken(LogisticRegression):
+    """A classifier whose fit always fails."""
+
+    def fit(self, X, y, sample_weight=None):
+        raise ValueError("this lever always fails")
+
+
+@pytest.fixture
+def broken() -> Iterator[None]:
+    register("test:broken", "algorithm", "classifier", "Fails.", "Fails.")(Broken)
+    yield
+    registry._levers.pop("test:broken")
+
+
+@pytest.fixture(scope="module")
+def data(frame):
+    d = load_table(frame, "y", positive=1)
+    folds, _ = cv_folds(d.y, 3, seed=0)
+    return d, folds
+
+
+def _search(data, levers=FAST, **kwargs):
+    d, folds = data
+    options = {"budget": 120.0, "seed": 0, "max_trials": 10, **kwargs}
+    return run_search(d.X, d.y, d.schema, REQ, folds, pool=resolve_pool(levers), **options)
+
+
+@pytest.fixture(scope="module")
+def result(data):
+    return _search(data)
+
+
+def test_first_trial_is_the_plain_model(result) -> None:
+    """Check that trial 0 is the plain logistic regression, a baseline with default params."""
+    first = result.leaderboard[0]
+    assert first["levers"] == ["logistic"] and first["params"] == {} and first["baseline"]
+    assert result.baselines == [0]
+    assert all(not r["baseline"] for r in result.leaderboard[1:])
+
+
+def test_default_first_trials(data) -> None:
+    """Check the default pool's first three trials: logistic, LightGBM, weighted LightGBM."""
+    res = _search(data, levers=None, max_trials=3)
+    assert [r["levers"] for r in res.leaderboard] == [
+        ["logistic"], ["lightgbm"], ["lightgbm:weighted"]]
+    assert [r["baseline"] for r in res.leaderboard] == [True, True, False]
+    assert all(r["state"] == "complete" for r in res.leaderboard)
+
+
+def test_records_and_best(result) -> None:
+    """Check that every trial is recorded and the best has the highest value."""
+    board = result.leaderboard
+    assert [r["trial"] for r in board] == list(range(10))
+    complete = [r for r in board if r["state"] == "complete"]
+    assert result.best == max(complete, key=lambda r: (r["value"], -len(r["levers"]),
+                                                       -r["trial"]))["trial"]
+    for r in complete:
+        assert r["threshold"] is not None and r["misses"] is not None
+        assert r["recall"]["low"] <= r["recall"]["value"] <= r["recall"]["high"]
+
+
+def test_threshold_is_chosen_on_oof_scores(result, data) -> None:
+    """Check that a kept trial's threshold is the requirement's on its out-of-fold scores."""
+    d, _ = data
+    for t, oof in result.oof.items():
+        from fnguard.decide import choose_threshold
+
+        expected = choose_threshold(d.y, oof, REQ, positive=True, n_boot=0)
+        assert result.leaderboard[t]["threshold"] == expected.threshold
+        assert result.leaderboard[t]["misses"] == expected.metrics["fn"].value
+
+
+def test_hopeless_trials_are_pruned(result) -> None:
+    """Check that some trials are pruned after their first folds, with the reason."""
+    pruned = [r for r in result.leaderboard if r["state"] == "pruned"]
+    assert pruned, [(r["levers"], r["value"]) for r in result.leaderboard]
+    assert all("pruned" in r["error"] and r["threshold"] is None for r in pruned)
+    assert all(r["trial"] >= 4 for r in pruned)  # never the first trials
+
+
+def test_failed_trial_is_recorded_not_fatal(data, broken) -> None:
+    """Check that a lever that raises is a failed trial with its message; the search goes on."""
+    res = _search(data, levers=["logistic", "test:broken"], max_trials=8)
+    failed = [r for r in res.leaderboard if r["state"] == "failed"]
+    assert failed and all(r["levers"] == ["test:broken"] for r in failed)
+    assert all("this lever always fails" in r["error"] for r in failed)
+    assert any(r["state"] == "complete" for r in res.leaderboard)
+    assert res.best is not None
+
+
+def test_reproducible_with_a_seed(data, result) -> None:
+    """Check that the same seed gives the same trials and results; another seed does not."""
+    def strip(board):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in board]
+
+    again = _search(data, max_trials=6).leaderboard
+    assert strip(again) == strip(result.leaderboard[:6])
+    other = _search(data, seed=1, max_trials=6).leaderboard
+    assert strip(other) != strip(again)
+
+
+def test_budget_stops_the_search(data) -> None:
+    """Check that the search stops when its budget runs out, without a trial limit."""
+    start = time.monotonic()
+    res = _search(data, budget=2.0, max_trials=None)
+    assert time.monotonic() - start < 2.0 + 10.0  # one trial may finish after the deadline
+    assert res.best is not None and len(res.leaderboard) >= 1
+
+
+def test_no_time_no_trial(data) -> None:
+    """Check that a budget already spent runs no trial and has no best."""
+    res = _search(data, budget=0.0, start=time.monotonic() - 1)
+    assert res.leaderboard == [] and res.best is None
+
+
+def test_kept_scores(result) -> None:
+    """Check that out-of-fold scores are kept for the baselines, the best and each lever's best."""
+    assert {0, result.best} <= set(result.oof)
+    for lever in {n for r in result.leaderboard if r["state"] == "complete" for n in r["levers"]}:
+        with_it = [t for t in result.decisions if lever in result.plans[t].levers]
+        assert result.best_of(with_it) in result.oof
+    assert all(np.isfinite(v).all() for v in result.oof.values())

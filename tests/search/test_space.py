@@ -1,0 +1,90 @@
+"""Tests of the search space: the pool, the plans drawn from optuna, the first plans."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from fnguard.data import infer_schema
+from fnguard.levers import build, registry
+from fnguard.levers.registry import LeverError
+from fnguard.search.space import DEFAULT_POOL, enqueue, first_plans, resolve_pool, suggest
+
+SLOW = ("knn", "stacking", "nearmiss-2", "mlp", "one-class-svm", "easy-ensemble")
+
+
+def test_default_pool_is_fast_levers_of_every_kind() -> None:
+    """Check that the default pool is registered, has no slow lever, and has every kind."""
+    pool = resolve_pool()
+    assert set(pool.names) == set(DEFAULT_POOL)
+    assert not set(SLOW) & set(pool.names)
+    assert {"logistic", "lightgbm", "lightgbm:weighted"} <= set(pool.classifiers)
+    assert "smote" in pool.samplers and "scale:quantile" in pool.transformers
+
+
+def test_unknown_lever_names_close_ones() -> None:
+    """Check that an unknown lever is the registry's error, with the close names."""
+    with pytest.raises(LeverError, match="There is no lever 'smot'.*'smote'"):
+        resolve_pool("smot,lightgbm")
+
+
+def test_pool_without_classifier_gets_the_plain_ones() -> None:
+    """Check that samplers alone are searched with logistic and LightGBM, and a note says so."""
+    pool = resolve_pool(["SMOTE", "threshold"])
+    assert pool.classifiers == ("logistic", "lightgbm")
+    assert pool.samplers == ("smote",)
+    assert any("No classifier" in n for n in pool.notes)
+    assert any("threshold is always tuned" in n for n in pool.notes)
+
+
+def test_empty_levers_refused() -> None:
+    """Check that an empty list of levers is an error, not the default pool."""
+    with pytest.raises(LeverError, match="empty"):
+        resolve_pool(" , ")
+
+
+@pytest.mark.parametrize(
+    ("levers", "expected"),
+    [(None, ["logistic", "lightgbm", "lightgbm:weighted"]),
+     ("hist-gb,smote", ["hist-gb"]), ("lightgbm:weighted,lightgbm", ["lightgbm",
+                                                                     "lightgbm:weighted"])],
+)
+def test_first_plans(levers: str | None, expected: list[str]) -> None:
+    """Check the first trials: the plain models (baselines), then the weighted LightGBM."""
+    plans = first_plans(resolve_pool(levers))
+    assert [p.label() for p in plans] == expected
+    assert [p.baseline for p in plans] == [p.label() != "lightgbm:weighted" for p in plans]
+    assert all(p.params == {} for p in plans)
+
+
+def test_suggested_plans_build() -> None:
+    """Check that plans drawn from the default pool build, with prefixed, distinct params."""
+    import pandas as pd
+
+    schema = infer_schema(pd.DataFrame({"a": [1.0, 2.0], "c": ["x", "y"]}))
+    pool = resolve_pool()
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    kinds = set()
+    for _ in range(40):
+        trial = study.ask()
+        plan = suggest(trial, pool)
+        build(plan.levers, schema, params=plan.params)  # raises for a bad plan
+        assert registry[plan.classifier].kind == "classifier"
+        assert all(name.split("/")[0] in plan.levers
+                   for name in trial.params if "/" in name)
+        if registry[plan.classifier].family == "ensemble":
+            assert not any(registry[n].kind == "sampler" for n in plan.levers)
+        kinds |= {registry[n].kind for n in plan.levers}
+        study.tell(trial, 0.0)
+    assert kinds == {"classifier", "sampler", "transformer"}
+
+
+def test_enqueued_plan_comes_back_with_default_params() -> None:
+    """Check that an enqueued plan is drawn first, with its levers and no parameters."""
+    pool = resolve_pool()
+    study = optuna.create_study()
+    for plan in first_plans(pool):
+        enqueue(study, plan, pool)
+    drawn = [suggest(study.ask(), pool) for _ in range(3)]
+    assert [(p.levers, p.params, p.baseline) for p in drawn] == [
+        (["logistic"], {}, True), (["lightgbm"], {}, True), (["lightgbm:weighted"], {}, False)]

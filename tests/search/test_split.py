@@ -1,0 +1,81 @@
+"""Tests of the honest splits: final test set, folds, calibration split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+from fnguard.search.budget import SearchError
+from fnguard.search.split import calibration_split, cv_folds, holdout_split
+
+
+def _labels(n_pos: int, n_neg: int) -> np.ndarray:
+    return np.r_[np.ones(n_pos, bool), np.zeros(n_neg, bool)]
+
+
+def test_holdout_split_matches_scikit_learn() -> None:
+    """Check that the test set is scikit-learn's stratified split with the same seed."""
+    y = np.random.default_rng(0).random(1000) < 0.07
+    search, test = holdout_split(y, 0.2, seed=3)
+    _, expected = train_test_split(np.arange(1000), test_size=0.2, stratify=y, random_state=3)
+    assert np.array_equal(test, np.sort(expected))
+    assert np.intersect1d(search, test).size == 0 and search.size + test.size == 1000
+    assert abs(y[test].mean() - y.mean()) < 0.01
+
+
+@pytest.mark.parametrize(
+    ("y", "test_size", "match"),
+    [(_labels(10, 90), 0.0, "in \\(0, 0.9\\]"), (_labels(10, 90), 0.95, "in \\(0, 0.9\\]"),
+     (_labels(10, 90), "0.2", "in \\(0, 0.9\\]"), (_labels(1, 99), 0.2, "no positive row"),
+     (_labels(2, 98), 0.1, "no positive row")],
+)
+def test_holdout_split_errors(y: np.ndarray, test_size: object, match: str) -> None:
+    """Check that an impossible test split is refused with what to change."""
+    with pytest.raises(SearchError, match=match):
+        holdout_split(y, test_size, seed=0)
+
+
+def test_cv_folds_are_stratified_k_fold() -> None:
+    """Check that enough positives give scikit-learn's stratified folds, with no note."""
+    y = _labels(40, 160)
+    folds, notes = cv_folds(y, 5, seed=1)
+    expected = StratifiedKFold(5, shuffle=True, random_state=1).split(np.zeros(200), y)
+    assert notes == []
+    for (tr, va), (etr, eva) in zip(folds, expected, strict=True):
+        assert np.array_equal(tr, etr) and np.array_equal(va, eva)
+        assert y[va].sum() >= 2
+
+
+@pytest.mark.parametrize(("n_pos", "folds"), [(4, 2), (7, 3), (9, 4), (10, 5), (50, 5)])
+def test_cv_folds_fall_back(n_pos: int, folds: int) -> None:
+    """Check that too few positives give the most folds with two positives each, and a note."""
+    y = _labels(n_pos, 200)
+    got, notes = cv_folds(y, 5, seed=0)
+    assert len(got) == folds
+    assert all(y[va].sum() >= 2 for _, va in got)
+    assert bool(notes) == (folds < 5)
+    if notes:
+        assert f"{folds} folds (of the 5 asked)" in notes[0]
+
+
+@pytest.mark.parametrize(
+    ("y", "cv", "match"),
+    [(_labels(3, 100), 5, "Only 3 positive rows.*need at least 4"),
+     (_labels(40, 100), 1, "integer >= 2"), (_labels(40, 100), 2.5, "integer >= 2")],
+)
+def test_cv_folds_errors(y: np.ndarray, cv: object, match: str) -> None:
+    """Check that fewer than two folds of two positives, or a bad cv, is refused."""
+    with pytest.raises(SearchError, match=match):
+        cv_folds(y, cv, seed=0)
+
+
+def test_calibration_split_holds_enough_positives() -> None:
+    """Check that the calibration part grows to hold the positives a guarantee needs."""
+    y = _labels(100, 900)
+    fit, cal = calibration_split(y, needed=10, seed=0)
+    assert cal.size == 250 and y[cal].sum() == 25
+    fit, cal = calibration_split(y, needed=45, seed=0)
+    assert y[cal].sum() >= 45 and np.intersect1d(fit, cal).size == 0
+    with pytest.raises(SearchError, match="needs at least 59 positive rows"):
+        calibration_split(y, needed=59, seed=0)
