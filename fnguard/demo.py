@@ -1,18 +1,24 @@
 """The main job on a bundled real dataset: what ``make demo`` and ``fnguard demo`` run.
 
-Today it fits a plain baseline (logistic regression at threshold 0.5) and diagnoses its misses;
-later stages (threshold policies, levers, the search) extend :func:`run_demo`.
+:func:`run_demo` runs :func:`fnguard.fit` on a bundled dataset with a short budget and a
+requirement that a plain model at the usual threshold of 0.5 misses (on the Lending Club loans,
+``recall>=0.8``: a plain logistic regression at 0.5 catches almost no bad loan), saves the
+Guard with its report, and returns it; the before/after against that plain model is in
+``guard.info["reference"]``, measured on the same held-out test set.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fnguard.data import Dataset, datasets
-from fnguard.metrics.diagnosis import Diagnosis, diagnose
+from fnguard.errors import DataError
+
+__all__ = ["DemoResult", "before_after", "run_demo"]
 
 
 @dataclass
@@ -23,153 +29,110 @@ class DemoResult:
     ----------
     dataset : Dataset
         The bundled data.
-    model : sklearn Pipeline
-        The fitted baseline.
-    diagnosis : Diagnosis
-        The baseline's misses on the held-out split.
+    guard : Guard
+        The Guard :func:`fnguard.fit` returned.
+    folder : Path or None
+        Where the Guard was saved (None when ``out`` was None).
     report : Path or None
-        The written ``index.html``.
+        The Guard's HTML report, ``folder/report/index.html``.
     """
 
     dataset: Dataset
-    model: Any
-    diagnosis: Diagnosis
+    guard: Any
+    folder: Path | None
     report: Path | None
-
-
-def baseline_model(data: Dataset, random_state: int = 0) -> Any:
-    """A plain logistic regression with imputation, scaling and one-hot encoding."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    numeric = data.schema.numeric()
-    categorical = data.schema.categorical()
-    steps = []
-    if numeric:
-        steps.append(
-            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric)
-        )
-    if categorical:
-        steps.append(
-            (
-                "categorical",
-                make_pipeline(
-                    SimpleImputer(strategy="most_frequent"),
-                    OneHotEncoder(handle_unknown="ignore"),
-                ),
-                categorical,
-            )
-        )
-    return Pipeline(
-        [
-            ("features", ColumnTransformer(steps, remainder="drop")),
-            ("model", LogisticRegression(max_iter=5000, random_state=random_state)),
-        ]
-    )
-
-
-def _as_model_input(data: Dataset) -> Any:
-    """Feature frame with categorical columns as plain strings (NaN kept as missing)."""
-    X = data.X.copy()
-    for name in data.schema.categorical():
-        col = X[name]
-        X[name] = col.astype(object).where(col.notna(), None)
-    return X
 
 
 def run_demo(
     *,
     dataset: str = "lending_club",
-    out: str | os.PathLike[str] | None = "fnguard-report",
-    test_size: float = 0.3,
-    threshold: float = 0.5,
-    random_state: int = 0,
-    n_boot: int = 1000,
-    require: str | None = "recall>=0.8",
+    out: str | os.PathLike[str] | None = "fnguard-demo",
+    require: str = "recall>=0.8",
+    budget: float | str = "2m",
+    seed: int = 0,
+    max_trials: int | None = None,
+    progress: Callable[[Any], None] | None = None,
 ) -> DemoResult:
-    """Fit a plain baseline on a bundled dataset and diagnose its misses on held-out data.
-
-    With ``require``, the threshold that meets it is also chosen honestly, on out-of-fold
-    scores of the training split (:class:`~fnguard.decide.ThresholdTuner`), and scored once on
-    the held-out split: the diagnosis' ``decisions`` say whether it holds on data never used
-    to choose it.
+    """Fit a Guard on a bundled real dataset against a requirement and save it with its report.
 
     Parameters
     ----------
     dataset : str, default="lending_club"
         A name from :data:`fnguard.data.datasets.DATASETS`.
-    out : path or None, default="fnguard-report"
-        Folder of the HTML report; None writes none.
-    test_size : float, default=0.3
-        Share of rows held out (stratified) for the diagnosis.
-    threshold : float, default=0.5
-        The baseline's operating threshold.
-    random_state : int, default=0
-        Seed of the split, the model and the bootstrap.
-    n_boot : int, default=1000
-        Bootstrap replicates of the intervals.
-    require : str or None, default="recall>=0.8"
-        A requirement (see :func:`fnguard.decide.parse_requirement`) whose threshold is chosen
-        on the training split and checked on the held-out split; None skips it.
+    out : path or None, default="fnguard-demo"
+        Folder the Guard is saved to (``report/index.html`` inside); None saves nothing.
+    require : str, default="recall>=0.8"
+        The requirement (see :func:`fnguard.decide.parse_requirement`).
+    budget : float or str, default="2m"
+        Time for the whole fit (seconds, or "90s", "2m").
+    seed : int, default=0
+        Seed of the splits, the search and the levers.
+    max_trials : int, optional
+        Stop the search after this many trials, even with time left.
+    progress : callable, optional
+        Called after every trial (see :func:`fnguard.fit`).
 
     Returns
     -------
     DemoResult
+
+    Raises
+    ------
+    DataError
+        For an unknown dataset name.
     """
-    from sklearn.model_selection import train_test_split
+    import fnguard
 
+    if dataset not in datasets.DATASETS:
+        raise DataError(
+            f"There is no bundled dataset {dataset!r}: use one of {', '.join(datasets.DATASETS)}."
+        )
     data = datasets.load(dataset)
-    X = _as_model_input(data)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, data.y, test_size=test_size, stratify=data.y, random_state=random_state
+    guard = fnguard.fit(
+        data, require=require, budget=budget, seed=seed, max_trials=max_trials, progress=progress
     )
-    tuner = None
-    if require is not None:
-        from fnguard.decide import ThresholdTuner
-
-        # The tuner refits the same baseline on the whole training split: one fit serves both.
-        tuner = ThresholdTuner(
-            baseline_model(data, random_state), require, cv=5, random_state=random_state,
-            n_boot=0,
-        ).fit(X_train, y_train)
-        model = tuner.estimator_
-    else:
-        model = baseline_model(data, random_state).fit(X_train, y_train)
-    scores = model.predict_proba(X_test)[:, list(model.classes_).index(True)]
-    diagnosis = diagnose(
-        y_test,
-        scores,
-        threshold=threshold,
-        positive=True,
-        features=data.X.loc[X_test.index].reset_index(drop=True),
-        n_boot=n_boot,
-        random_state=random_state,
-        label=data.target,
-        score="logistic regression probability",
-        source=f"{data.source}: held-out {test_size:.0%} ({len(y_test):,} rows)",
-        notes=list(data.notes),
-    )
-    diagnosis.positive, diagnosis.negative = data.positive, data.negative
-    if tuner is not None:
-        from fnguard.decide import evaluate_threshold
-
-        diagnosis.decisions = [
-            evaluate_threshold(
-                diagnosis.curve,
-                tuner.requirement_,
-                tuner.threshold_,
-                n_boot=n_boot,
-                random_state=random_state,
-                note="threshold chosen on out-of-fold scores of the training split (5 folds), "
-                "scored once on the held-out split",
-            )
-        ]
-    report = None
+    folder = report = None
     if out is not None:
-        from fnguard.report import write_report
+        folder = guard.save(out)
+        report = folder / "report" / "index.html"
+    return DemoResult(dataset=data, guard=guard, folder=folder, report=report)
 
-        report = write_report(diagnosis, out, title=f"fnguard demo: {dataset}")
-    return DemoResult(dataset=data, model=model, diagnosis=diagnosis, report=report)
+
+def before_after(guard: Any) -> dict[str, Any] | None:
+    """Misses and false alarms of the plain logistic regression at 0.5 and of the Guard.
+
+    Both are counted on the Guard's held-out test set (``guard.info["reference"]`` and
+    ``guard.metrics``).
+
+    Parameters
+    ----------
+    guard : Guard
+
+    Returns
+    -------
+    dict or None
+        ``before_misses``, ``after_misses``, ``misses_removed``, ``before_false_alarms``,
+        ``after_false_alarms``, ``false_alarms_added``, ``positives``; None when the Guard
+        holds no reference.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> g = SimpleNamespace(metrics={"fn": 6, "fp": 900, "n_positive": 103},
+    ...                     info={"reference": {"logistic_at_0.5": {"fn": 103, "fp": 2}}})
+    >>> before_after(g)["misses_removed"], before_after(g)["false_alarms_added"]
+    (97, 898)
+    """
+    point = (guard.info.get("reference") or {}).get("logistic_at_0.5") or {}
+    m = guard.metrics
+    if "fn" not in point or "fn" not in m:
+        return None
+    return {
+        "positives": int(m.get("n_positive", int(m["fn"]) + int(m.get("tp", 0)))),
+        "before_misses": int(point["fn"]),
+        "after_misses": int(m["fn"]),
+        "misses_removed": int(point["fn"]) - int(m["fn"]),
+        "before_false_alarms": int(point["fp"]),
+        "after_false_alarms": int(m["fp"]),
+        "false_alarms_added": int(m["fp"]) - int(point["fp"]),
+    }
