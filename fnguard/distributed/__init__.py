@@ -21,6 +21,7 @@ from fnguard.distributed.cluster import ClusterError, connect, dashboard_link
 from fnguard.distributed.curve import confusion_curve_dask
 from fnguard.distributed.diagnose import diagnose_dask
 from fnguard.distributed.files import list_partitions
+from fnguard.distributed.predict import predict_dask
 
 __all__ = [
     "ClusterError",
@@ -29,4 +30,5 @@ __all__ = [
     "dashboard_link",
     "diagnose_dask",
     "list_partitions",
+    "predict_dask",
 ]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -67,3 +71,34 @@ def scores_frame(n: int, seed: int = 0, *, decimals: int | None = 2) -> pd.DataF
             "id": [f"id{i}" for i in range(n)],
         }
     )
+
+
+def kill_a_worker_during(client, task: str, work: Callable[[], object]) -> tuple[object, bool]:
+    """Run ``work`` in a thread and SIGKILL the process of a worker busy with a ``task`` task.
+
+    Returns what ``work`` returned and whether the kill landed while it was still running.
+    """
+    out: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            out["value"] = work()
+        except BaseException as exc:  # re-raised in the test's thread
+            out["error"] = exc
+
+    pids = client.run(os.getpid)
+    thread = threading.Thread(target=run)
+    thread.start()
+    killed = False
+    deadline = time.monotonic() + 60
+    while thread.is_alive() and time.monotonic() < deadline:
+        busy = [w for w, keys in client.processing().items() if any(task in str(k) for k in keys)]
+        if busy:
+            os.kill(pids[busy[0]], signal.SIGKILL)
+            killed = thread.is_alive()
+            break
+        time.sleep(0.002)
+    thread.join(120)
+    if "error" in out:
+        raise out["error"]  # type: ignore[misc]
+    return out.get("value"), killed

@@ -14,14 +14,14 @@ from fnguard.errors import DataError
 from fnguard.metrics.diagnosis import diagnose_table
 from fnguard.report import write_report
 
-from .conftest import scores_frame, write_parts
+from .conftest import kill_a_worker_during, scores_frame, write_parts
 
 
-def _reference(frame: pd.DataFrame, **options):
+def _reference(frame: pd.DataFrame, n_boot_override: int = 200, **options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         scored = load_scores(frame, label="y", score="p", positive=options.pop("positive", None))
-    return diagnose_table(scored, n_boot=200, **options)
+    return diagnose_table(scored, n_boot=n_boot_override, **options)
 
 
 def _doc(d) -> dict:
@@ -152,3 +152,21 @@ def test_bad_input(ready, tmp_path, make, match) -> None:
     """Check that bad partitions are refused naming the file and the column."""
     with pytest.raises(DataError, match=match):
         diagnose_dask(make(tmp_path), "y", "p", 1, client=ready, n_boot=0)
+
+
+def test_killed_worker_changes_nothing(ready, tmp_path) -> None:
+    """Check that a worker killed while partitions are summarised leaves the result unchanged."""
+    frame = scores_frame(120_000, seed=8, decimals=4)
+    pattern = write_parts(frame.drop(columns="id"), tmp_path, [10_000] * 12)
+    got, killed = kill_a_worker_during(
+        ready,
+        "_summarize",
+        lambda: diagnose_dask(pattern, "y", "p", 1, client=ready, n_boot=0, max_misses=50),
+    )
+    assert killed
+    ref = _reference(frame.drop(columns="id"), positive=1, n_boot_override=0)
+    pd.testing.assert_frame_equal(got.misses, ref.misses.head(50))
+    a, b = _doc(got), _doc(ref)
+    for doc in (a, b):
+        del doc["misses"], doc["notes"]
+    assert a == b
