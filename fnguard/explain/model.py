@@ -271,7 +271,10 @@ def resolve_model(model: Any, data: Dataset, *, seed: int = 0) -> Model:
 
 def positive_column(estimator: Any, positive: Any = True) -> int:
     """The column of ``predict_proba`` that holds the positive class."""
-    classes = list(getattr(estimator, "classes_", [False, True]))
+    classes = [
+        c.item() if isinstance(c, np.generic) else c
+        for c in getattr(estimator, "classes_", [False, True])
+    ]
     for candidate in (positive, True, 1):
         for i, c in enumerate(classes):
             if c is candidate or (type(c) is type(candidate) and c == candidate):

@@ -1,0 +1,74 @@
+"""Tests of fnguard.explain.check: the measured effect of the top recommended levers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fnguard.data import load_table
+from fnguard.explain.check import checkable, quick_check
+from fnguard.explain.model import folds, out_of_fold
+from fnguard.explain.recommend import Recommendation
+from fnguard.levers import build
+
+
+@pytest.fixture(scope="module")
+def xor():
+    """A table a linear model cannot separate (XOR) but boosting can."""
+    rng = np.random.default_rng(0)
+    n = 1500
+    a, b = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    y = ((a > 0) ^ (b > 0)) & (rng.random(n) < 0.6)
+    data = load_table(pd.DataFrame({"a": a, "b": b, "y": y.astype(int)}), "y", positive=1)
+    splits = folds(data.y, 3, 0)
+    base = out_of_fold(lambda: build(["logistic"], data.schema), data.X, data.y, splits)
+    return data, splits, base
+
+
+def _rec(lever: str, rank: int = 1, **params) -> Recommendation:
+    return Recommendation(rank, lever, "FNG106", "overfitting", "r", None, params=params)
+
+
+def test_measured_at_the_baselines_false_alarms(xor) -> None:
+    """Check the misses removed against a brute-force reading of the same folds."""
+    data, splits, base = xor
+    recs = [_rec("review-labels"), _rec("threshold", 2), _rec("lightgbm", 3)]
+    (check,) = quick_check(recs, data.X, data.y, base, threshold=0.3, splits=splits,
+                           schema=data.schema, base_levers=["logistic"], recall_target=0.8)
+    assert recs[2].check is check and recs[0].check is None
+    cand = out_of_fold(lambda: build(["lightgbm"], data.schema), data.X, data.y, splits)
+    y = data.y
+    fp_base = int(((base >= 0.3) & ~y).sum())
+    tp_base = int(((base >= 0.3) & y).sum())
+    best = max(int(((cand >= t) & y).sum()) for t in np.unique(cand)
+               if int(((cand >= t) & ~y).sum()) <= fp_base)
+    assert check.status == "measured"
+    assert check.misses_removed == best - tp_base > 0
+    assert check.candidate_false_alarms <= fp_base
+    assert check.at_requirement["recall_target"] == 0.8
+
+
+def test_sampler_goes_in_front_of_the_base_classifier(xor) -> None:
+    """Check that a sampler is checked in front of the baseline's classifier."""
+    data, splits, base = xor
+    (check,) = quick_check([_rec("random-under")], data.X, data.y, base, threshold=0.5,
+                           splits=splits, schema=data.schema, base_levers=["logistic"])
+    assert check.pipeline == ["random-under", "logistic"]
+
+
+def test_budget_and_failures(xor) -> None:
+    """Check that a spent budget and a lever that cannot fit are reported, not raised."""
+    data, splits, base = xor
+    (check,) = quick_check([_rec("lightgbm")], data.X, data.y, base, threshold=0.5,
+                           splits=splits, schema=data.schema, budget=0)
+    assert check.status == "budget" and check.misses_removed is None
+    (check,) = quick_check([_rec("knn", n_neighbors=5000)], data.X, data.y, base,
+                           threshold=0.5, splits=splits, schema=data.schema)
+    assert check.status == "failed" and "could not be fitted" in check.message
+
+
+def test_checkable() -> None:
+    """Check that actions and post-fit levers are not checked."""
+    assert checkable(_rec("lightgbm:weighted"))
+    assert not checkable(_rec("threshold")) and not checkable(_rec("more-data"))
