@@ -21,6 +21,7 @@ from fnguard.distributed.cluster import ClusterError, connect, dashboard_link
 from fnguard.distributed.curve import confusion_curve_dask
 from fnguard.distributed.diagnose import diagnose_dask
 from fnguard.distributed.files import list_partitions
+from fnguard.distributed.fit import fit_dask
 from fnguard.distributed.predict import predict_dask
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "connect",
     "dashboard_link",
     "diagnose_dask",
+    "fit_dask",
     "list_partitions",
     "predict_dask",
 ]

@@ -1,0 +1,332 @@
+"""``fnguard.fit`` for training tables larger than one machine: sample, search, threshold on all.
+
+1. The label column of every partition is counted on the workers.
+2. A share ``holdout`` of the **partitions** is held out (chosen with the seed). Their rows are
+   split in two halves: one to choose the threshold and review band, one for the final test.
+3. From the other partitions, every positive is kept and negatives are drawn per partition at
+   one rate, chosen so that the sample takes about a quarter of one worker's memory (the search
+   copies it into folds and fold processes). The sample is gathered and
+   :func:`fnguard.search.fit` searches the levers on it, here on the client (its folds run in
+   processes of this machine: ``jobs``); the search is not spread over the workers.
+4. The winner's probabilities are mapped back from the sample's positive rate to the full
+   data's with :func:`fnguard.decide.correct_prior` (:class:`SampledModel`), so they stay
+   calibrated; the rate is recorded in ``guard.info["dask"]``.
+5. The held-out partitions are scored on the workers; the threshold and the review band are
+   chosen on the first half of their rows and the requirement is checked once on the second
+   half, at the real class balance, not on the sample.
+
+Refitting the winner on all rows with ``lightgbm.DaskLGBMClassifier`` is not done: the Guard's
+model is the one fitted on the sample.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fnguard.errors import DataError
+
+__all__ = ["SampledModel", "fit_dask", "sample_rate"]
+
+#: Share of one worker's memory the sample may take.
+MEMORY_SHARE = 0.25
+
+
+class SampledModel:
+    """A fitted model whose probabilities are corrected from a sample's class balance.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Fitted on the sample; ``predict_proba(X)[:, 1]`` is its positive probability.
+    train_rate : float
+        Positive share of the sample.
+    true_rate : float
+        Positive share of the full data.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> X, y = np.zeros((4, 1)), np.array([0, 1, 0, 1])
+    >>> m = SampledModel(DummyClassifier(strategy="prior").fit(X, y), 0.5, 0.1)
+    >>> m.predict_proba(X[:1]).round(3).tolist()
+    [[0.9, 0.1]]
+    """
+
+    def __init__(self, estimator: Any, train_rate: float, true_rate: float) -> None:
+        self.estimator = estimator
+        self.train_rate = float(train_rate)
+        self.true_rate = float(true_rate)
+        self.classes_ = getattr(estimator, "classes_", np.array([False, True]))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """The estimator's probabilities at the full data's positive rate."""
+        from fnguard.decide.prior import correct_prior
+
+        proba = np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
+        if self.train_rate == self.true_rate:
+            return proba
+        positive = correct_prior(proba[:, 1], self.train_rate, self.true_rate)
+        return np.column_stack([1 - positive, positive])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Classes from the corrected probabilities at 0.5."""
+        return np.asarray(self.classes_)[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+
+def sample_rate(n_positive: int, n_negative: int, row_bytes: float, memory: float) -> float:
+    """Share of negatives to draw so that all positives and the drawn negatives fit ``memory``.
+
+    At least as many negatives as positives are drawn (rate capped at 1).
+
+    Examples
+    --------
+    >>> sample_rate(1_000, 1_000_000, row_bytes=100, memory=50_000_000)
+    0.499
+    >>> sample_rate(10, 100, row_bytes=100, memory=1e9)
+    1.0
+    """
+    if n_negative == 0:
+        return 1.0
+    rows = memory / max(row_bytes, 1.0)
+    rate = (rows - n_positive) / n_negative
+    floor = min(1.0, n_positive / n_negative)
+    return float(min(1.0, max(rate, floor)))
+
+
+def _worker_memory(client: Any, memory_per_worker: Any) -> float:
+    if memory_per_worker is not None:
+        from dask.utils import parse_bytes
+
+        try:
+            return float(parse_bytes(memory_per_worker))
+        except (TypeError, ValueError):
+            raise DataError(
+                "'memory_per_worker' must be bytes or a size such as '2GB'. "
+                f"Got {memory_per_worker!r} instead."
+            ) from None
+    limits = [w.get("memory_limit") or 0 for w in client.scheduler_info()["workers"].values()]
+    limits = [m for m in limits if m > 0]
+    if not limits:
+        import psutil
+
+        return float(psutil.virtual_memory().total) / 4
+    return float(min(limits))
+
+
+def _row_bytes(path: str) -> float:
+    from fnguard.distributed.files import read_partition
+
+    frame = read_partition(path)
+    return float(frame.memory_usage(deep=True).sum()) / max(len(frame), 1)
+
+
+def _sample_part(
+    path: str, index: int, *, target: str, chosen: Any, rate: float, seed: int
+) -> pd.DataFrame:
+    from fnguard.distributed.files import read_partition
+
+    frame = read_partition(path)
+    is_pos = (frame[target] == chosen).to_numpy(dtype=bool)
+    rng = np.random.default_rng([seed, index])
+    keep = is_pos | (rng.random(len(frame)) < rate)
+    return frame[keep]
+
+
+def _score_part(
+    path: str, index: int, *, guard: Any, target: str, chosen: Any, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(y, score, half)`` of a held-out partition; ``half`` is True for threshold rows."""
+    from fnguard.distributed.files import read_partition
+
+    frame = read_partition(path)
+    y = (frame[target] == chosen).to_numpy(dtype=bool)
+    scores = guard.score(frame.drop(columns=[target]), source=path)
+    half = np.random.default_rng([seed, index, 1]).random(len(frame)) < 0.5
+    return y, scores, half
+
+
+def fit_dask(
+    paths_or_glob: Any,
+    target: str,
+    positive: Any = None,
+    require: str = "recall>=0.95",
+    *,
+    client: Any,
+    budget: float | str = "2m",
+    memory_per_worker: str | int | None = None,
+    holdout: float = 0.2,
+    sample: float | None = None,
+    seed: int = 0,
+    **fit_kwargs: Any,
+) -> Any:
+    """Fit a Guard on partitioned training data on a Dask cluster.
+
+    Parameters
+    ----------
+    paths_or_glob : str, PathLike or list
+        The training partitions (see :func:`fnguard.distributed.files.list_partitions`); at
+        least two files.
+    target : str
+        The label column.
+    positive : scalar, optional
+        The positive label; the minority class when omitted (with a note).
+    require : str, default="recall>=0.95"
+        The requirement (:func:`fnguard.decide.parse_requirement`).
+    client : distributed.Client
+        From :func:`fnguard.distributed.connect`.
+    budget : float or str, default="2m"
+        Time of the search on the sample (as :func:`fnguard.fit`).
+    memory_per_worker : str or int, optional
+        Memory of one worker (``"4GB"``); by default the smallest worker memory limit.
+    holdout : float, default=0.2
+        Share of the partitions held out to choose the threshold and test (at least one).
+    sample : float, optional
+        Negative sampling rate to use instead of the one memory allows (for tests).
+    seed : int, default=0
+        Seed of the partition choice, the sampling and the search.
+    **fit_kwargs
+        Passed to :func:`fnguard.fit`: ``levers``, ``cv``, ``jobs``, ``max_trials``, ``drop``.
+
+    Returns
+    -------
+    Guard
+        Its ``info["dask"]`` records the partitions, the sampling rate and the class rates;
+        ``info["notes"]`` says what was sampled; ``metrics`` and ``met`` come from held-out
+        rows of the full data.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from fnguard.distributed import connect
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> rng = np.random.default_rng(0)
+    >>> for i in range(4):
+    ...     x = rng.normal(size=500)
+    ...     y = (x + rng.normal(size=500) > 1.5).astype(int)
+    ...     pd.DataFrame({"x": x, "y": y}).to_parquet(folder / f"part{i}.parquet")
+    >>> with connect(workers=1, processes=False) as client:
+    ...     guard = fit_dask(str(folder / "*.parquet"), "y", 1, "recall>=0.8", client=client,
+    ...                      budget=20, sample=0.5, levers=["logistic"], cv=3, jobs=1,
+    ...                      max_trials=1)
+    >>> guard.info["dask"]["negative_rate"], guard.threshold < 0.5
+    (0.5, True)
+    """
+    import fnguard
+    from fnguard.decide import choose_threshold, parse_requirement, review_band
+    from fnguard.distributed.diagnose import scan_labels
+    from fnguard.distributed.files import list_partitions
+    from fnguard.errors import FnguardError
+    from fnguard.search.fit import REVIEW_CAPACITY, _test_metrics
+    from fnguard.search.leaderboard import jsonable
+
+    started = time.monotonic()
+    req = parse_requirement(require)
+    if not 0 < float(holdout) < 1:
+        raise DataError(f"'holdout' must be in (0, 1). Got {holdout!r} instead.")
+    if sample is not None and not 0 < float(sample) <= 1:
+        raise DataError(f"'sample' must be a rate in (0, 1]. Got {sample!r} instead.")
+    parts = list_partitions(paths_or_glob)
+    parts.require([target], "target")
+    if len(parts) < 2:
+        raise DataError(
+            f"'{parts.source}' is a single file: the Dask fit holds out whole partitions to "
+            "choose the threshold, so split the table into several files (e.g. 10 or more)."
+        )
+    labels = scan_labels(parts, target, positive, client=client)
+    chosen, notes, rows = labels[0], list(labels[2]), labels[3]
+    n_pos_by_part = _positives(client, parts, target, chosen)
+    files = [str(f) for f in parts.files]
+    rng = np.random.default_rng(seed)
+    n_hold = min(len(files) - 1, max(1, round(float(holdout) * len(files))))
+    held = sorted(rng.choice(len(files), n_hold, replace=False).tolist())
+    train = [i for i in range(len(files)) if i not in held]
+    n_total, n_pos_total = int(sum(rows)), int(sum(n_pos_by_part))
+    n_pos_t = int(sum(n_pos_by_part[i] for i in train))
+    n_neg_t = int(sum(rows[i] for i in train)) - n_pos_t
+    memory = _worker_memory(client, memory_per_worker)
+    row_bytes = client.submit(_row_bytes, files[train[0]], pure=False).result()
+    rate = float(sample) if sample is not None else sample_rate(
+        n_pos_t, n_neg_t, row_bytes, MEMORY_SHARE * memory
+    )
+    futures = [
+        client.submit(_sample_part, files[i], i, target=target, chosen=chosen, rate=rate,
+                      seed=seed, pure=False)
+        for i in train
+    ]
+    frame = pd.concat(client.gather(futures), ignore_index=True)
+    n_pos_s = int((frame[target] == chosen).sum())
+    searched = fnguard.fit(frame, target, chosen, req, budget=budget, seed=seed, **fit_kwargs)
+    train_rate, true_rate = n_pos_s / len(frame), n_pos_total / n_total
+    guard = searched
+    guard.pipeline = SampledModel(searched.pipeline, train_rate, true_rate)
+    shared = client.scatter(guard, broadcast=True, hash=False)
+    scored = client.gather([
+        client.submit(_score_part, files[i], i, guard=shared, target=target, chosen=chosen,
+                      seed=seed, pure=False)
+        for i in held
+    ])
+    y = np.concatenate([s[0] for s in scored])
+    s = np.concatenate([s[1] for s in scored])
+    half = np.concatenate([s[2] for s in scored])
+    decision = choose_threshold(y[half], s[half], req, positive=True, n_boot=200,
+                                random_state=seed)
+    guard.threshold = float(decision.threshold)
+    try:
+        rb = review_band(y[half], s[half], req, REVIEW_CAPACITY, positive=True)
+        guard.review_band, review = (float(rb.lower), float(rb.upper)), rb.to_dict()
+    except FnguardError as exc:
+        guard.review_band, review = None, None
+        notes.append(f"No review band was placed: {exc}")
+    metrics, met = _test_metrics(y[~half], s[~half], guard.threshold, req, seed)
+    guard.metrics, guard.met = metrics, met
+    guard.holdout = pd.DataFrame({"y": y[~half], "score": s[~half]})
+    notes.append(
+        f"Fitted on a sample: every positive ({n_pos_t:,}) and {rate:.2%} of the negatives "
+        f"({len(frame) - n_pos_s:,} of {n_neg_t:,}) of {len(train)} of {len(files)} "
+        f"partitions; probabilities corrected from the sample's positive rate "
+        f"{train_rate:.4f} to the data's {true_rate:.4f}. The threshold and review band were "
+        f"chosen on {int(half.sum()):,} rows of {len(held)} held-out partitions and the "
+        f"requirement tested on their other {int((~half).sum()):,} rows, at the real class "
+        "balance. The search ran on the client, not spread over the workers."
+    )
+    info = dict(guard.info)
+    info["notes"] = list(info.get("notes", [])) + notes
+    info["threshold_from"] = "held-out partitions"
+    info["oof"] = decision.to_dict()
+    info["review"] = review
+    info["elapsed"] = round(time.monotonic() - started, 3)
+    info["dask"] = {
+        "partitions": len(files),
+        "held_out": [files[i] for i in held],
+        "rows": n_total,
+        "positives": n_pos_total,
+        "sample_rows": len(frame),
+        "sample_positives": n_pos_s,
+        "negative_rate": rate,
+        "train_rate": train_rate,
+        "true_rate": true_rate,
+        "memory_per_worker": memory,
+        "row_bytes": row_bytes,
+        "threshold_rows": int(half.sum()),
+        "test_rows": int((~half).sum()),
+        "search_on_workers": False,
+    }
+    guard.info = jsonable(info)
+    if math.isnan(guard.threshold):
+        raise DataError("No threshold could be chosen on the held-out partitions.")
+    return guard
+
+
+def _positives(client: Any, parts: Any, target: str, chosen: Any) -> list[int]:
+    def count(path: str) -> int:
+        from fnguard.distributed.files import read_partition
+
+        return int((read_partition(path, [target])[target] == chosen).sum())
+
+    return client.gather(client.map(count, [str(f) for f in parts.files], pure=False))

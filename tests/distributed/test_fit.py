@@ -1,0 +1,107 @@
+"""Tests of fnguard.distributed.fit: a sampled fit whose probabilities stay calibrated."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fnguard.distributed import fit_dask
+from fnguard.distributed.fit import sample_rate
+from fnguard.errors import DataError
+from fnguard.guard import load
+
+from .conftest import write_parts
+
+SEARCH = {"levers": ["logistic"], "cv": 3, "jobs": 1, "max_trials": 1, "budget": 30}
+
+
+def population(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows whose true positive probability is a known logistic function of x (about 4%)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    z = rng.normal(size=n)
+    p = 1 / (1 + np.exp(-(-3.8 + 1.2 * x + 0.3 * z)))
+    y = (rng.random(n) < p).astype(int)
+    return pd.DataFrame({"x": x, "z": z, "y": y}), p
+
+
+@pytest.fixture(scope="module")
+def fitted(client, tmp_path_factory):
+    frame, _ = population(40_000, seed=0)
+    folder = tmp_path_factory.mktemp("train")
+    pattern = write_parts(frame, folder, [5000] * 8)
+    guard = fit_dask(pattern, "y", 1, "recall>=0.8", client=client, sample=0.1, seed=0,
+                     **SEARCH)
+    return guard, frame
+
+
+def test_probabilities_stay_calibrated(fitted) -> None:
+    """Check that the prior correction undoes the sampling: scores match the true probability."""
+    guard, _ = fitted
+    fresh, truth = population(40_000, seed=1)
+    scores = guard.score(fresh.drop(columns="y"))
+    raw = guard.pipeline.estimator.predict_proba(guard.features(fresh.drop(columns="y")))[:, 1]
+    assert abs(scores.mean() - truth.mean()) < 0.1 * truth.mean()
+    assert np.abs(scores - truth).mean() < 0.01
+    assert raw.mean() > 3 * truth.mean()  # what the sample alone would have said
+    info = guard.info["dask"]
+    assert info["negative_rate"] == 0.1
+    assert 0.2 < info["train_rate"] < 0.4 and abs(info["true_rate"] - 0.04) < 0.02
+
+
+def test_threshold_from_held_out_partitions(fitted) -> None:
+    """Check that the threshold and the test use held-out partitions at the real balance."""
+    guard, frame = fitted
+    info = guard.info["dask"]
+    assert len(info["held_out"]) == 2
+    assert info["threshold_rows"] + info["test_rows"] == 10_000
+    assert guard.metrics["n"] == info["test_rows"] == len(guard.holdout)
+    assert abs(guard.holdout["y"].mean() - frame["y"].mean()) < 0.02
+    assert guard.info["threshold_from"] == "held-out partitions"
+    assert any("Fitted on a sample" in n for n in guard.info["notes"])
+
+
+def test_saved_guard_loads(fitted, tmp_path) -> None:
+    """Check that the Guard with its sampled model saves and loads with the same scores."""
+    guard, frame = fitted
+    loaded = load(guard.save(tmp_path / "g", report=False))
+    X = frame.drop(columns="y").head(100)
+    np.testing.assert_allclose(loaded.score(X), guard.score(X))
+
+
+def test_rate_fits_worker_memory(ready, tmp_path) -> None:
+    """Check that without a rate, the negatives drawn fit a quarter of one worker's memory."""
+    frame, _ = population(12_000, seed=2)
+    pattern = write_parts(frame, tmp_path, [3000] * 4)
+    guard = fit_dask(pattern, "y", 1, "recall>=0.8", client=ready, memory_per_worker="400kB",
+                     **SEARCH)
+    info = guard.info["dask"]
+    expected = sample_rate(info["sample_positives"], 9000 - info["sample_positives"],
+                           info["row_bytes"], 0.25 * 400_000)
+    assert info["negative_rate"] == pytest.approx(expected)
+    assert info["sample_rows"] * info["row_bytes"] <= 1.1 * 0.25 * 400_000
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"holdout": 1.0}, r"'holdout' must be in \(0, 1\)"),
+        ({"sample": 0}, r"'sample' must be a rate in \(0, 1\]"),
+        ({"memory_per_worker": "lots"}, "'memory_per_worker' must be bytes"),
+    ],
+)
+def test_bad_options(ready, tmp_path, kwargs, match) -> None:
+    """Check that bad options are refused with the rule and the value."""
+    frame, _ = population(400, seed=3)
+    pattern = write_parts(frame, tmp_path, [200, 200])
+    with pytest.raises(DataError, match=match):
+        fit_dask(pattern, "y", 1, client=ready, **kwargs)
+
+
+def test_single_file_is_refused(ready, tmp_path) -> None:
+    """Check that one file cannot be split into partitions to hold out."""
+    frame, _ = population(400, seed=4)
+    pattern = write_parts(frame, tmp_path, [400])
+    with pytest.raises(DataError, match="is a single file"):
+        fit_dask(pattern, "y", 1, client=ready)
