@@ -116,6 +116,14 @@ def diagnose(
             help="Table mode: measure the top three recommended levers.",
         ),
     ] = True,
+    review_db: Annotated[
+        str | None,
+        typer.Option(
+            "--review-db",
+            help="Table mode with a Guard (--model): put the suspected label errors in this "
+            "review queue (a SQLite path or SQLAlchemy URL) for experts to relabel.",
+        ),
+    ] = None,
 ) -> None:
     """Diagnose a model's misses at every threshold, with error bars; explain them.
 
@@ -130,13 +138,14 @@ def diagnose(
     from fnguard.report import write_report
 
     console = Console(stderr=json_out)
-    score = _check_mode(label, score, target, model, drop)
+    score = _check_mode(label, score, target, model, drop, review_db)
     requirements = [parse_requirement(r) for r in require or []]
     if target is not None:
         _diagnose_table(
             path, target, positive, drop=drop, model=model, trust_model=trust_model,
             threshold=threshold, explain_misses=explain_misses, cv=cv, budget=budget,
-            quick_check=quick_check, seed=seed, confidence=confidence, n_boot=n_boot,
+            quick_check=quick_check, review_db=review_db, seed=seed, confidence=confidence,
+            n_boot=n_boot,
             requirements=requirements, require_text=list(require or []), calibrate=calibrate,
             out=out, json_out=json_out, open_report=open_report, console=console,
         )
@@ -278,6 +287,7 @@ def _check_mode(
     target: str | None,
     model: str | None,
     drop: list[str] | None,
+    review_db: str | None = None,
 ) -> list[str]:
     """Which mode: scores (--label and --score) or table (--target); never both, never neither."""
     from fnguard.errors import DataError
@@ -301,7 +311,8 @@ def _check_mode(
                 f"Scores mode needs both --label and --score; {missing} is missing: name the "
                 "label column and the score column (or use --target for a table of features)."
             )
-        used = [flag for flag, v in (("--model", model), ("--drop", drop)) if v]
+        used = [flag for flag, v in (("--model", model), ("--drop", drop),
+                                     ("--review-db", review_db)) if v]
         if used:
             raise DataError(
                 f"{' and '.join(used)} belong to table mode (--target): drop them, or pass "
@@ -323,6 +334,7 @@ def _diagnose_table(
     cv: int,
     budget: float,
     quick_check: bool,
+    review_db: str | None,
     seed: int,
     confidence: float,
     n_boot: int,
@@ -349,6 +361,14 @@ def _diagnose_table(
         _check_method(calibrate)
     data = load_table(path, target, positive, drop=drop or None)
     fitted = load_model(model, trust=trust_model) if model is not None else None
+    if review_db is not None:
+        from fnguard.guard import Guard
+
+        if not isinstance(fitted, Guard) or not explain_misses:
+            raise DataError(
+                "--review-db puts suspected label errors in a Guard's review queue: pass the "
+                "Guard folder with --model, and keep --explain."
+            )
     exp = None
     with console.status("Scoring the table...", spinner="dots") as status:
         if explain_misses:
@@ -378,6 +398,12 @@ def _diagnose_table(
             n_boot=min(n_boot, 200), random_state=seed,
         )
     report = _write_table_report(d, exp, out)
+    queued = None
+    if review_db is not None and exp is not None and exp.label_issues is not None:
+        from fnguard.data import read_frame
+        from fnguard.explain.review import enqueue_label_issues
+
+        queued = enqueue_label_issues(review_db, fitted, read_frame(path), exp.label_issues)
     if json_out:
         from fnguard.cli._app import emit_json
 
@@ -387,6 +413,7 @@ def _diagnose_table(
             doc["explain"] = exp.to_dict()
             csv = out / "label_issues.csv"
             doc["explain"]["label_issues_csv"] = str(csv) if csv.is_file() else None
+            doc["explain"]["review_queue"] = queued
         emit_json(doc)
     else:
         from fnguard.console import print_diagnosis
@@ -396,6 +423,11 @@ def _diagnose_table(
             from fnguard.console import print_explanation
 
             print_explanation(exp, report, console)
+            if queued is not None:
+                console.print(
+                    f"Review queue {review_db}: {queued.get('enqueued', 0)} suspected label "
+                    f"errors enqueued ({queued.get('duplicates', 0)} already there)."
+                )
         else:
             console.print(f"[bold green]Report: {report}[/]")
     if open_report:

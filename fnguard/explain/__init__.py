@@ -21,6 +21,7 @@ from fnguard.explain.labels import LabelIssues, find_label_issues
 from fnguard.explain.model import load_model, resolve_model
 from fnguard.explain.overfit import Overfitting, overfitting
 from fnguard.explain.recommend import Recommendation, recommend
+from fnguard.explain.review import enqueue_label_issues
 from fnguard.explain.run import explain
 from fnguard.explain.shared import FeatureEffect, cliffs_delta, feature_effects, share_difference
 
@@ -36,6 +37,7 @@ __all__ = [
     "Recommendation",
     "cliffs_delta",
     "conflicting_duplicates",
+    "enqueue_label_issues",
     "explain",
     "feature_effects",
     "find_label_issues",

@@ -120,11 +120,14 @@ def test_guard_and_trusted_model_files(
           levers=["logistic"]).save(tmp_path / "guard", report=False)
     code, stdout, err = _run(["diagnose", str(table_csv), "--target", "y", "--positive", "bad",
                               "--model", str(tmp_path / "guard"), "--out", str(tmp_path / "g"),
+                              "--review-db", str(tmp_path / "review.sqlite"),
                               "--json", "--no-quick-check", *FAST], capsys)
     assert code == 0, err
     doc = json.loads(stdout)
     assert doc["threshold"] == 0.25 and doc["explain"]["scores"] == "model"
     assert doc["explain"]["model"].startswith("the Guard")
+    queued = doc["explain"]["review_queue"]
+    assert queued["enqueued"] + queued["duplicates"] == doc["explain"]["label_issues"]["count"]
     frame = pd.read_csv(table_csv)
     model = LogisticRegression().fit(frame[["x", "z"]], frame["y"])
     sio.dump(model, tmp_path / "m.skops")
@@ -162,11 +165,14 @@ def _bad_cases(tmp: Path, table_csv: Path) -> dict[str, tuple[list[str], str]]:
         "model in scores mode": ([t, "--label", "y", "--score", "x", "--model", str(other)],
                                  "table mode"),
         "missing target": ([t, "--target", "nope"], "nope"),
+        "review db without a Guard": ([t, *head, "--review-db", str(tmp / "r.sqlite")],
+                                      "Guard folder with --model"),
     }
 
 
 CASES = ["untrusted model", "pickle", "mismatched features", "too small", "both modes",
-         "neither mode", "label without score", "model in scores mode", "missing target"]
+         "neither mode", "label without score", "model in scores mode", "missing target",
+         "review db without a Guard"]
 
 
 @pytest.mark.parametrize("case", CASES)
