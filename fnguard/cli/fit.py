@@ -124,28 +124,30 @@ def summary(guard: Guard, saved: Path | None = None) -> dict[str, Any]:
 
 
 class _progress_bar:
-    """A Rich progress bar of the search on standard error; yields the ``progress`` callback."""
+    """A Rich progress bar of the search on standard error; yields the ``progress`` callback.
+
+    The bar fills with the time spent; beside it, the trials by state, the time left and the
+    best trial so far. A last line says the same once the search is over.
+    """
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.bar: Any = None
+        self.last: Any = None
 
     def __enter__(self) -> Any:
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(
             SpinnerColumn(),
-            TextColumn("[bold]searching[/]"),
-            BarColumn(),
+            BarColumn(bar_width=20),
             TimeElapsedColumn(),
-            TextColumn("{task.fields[left]}"),
-            TextColumn("{task.fields[trials]}"),
-            TextColumn("[green]{task.fields[best]}"),
+            TextColumn("{task.description}"),
             console=self.console,
-            transient=False,
+            transient=True,
         )
         self.bar.__enter__()
-        self.task = self.bar.add_task("search", total=None, left="", trials="", best="")
+        self.task = self.bar.add_task("searching: the plain models first", total=None)
         return self.update
 
     def update(self, p: Any) -> None:
@@ -153,15 +155,30 @@ class _progress_bar:
 
         from fnguard.search.budget import format_seconds
 
-        states = f"{p.trials} trials ({p.complete} done, {p.pruned} pruned, {p.failed} failed)"
+        self.last = p
+        left = format_seconds(max(p.budget - p.elapsed, 0.0))
+        best = f" [green]best: {escape(p.best)}[/]" if p.best else ""
         self.bar.update(
             self.task, total=p.budget, completed=min(p.elapsed, p.budget),
-            left=f"{format_seconds(max(p.budget - p.elapsed, 0.0))} left", trials=states,
-            best=f"best: {escape(p.best)}" if p.best else "",
+            description=f"{_states(p)}, {left} left;{best}",
         )
 
     def __exit__(self, *exc: Any) -> None:
+        from rich.markup import escape
+
+        from fnguard.search.budget import format_seconds
+
         self.bar.__exit__(*exc)
+        p = self.last
+        if p is not None and exc[0] is None:
+            best = f"; best out of fold: {escape(p.best)}" if p.best else ""
+            self.console.print(
+                f"Searched {_states(p)} in {format_seconds(p.elapsed)}{best}", soft_wrap=True
+            )
+
+
+def _states(p: Any) -> str:
+    return f"{p.trials} trials ({p.complete} complete, {p.pruned} pruned, {p.failed} failed)"
 
 
 def _fmt(est: dict[str, Any] | None) -> str:
@@ -179,8 +196,8 @@ def _print_summary(doc: dict[str, Any], console: Console) -> None:
     t = doc["test"]
     verdict = "[bold green]met[/]" if doc["met"] else "[bold red]NOT met[/]"
     console.print(
-        f"[bold]Winner:[/] {escape(' + '.join(doc['levers']))}  threshold "
-        f"{doc['threshold']:.6g}  (trial {doc['best_trial']}, {doc['trials']})"
+        f"[bold]Winner:[/] {escape(' + '.join(doc['levers']))} (trial {doc['best_trial']}), "
+        f"threshold {doc['threshold']:.6g}", soft_wrap=True,
     )
     table = Table(title="On the held-out test set (95% intervals)", header_style="bold")
     table.add_column("metric")

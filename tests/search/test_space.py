@@ -24,7 +24,7 @@ def test_default_pool_is_fast_levers_of_every_kind() -> None:
 
 def test_unknown_lever_names_close_ones() -> None:
     """Check that an unknown lever is the registry's error, with the close names."""
-    with pytest.raises(LeverError, match="There is no lever 'smot'.*'smote'"):
+    with pytest.raises(LeverError, match=r"There is no lever 'smot'.*'smote'"):
         resolve_pool("smot,lightgbm")
 
 

@@ -1,0 +1,96 @@
+"""Tests of `fnguard fit`: exit codes, the JSON summary, the saved Guard, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fnguard.cli import main
+
+
+@pytest.fixture(scope="module")
+def csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """400 rows: two informative numeric columns, a categorical one, about 15% positives."""
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.normal(size=(2, 400))
+    cat = rng.choice(["a", "b"], size=400)
+    y = (1.5 * x1 - x2 + rng.logistic(size=400) > 2.2).astype(int)
+    path = tmp_path_factory.mktemp("fit") / "data.csv"
+    pd.DataFrame({"id": np.arange(400), "x1": x1, "x2": x2, "cat": cat, "y": y}).to_csv(
+        path, index=False)
+    return path
+
+
+def _args(csv: Path, out: Path, require: str, *extra: str) -> list[str]:
+    return ["fit", str(csv), "--target", "y", "--positive", "1", "--require", require,
+            "--out", str(out), "--budget", "60", "--levers", "logistic,random-under",
+            "--cv", "3", "--jobs", "1", "--max-trials", "3", "--drop", "id", "--no-report",
+            *extra]
+
+
+def test_met_exits_0_with_json(csv: Path, tmp_path: Path, capsys) -> None:
+    """Check exit code 0, the JSON summary on stdout alone, and the Guard saved."""
+    code = main(_args(csv, tmp_path / "guard", "f1", "--json"))
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    doc = json.loads(captured.out)
+    assert doc["met"] is True and doc["requirement"] == "fbeta:1"
+    assert doc["levers"][-1] in ("logistic",) and doc["trials"]["complete"] >= 1
+    assert {"recall", "precision", "fpr", "tp", "fp", "fn", "tn"} <= set(doc["test"])
+    assert doc["against_logistic_at_0.5"]["misses_removed"] == (
+        doc["reference"]["logistic_at_0.5"]["fn"] - doc["test"]["fn"])
+    saved = json.loads((tmp_path / "guard" / "guard.json").read_text())
+    assert saved["threshold"] == pytest.approx(doc["threshold"])
+    assert "id" not in [c["name"] for c in saved["schema"]["columns"]]
+
+
+def test_not_met_exits_1_after_saving(csv: Path, tmp_path: Path, capsys) -> None:
+    """Check exit code 1 when the requirement fails on the test set, with the Guard saved."""
+    code = main(_args(csv, tmp_path / "guard", "precision>=0.99", "--json"))
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["met"] is False
+    assert json.loads((tmp_path / "guard" / "guard.json").read_text())["met"] is False
+
+
+def test_summary_and_progress(csv: Path, tmp_path: Path, capsys) -> None:
+    """Check the Rich summary on stdout and the progress bar on stderr."""
+    code = main(_args(csv, tmp_path / "guard", "f1"))
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "Winner:" in captured.out and "held-out test set" in captured.out
+    assert "plain logistic regression at 0.5" in captured.out
+    assert "Searched 3 trials (3 complete, 0 pruned, 0 failed)" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [({"--budget": "soon"}, "budget 'soon' cannot be read"),
+     ({"--budget": "2"}, "too short for one trial"),
+     ({"--levers": "smot,logistic"}, "no lever 'smot'"),
+     ({"--require": "recall>>0.9"}, "cannot be parsed"),
+     ({"--target": "label"}, "label"),
+     ({"--cv": "1"}, "integer >= 2")],
+)
+def test_bad_input_exits_2(csv: Path, tmp_path: Path, capsys, change, match) -> None:
+    """Check exit code 2 and one red line, no traceback, for each kind of bad input."""
+    args = _args(csv, tmp_path / "guard", "f1")
+    for option, value in change.items():
+        args[args.index(option) + 1] = value
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    import re
+
+    assert re.search(match, " ".join(err.split()))
+    assert not (tmp_path / "guard").exists()
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys) -> None:
+    """Check that a data file that does not exist is bad input."""
+    code = main(_args(tmp_path / "nope.csv", tmp_path / "guard", "f1"))
+    assert code == 2 and "nope.csv" in capsys.readouterr().err

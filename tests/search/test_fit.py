@@ -1,0 +1,272 @@
+"""Tests of fnguard.fit: the honest split, the Guard it returns, bad input."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fnguard.data import load_table
+from fnguard.decide import choose_threshold, parse_requirement
+from fnguard.errors import DataError, RequirementError
+from fnguard.levers import build, registry
+from fnguard.levers.prior import PriorCorrectedPipeline
+from fnguard.levers.registry import LeverError, register
+from fnguard.metrics import summary
+from fnguard.search import SearchError, fit
+from fnguard.search.split import calibration_split, holdout_split
+
+from .conftest import make_frame
+
+FAST = ["logistic", "random-under", "random-over"]
+OPTIONS = {"budget": 120, "levers": FAST, "cv": 3, "jobs": 1, "max_trials": 5}
+
+
+def _fit(frame: pd.DataFrame, require: str = "recall>=0.8", **kwargs):
+    return fit(frame, "y", 1, require, **{**OPTIONS, **kwargs})
+
+
+def _rows(frame: pd.DataFrame, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    return holdout_split(frame["y"].to_numpy() == 1, 0.2, seed)
+
+
+@pytest.fixture(scope="module")
+def guard(frame):
+    return _fit(frame)
+
+
+def test_guard_holds_the_winner(guard) -> None:
+    """Check the Guard's fields: the best trial's levers, params and out-of-fold threshold."""
+    best = guard.info["best_trial"]
+    record = guard.leaderboard[best]
+    assert guard.levers == record["levers"] and guard.params == record["params"]
+    assert guard.threshold == record["threshold"]
+    assert guard.target == "y" and guard.positive == 1 and guard.negative == 0
+    assert guard.requirement == parse_requirement("recall>=0.8").describe()
+    assert guard.info["threshold_from"] == "out-of-fold"
+    lower, upper = guard.review_band
+    assert lower == guard.threshold and upper >= lower
+    json.dumps(guard.info, allow_nan=False)
+    json.dumps(guard.leaderboard, allow_nan=False)
+
+
+def test_pipeline_is_refitted_on_every_search_row(guard, frame) -> None:
+    """Check that the pipeline is the winner refitted on all non-test rows, and nothing else."""
+    search, _ = _rows(frame)
+    d = load_table(frame, "y", positive=1)
+    expected = build(guard.levers, d.schema, params=guard.params, random_state=0).fit(
+        d.X.iloc[search], d.y[search])
+    np.testing.assert_allclose(guard.pipeline.predict_proba(d.X)[:, 1],
+                               expected.predict_proba(d.X)[:, 1])
+
+
+def test_scored_once_on_the_test_set(guard, frame) -> None:
+    """Check the test metrics: summary() of the held-out rows' scores at the threshold."""
+    _, test = _rows(frame)
+    d = load_table(frame, "y", positive=1)
+    h = guard.holdout
+    assert np.array_equal(h["y"].to_numpy(), d.y[test])
+    np.testing.assert_allclose(h["score"], guard.pipeline.predict_proba(d.X.iloc[test])[:, 1])
+    ref = summary(h["y"], h["score"], guard.threshold, positive=True, n_boot=0)
+    for name in ("recall", "precision", "fpr", "ece"):
+        assert guard.metrics[name]["value"] == pytest.approx(ref[name].value)
+        assert guard.metrics[name]["low"] <= guard.metrics[name]["value"] <= guard.metrics[
+            name]["high"]
+    assert [guard.metrics[k] for k in ("tp", "fp", "tn", "fn")] == [
+        ref[k].value for k in ("tp", "fp", "tn", "fn")]
+    assert guard.metrics["n"] == test.size
+    assert guard.met == (ref["recall"].value >= 0.8)
+
+
+def test_reference_logistic(guard, frame) -> None:
+    """Check the reference: a plain logistic regression on the same rows, at 0.5 and tuned."""
+    search, test = _rows(frame)
+    d = load_table(frame, "y", positive=1)
+    model = build(["logistic"], d.schema, random_state=0).fit(d.X.iloc[search], d.y[search])
+    s = model.predict_proba(d.X.iloc[test])[:, 1]
+    ref = guard.info["reference"]
+    at_half = summary(d.y[test], s, 0.5, positive=True, n_boot=0)
+    assert [ref["logistic_at_0.5"][k] for k in ("tp", "fp", "tn", "fn")] == [
+        at_half[k].value for k in ("tp", "fp", "tn", "fn")]
+    tuned = ref["logistic_tuned"]
+    baseline = guard.leaderboard[0]
+    assert baseline["levers"] == ["logistic"] and tuned["threshold"] == baseline["threshold"]
+
+
+def test_info_records_the_search(guard, frame) -> None:
+    """Check the provenance: budget, trials by state, folds, split sizes, versions, notes."""
+    info = guard.info
+    assert info["budget"] == 120.0 and info["cv"] == 3 and info["test_size"] == 0.2
+    assert sum(info["trials"].values()) == len(guard.leaderboard) == 5
+    split = info["split"]
+    assert split["rows"] == 500 and split["test_rows"] == 100 and split["search_rows"] == 400
+    assert split["positives"] == split["search_positives"] + split["test_positives"]
+    assert info["baseline_trials"] == [0] and info["seed"] == 0
+    assert info["fingerprint"].startswith("sha256:") and "scikit-learn" in info["versions"]
+    assert info["created"].endswith("+00:00") and isinstance(info["notes"], list)
+    assert {c["lever"] for c in info["contributions"]} >= {"logistic"}
+
+
+def _poisoned(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same table with the test rows' features replaced by garbage (labels kept, so the
+    stratified split is the same)."""
+    _, test = _rows(frame)
+    bad = frame.copy()
+    rng = np.random.default_rng(99)
+    for col in ("x1", "x2", "x3"):
+        bad.loc[test, col] = rng.normal(size=test.size) * 1000.0
+    bad.loc[test, "cat"] = "never-seen"
+    return bad
+
+
+def test_test_rows_influence_no_choice(guard, frame) -> None:
+    """Check that garbage in the test rows changes no choice: levers, params, threshold, band,
+    every trial's out-of-fold result, the contributions; only the test metrics move."""
+    poisoned = _fit(_poisoned(frame))
+    assert poisoned.levers == guard.levers and poisoned.params == guard.params
+    assert poisoned.threshold == guard.threshold and poisoned.review_band == guard.review_band
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in guard.leaderboard]
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in poisoned.leaderboard] == strip
+    assert poisoned.info["contributions"] == guard.info["contributions"]
+    assert poisoned.info["reference"]["logistic_tuned"]["threshold"] == guard.info["reference"][
+        "logistic_tuned"]["threshold"]
+    assert not np.allclose(poisoned.holdout["score"], guard.holdout["score"])
+
+
+@pytest.fixture
+def spies(monkeypatch) -> Iterator[dict[str, list]]:
+    """Record the row index of every pipeline fit and score, and the size of every threshold
+    choice, by wrapping the real methods."""
+    seen: dict[str, list] = {"fit": [], "score": [], "threshold": []}
+    real_fit, real_proba = PriorCorrectedPipeline.fit, PriorCorrectedPipeline.predict_proba
+
+    def spy_fit(self, X, y=None, **kw):
+        seen["fit"].append(np.asarray(X.index))
+        return real_fit(self, X, y, **kw)
+
+    def spy_proba(self, X, **kw):
+        seen["score"].append(np.asarray(X.index))
+        return real_proba(self, X, **kw)
+
+    monkeypatch.setattr(PriorCorrectedPipeline, "fit", spy_fit)
+    monkeypatch.setattr(PriorCorrectedPipeline, "predict_proba", spy_proba)
+    import importlib
+
+    # fnguard.search.fit is also the function's name: import the module by its full name.
+    for name in ("fnguard.search.fit", "fnguard.search.objective"):
+        module = importlib.import_module(name)
+        real = module.choose_threshold
+
+        def spy_threshold(y, scores, *args, _real=real, **kw):
+            seen["threshold"].append(len(y))
+            return _real(y, scores, *args, **kw)
+
+        monkeypatch.setattr(module, "choose_threshold", spy_threshold)
+    yield seen
+
+
+@pytest.mark.parametrize("require", ["recall>=0.8", "recall>=0.7 @90%"])
+def test_no_test_row_reaches_a_fit_or_a_threshold(frame, spies, require) -> None:
+    """Check that no test row is ever fitted on or used to choose a threshold, and that test
+    rows are scored only whole: the winner's and the reference's final scoring."""
+    _fit(frame, require, max_trials=4)
+    _, test = _rows(frame)
+    assert spies["fit"] and all(np.intersect1d(ix, test).size == 0 for ix in spies["fit"])
+    with_test = [ix for ix in spies["score"] if np.intersect1d(ix, test).size]
+    assert len(with_test) == 2 and all(np.array_equal(np.sort(ix), test) for ix in with_test)
+    assert spies["threshold"] and max(spies["threshold"]) <= 500 - test.size
+
+
+def test_guarantee_thresholds_on_a_calibration_split(frame) -> None:
+    """Check that a guarantee refits on the search rows minus a calibration split and chooses
+    the threshold on that split, which the model did not train on."""
+    req = parse_requirement("recall>=0.7 @90%")
+    g = _fit(frame, req.text)
+    assert g.info["threshold_from"] == "calibration"
+    search, _ = _rows(frame)
+    d = load_table(frame, "y", positive=1)
+    Xs, ys = d.X.iloc[search], d.y[search]
+    fit_rows, cal_rows = calibration_split(ys, 7, seed=0)  # min_positives(0.7, 0.9) == 7
+    assert g.info["split"]["calibration_rows"] == cal_rows.size
+    model = build(g.levers, d.schema, params=g.params, random_state=0).fit(
+        Xs.iloc[fit_rows], ys[fit_rows])
+    scores = model.predict_proba(Xs.iloc[cal_rows])[:, 1]
+    assert g.threshold == choose_threshold(ys[cal_rows], scores, req, positive=True).threshold
+    np.testing.assert_allclose(g.pipeline.predict_proba(d.X)[:, 1],
+                               model.predict_proba(d.X)[:, 1])
+
+
+@pytest.fixture
+def broken() -> Iterator[None]:
+    from sklearn.linear_model import LogisticRegression
+
+    class Failing(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            raise ValueError("this lever always fails")
+
+    register("test:failing", "algorithm", "classifier", "Fails.", "Fails.")(Failing)
+    yield
+    registry._levers.pop("test:failing")
+
+
+def test_every_trial_failed(frame, broken) -> None:
+    """Check that a search where every trial fails is an error that quotes the failures."""
+    with pytest.raises(SearchError, match=r"Every trial failed.*this lever always fails"):
+        _fit(frame, levers=["test:failing"], max_trials=2)
+
+
+def test_budget_spent_before_one_trial() -> None:
+    """Check the message when the budget runs out before any trial finished."""
+    from fnguard.search.fit import _nothing_finished
+    from fnguard.search.runner import SearchResult
+
+    empty = SearchResult([], None, {}, {}, {}, {}, [], 5.0)
+    with pytest.raises(SearchError, match=r"ran out before one trial finished.*at least 10s"):
+        raise _nothing_finished(empty, 5.0)
+
+
+def with_positives(k: int) -> pd.DataFrame:
+    """300 rows of which exactly ``k`` are positive (the largest x1)."""
+    small = make_frame(n=300, seed=1)
+    small["y"] = 0
+    small.loc[small["x1"].nlargest(k).index, "y"] = 1
+    return small
+
+
+def test_few_positives_fall_back_to_fewer_folds() -> None:
+    """Check that too few positives for the folds asked fall back, with a note."""
+    small = with_positives(9)  # 2 held out, 7 left: 3 folds of at least 2
+    g = fit(small, "y", 1, "recall>=0.5", budget=60, levers=["logistic"], cv=5, jobs=1,
+            max_trials=1)
+    assert g.info["cv"] == 3 and g.info["cv_asked"] == 5
+    assert any("folds (of the 5 asked)" in n for n in g.info["notes"])
+
+
+BAD = [
+    ({"budget": "soon"}, SearchError, "budget 'soon' cannot be read"),
+    ({"budget": 2}, SearchError, "too short for one trial: give at least 5s"),
+    ({"levers": ["smot"]}, LeverError, "no lever 'smot'.*'smote'"),
+    ({"require": "recall>>0.9"}, RequirementError, "cannot be parsed"),
+    ({"target": "nope"}, DataError, "nope"),
+    ({"target": None}, DataError, "No target column"),
+    ({"test_size": 0.95}, SearchError, "test size"),
+    ({"cv": 1}, SearchError, "integer >= 2"),
+    ({"jobs": 0}, SearchError, "jobs"),
+    ({"require": "recall>=0.99 @99%"}, SearchError, "needs at least 459 positive rows"),
+    ({"frame": with_positives(4)}, SearchError, "Only 3 positive rows.*at least 4"),
+    ({"frame": make_frame().assign(y=lambda f: np.arange(len(f)) % 3)}, DataError, "y"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), BAD)
+def test_bad_input(frame, kwargs, error, match) -> None:
+    """Check that bad input is refused before any search, with a message that says the fix."""
+    kwargs = dict(kwargs)
+    data = kwargs.pop("frame", frame)
+    target = kwargs.pop("target", "y")
+    require = kwargs.pop("require", "recall>=0.8")
+    with pytest.raises(error, match=match):
+        fit(data, target, 1, require, **{**OPTIONS, **kwargs})
