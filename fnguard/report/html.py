@@ -456,7 +456,7 @@ def write_report(
 
 # ------------------------------------------------------------------------ the explanation
 #: Most rows of the label issues and duplicates tables in the page (the CSV has them all).
-MAX_EXPLAIN_ROWS = 50
+MAX_EXPLAIN_ROWS = 20
 #: Most features listed in the "what the misses share" table.
 MAX_EFFECTS = 20
 
