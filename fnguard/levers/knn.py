@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CellIndex", "recall"]
+__all__ = ["CellIndex", "farthest_selection", "recall"]
 
 #: Rows per cell aimed at by default (fewer cells: cheaper to build, more rows per probe).
 ROWS_PER_CELL = 256
@@ -250,3 +250,54 @@ def recall(found: np.ndarray, exact: np.ndarray) -> float:
     k = exact.shape[1]
     hits = sum(len(set(a.tolist()) & set(b.tolist())) for a, b in zip(found, exact, strict=True))
     return hits / (k * len(exact))
+
+
+def _smallest(score: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the n smallest scores, ties in order (imbalanced-learn's stable sort)."""
+    return np.argsort(score, kind="stable")[:n]
+
+
+def _farthest_sums(X: np.ndarray, Y: np.ndarray, k: int) -> np.ndarray:
+    """Sum of the distances from each row of X to its k farthest rows of Y (exact, float64,
+    in blocks of bounded memory)."""
+    Y_sq = np.einsum("ij,ij->i", Y, Y)
+    out = np.empty(len(X))
+    block = max(1, 2**22 // max(len(Y), 1))
+    for start in range(0, len(X), block):
+        part = X[start : start + block]
+        d2 = np.einsum("ij,ij->i", part, part)[:, None] - 2.0 * part @ Y.T + Y_sq[None, :]
+        far = np.partition(d2, d2.shape[1] - k, axis=1)[:, -k:]
+        out[start : start + len(part)] = np.sqrt(np.maximum(far, 0.0)).sum(axis=1)
+    return out
+
+
+def farthest_selection(X: np.ndarray, Y: np.ndarray, k: int, n_keep: int) -> np.ndarray:
+    """NearMiss-2's choice: the n_keep rows of X of the smallest sum of distances to their k
+    farthest rows of Y, computing exact sums only for rows that can be chosen.
+
+    The sum over a subset of Y (its rows farthest from its mean) is a lower bound of the sum
+    over Y. The rows of the smallest bounds are scored exactly; the n_keep-th smallest exact
+    score is an upper bound of the n_keep-th smallest of all, so a row whose lower bound is
+    above it cannot be chosen.
+    """
+    if n_keep >= len(X):
+        return _smallest(_farthest_sums(X, Y, k), n_keep)
+    centre = Y.mean(axis=0)
+    outer = np.argsort(-np.einsum("ij,ij->i", Y - centre, Y - centre), kind="stable")
+    outer = np.sort(outer[: min(len(Y), max(128, 4 * k))])
+    low = _farthest_sums(X, Y[outer], k) if len(outer) < len(Y) else None
+    if low is None:
+        return _smallest(_farthest_sums(X, Y, k), n_keep)
+    order = np.argsort(low, kind="stable")
+    score = np.full(len(X), np.inf)
+    done = min(len(X), 2 * n_keep)
+    score[order[:done]] = _farthest_sums(X[order[:done]], Y, k)
+    while done < len(X):
+        limit = np.partition(score[order[:done]], n_keep - 1)[n_keep - 1]
+        more = int(np.searchsorted(low[order], limit, side="right"))
+        if more <= done:
+            break
+        more = min(more, done + 4 * n_keep)
+        score[order[done:more]] = _farthest_sums(X[order[done:more]], Y, k)
+        done = more
+    return _smallest(score, n_keep)
