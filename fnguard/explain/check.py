@@ -166,6 +166,23 @@ def quick_check(
     -------
     list of Check
         One per checked lever, in rank order (also set as each recommendation's ``check``).
+
+    Examples
+    --------
+    >>> from fnguard.data import load_table
+    >>> from fnguard.explain.model import folds, out_of_fold
+    >>> from fnguard.levers import build
+    >>> rng = np.random.default_rng(0)
+    >>> frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    >>> frame["y"] = (frame.a * frame.b > 0.3).astype(int)
+    >>> data = load_table(frame, "y", positive=1)
+    >>> splits = folds(data.y, 3, 0)
+    >>> base = out_of_fold(lambda: build("logistic", data.schema), data.X, data.y, splits)
+    >>> rec = Recommendation(1, "lightgbm", "FNG106", "overfitting", "simpler", None)
+    >>> (check,) = quick_check([rec], data.X, data.y, base, threshold=0.5, splits=splits,
+    ...                        schema=data.schema)
+    >>> check.status, check.misses_removed > 0
+    ('measured', True)
     """
     from fnguard.levers import build
 

@@ -149,6 +149,16 @@ class Explanation:
         -------
         list of Path
             The files written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from fnguard.data import datasets
+        >>> from fnguard.explain import explain
+        >>> exp = explain(datasets.load("digits"), cv=2, quick_check=False, n_boot=0)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     [p.name for p in exp.write(pathlib.Path(tmp) / "out")]
+        ['label_issues.csv']
         """
         from fnguard._atomic import prepare_dir, write_text_atomic
 

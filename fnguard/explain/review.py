@@ -56,7 +56,17 @@ def enqueue_label_issues(
     ------
     DataError
         If ``guard`` is not a Guard or a suspected row lies outside ``frame``.
-    """
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fnguard.explain.labels import find_label_issues
+    >>> issues = find_label_issues(np.array([True, False] * 10), np.full(20, 0.5))
+    >>> enqueue_label_issues("review.sqlite", object(), pd.DataFrame({"x": range(20)}), issues)
+    Traceback (most recent call last):
+    ...
+    fnguard.errors.DataError: The review queue holds cases of a Guard; got object: pass the Guard folder with --model (fnguard.load in Python).
+    """  # noqa: E501
     from fnguard.guard import Guard
     from fnguard.serve.queue import enqueue
 

@@ -108,6 +108,15 @@ def score_table(
     DataError
         If no model is given and a class has fewer than 2 rows, or the model does not match
         the table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fnguard.data import load_table
+    >>> frame = pd.DataFrame({"x": range(40), "y": [0, 1] * 20})
+    >>> ts = score_table(load_table(frame, "y", positive=1), cv=4, training=False)
+    >>> ts.kind, len(ts.splits), ts.scores.shape
+    ('out-of-fold', 4, (40,))
     """
     say = progress or (lambda _text: None)
     m = resolve_model(model, data, seed=seed)
@@ -154,7 +163,34 @@ def diagnose_scores(
     n_boot: int = 1000,
     seed: int = 0,
 ) -> Diagnosis:
-    """The diagnosis of a table's scores, with its features, labels and names."""
+    """The diagnosis of a table's scores, with its features, labels and names.
+
+    Parameters
+    ----------
+    data : Dataset
+        The labelled table.
+    ts : TableScores
+        What :func:`score_table` returned for it.
+    confidence : float, default=0.95
+        Level of every interval.
+    n_boot : int, default=1000
+        Bootstrap replicates.
+    seed : int, default=0
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    Diagnosis
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fnguard.data import load_table
+    >>> data = load_table(pd.DataFrame({"x": range(40), "y": [0, 1] * 20}), "y", positive=1)
+    >>> d = diagnose_scores(data, score_table(data, cv=4, training=False), n_boot=0)
+    >>> d.curve.n, d.positive
+    (40, 1)
+    """
     what = "model" if ts.kind == "model" else "out-of-fold"
     d = diagnose(
         data.y,

@@ -595,6 +595,14 @@ def render_explained_report(
     -------
     str
         The HTML document.
+
+    Examples
+    --------
+    >>> from fnguard.data import datasets
+    >>> from fnguard.explain import explain
+    >>> exp = explain(datasets.load("digits"), cv=2, quick_check=False, n_boot=0)
+    >>> "Why are positives missed?" in render_explained_report(exp.diagnosis, exp)
+    True
     """
     import jinja2
     from markupsafe import Markup
@@ -647,6 +655,17 @@ def write_explained_report(
     -------
     Path
         The path of ``out_dir/index.html``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from fnguard.data import datasets
+    >>> from fnguard.explain import explain
+    >>> exp = explain(datasets.load("digits"), cv=2, quick_check=False, n_boot=0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = write_explained_report(exp.diagnosis, exp, pathlib.Path(tmp) / "report")
+    ...     sorted(p.name for p in path.parent.iterdir())
+    ['index.html', 'label_issues.csv', 'misses.csv']
     """
     from fnguard.explain.explanation import LABEL_ISSUES_CSV
 
