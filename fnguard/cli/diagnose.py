@@ -444,6 +444,6 @@ def _write_table_report(d: Diagnosis, exp: Any, out: Path) -> Path:
 
     if exp is None:
         return write_report(d, out)
-    from fnguard.report.html import write_explained_report
+    from fnguard.explain.report import write_explained_report
 
     return write_explained_report(d, exp, out)

@@ -1,4 +1,4 @@
-"""Tests of the report's "Why are positives missed?" section (fnguard.report.html)."""
+"""Tests of fnguard.explain.report: the report's "Why are positives missed?" section."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 
 from fnguard.data import load_table
 from fnguard.explain import explain
-from fnguard.report.html import render_explained_report, render_report, write_explained_report
+from fnguard.explain.report import render_explained_report, write_explained_report
+from fnguard.report.html import render_report
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
