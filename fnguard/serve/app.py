@@ -217,13 +217,16 @@ def create_app(
                     title="Not found" if exc.status_code == 404 else "Error",
                     message=str(exc.detail))
 
-    async def current(request: Request, *, admin: bool = False) -> User:
-        user = await run_in_threadpool(session_user, engine, request.cookies.get(SESSION_COOKIE))
+    def who(request: Request, *, admin: bool = False) -> User:
+        user = session_user(engine, request.cookies.get(SESSION_COOKIE))
         if user is None:
             raise _Denied(401, "Sign in first.")
         if admin and not user.is_admin:
             raise _Denied(403, "This page is for admins.")
         return user
+
+    async def current(request: Request, *, admin: bool = False) -> User:
+        return await run_in_threadpool(lambda: who(request, admin=admin))
 
     async def form_of(request: Request, user: User | None, *, login: str = "") -> dict:
         try:
@@ -236,16 +239,19 @@ def create_app(
             raise _Denied(403, "The form's security token is missing or stale: reload the page.")
         return fields
 
-    async def body_of(request: Request, user: User) -> dict:
+    def json_of(request: Request, user: User, raw: bytes) -> dict:
         if not check_csrf(user.csrf, request.headers.get("x-csrf-token")):
             raise _Denied(403, "Missing or wrong X-CSRF-Token header.")
         try:
-            body = json.loads(await request.body() or b"{}")
+            body = json.loads(raw or b"{}")
         except (ValueError, UnicodeDecodeError):
             raise _Denied(400, "The body is not JSON.") from None
         if not isinstance(body, dict):
             raise _Denied(400, "The body must be a JSON object.")
         return body
+
+    async def body_of(request: Request, user: User) -> dict:
+        return json_of(request, user, await request.body())
 
     def schema_of(fingerprint: str) -> dict | None:
         if fingerprint not in schemas:
@@ -356,18 +362,22 @@ def create_app(
         await _submit(user, case_id, fields.get("verdict"), fields.get("comment", ""))
         return RedirectResponse(f"/case/{case_id}?saved=1", status_code=303)
 
-    async def _submit(user: User, case_id: int, verdict: Any, comment: Any) -> dict:
+    def submit(user: User, case_id: int, verdict: Any, comment: Any, then_next: bool = False
+               ) -> dict:
         if not isinstance(verdict, str) or not isinstance(comment, str):
             raise _Denied(400, "A verdict (positive, negative or unsure) is required.")
         try:
-            return await run_in_threadpool(
-                leases.submit_verdict, engine, user, case_id, verdict, comment,
-                reviews_per_case=reviews_per_case,
+            return leases.submit_verdict(
+                engine, user, case_id, verdict, comment, reviews_per_case=reviews_per_case,
+                then_next=then_next, lease_seconds=lease_seconds,
             )
         except leases.LeaseError as exc:
             raise _Denied(409, str(exc)) from None
         except ReviewError as exc:
             raise _Denied(400, str(exc)) from None
+
+    async def _submit(user: User, case_id: int, verdict: Any, comment: Any) -> dict:
+        return await run_in_threadpool(submit, user, case_id, verdict, comment)
 
     @app.get("/adjudicate")
     async def adjudicate_page(request: Request) -> Response:
@@ -424,14 +434,14 @@ def create_app(
 
     @app.post("/api/cases/{case_id:int}/verdict")
     async def api_verdict(request: Request, case_id: int) -> Response:
-        user = await current(request)
-        body = await body_of(request, user)
-        out = await _submit(user, case_id, body.get("verdict"), body.get("comment", ""))
-        if body.get("next"):
-            out["next"] = await run_in_threadpool(
-                leases.lease_next, engine, user, reviews_per_case=reviews_per_case,
-                lease_seconds=lease_seconds,
-            )
-        return JSONResponse(out)
+        raw = await request.body()
+
+        def work() -> dict:  # one trip to the thread pool: session, verdict, next lease
+            user = who(request)
+            body = json_of(request, user, raw)
+            return submit(user, case_id, body.get("verdict"), body.get("comment", ""),
+                          bool(body.get("next")))
+
+        return JSONResponse(await run_in_threadpool(work))
 
     return app

@@ -224,6 +224,13 @@ def authenticate(engine: Engine, name: str, password: str, *, address: str = "")
     return User(id=row.id, name=row.name, role=row.role)
 
 
+_SESSION = (
+    sa.select(users.c.id, users.c.name, users.c.role, sessions.c.csrf)
+    .join(users, users.c.id == sessions.c.user_id)
+    .where(sessions.c.token == sa.bindparam("token"), sessions.c.expires > sa.bindparam("t"))
+)
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -251,11 +258,7 @@ def session_user(engine: Engine, token: str | None) -> User | None:
     if not token or len(token) > 200:
         return None
     with read(engine) as conn:
-        row = conn.execute(
-            sa.select(users.c.id, users.c.name, users.c.role, sessions.c.csrf)
-            .join(users, users.c.id == sessions.c.user_id)
-            .where(sessions.c.token == _digest(token), sessions.c.expires > now())
-        ).first()
+        row = conn.execute(_SESSION, {"token": _digest(token), "t": now()}).first()
     return None if row is None else User(id=row.id, name=row.name, role=row.role, csrf=row.csrf)
 
 

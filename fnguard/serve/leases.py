@@ -78,38 +78,110 @@ def _check_n(reviews_per_case: int) -> int:
     return reviews_per_case
 
 
-def _claim(conn: Connection, case_id: int, user: User, n: int, t: float, until: float) -> bool:
-    rows = conn.execute(
-        sa.select(assignments.c.slot, assignments.c.state, assignments.c.lease_until).where(
-            assignments.c.case_id == case_id
+B = sa.bindparam
+# The hot statements, built once: building SQLAlchemy expressions costs more than running them.
+_SLOTS = sa.select(assignments.c.slot, assignments.c.state, assignments.c.lease_until).where(
+    assignments.c.case_id == B("c_id")
+)
+_TAKE_OVER = (
+    assignments.update()
+    .where(
+        assignments.c.case_id == B("c_id"),
+        assignments.c.slot == B("s_id"),
+        assignments.c.state == "leased",
+        assignments.c.lease_until <= B("t"),
+    )
+    .values(user_id=B("u_id"), lease_until=B("until"))
+)
+_DROP_LEASE = assignments.delete().where(
+    assignments.c.case_id == B("c_id"),
+    assignments.c.user_id == B("u_id"),
+    assignments.c.state == "leased",
+)
+_HELD = (
+    sa.select(assignments.c.case_id)
+    .join(cases, cases.c.id == assignments.c.case_id)
+    .where(
+        assignments.c.user_id == B("u_id"),
+        assignments.c.state == "leased",
+        cases.c.status == "open",
+        cases.c.id != B("skip"),
+    )
+    .order_by(cases.c.audit.desc(), cases.c.sort_key.desc())
+    .limit(1)
+)
+_RENEW = (
+    assignments.update()
+    .where(assignments.c.case_id == B("c_id"), assignments.c.user_id == B("u_id"))
+    .values(lease_until=B("until"))
+)
+_CANDIDATES_Q = (
+    sa.select(cases.c.id)
+    .where(
+        cases.c.status == "open",
+        cases.c.id != B("skip"),
+        ~sa.exists().where(
+            assignments.c.case_id == cases.c.id, assignments.c.user_id == B("u_id")
+        ),
+        sa.select(sa.func.count())
+        .where(
+            assignments.c.case_id == cases.c.id,
+            sa.or_(assignments.c.state == "done", assignments.c.lease_until > B("t")),
         )
-    ).all()
+        .scalar_subquery()
+        < B("n"),
+    )
+    .order_by(cases.c.audit.desc(), cases.c.sort_key.desc(), cases.c.id)
+    .limit(_CANDIDATES)
+)
+_MINE = (
+    sa.select(assignments.c.state, verdicts.c.id, verdicts.c.verdict, verdicts.c.comment)
+    .outerjoin(
+        verdicts,
+        sa.and_(verdicts.c.case_id == assignments.c.case_id,
+                verdicts.c.user_id == assignments.c.user_id),
+    )
+    .where(assignments.c.case_id == B("c_id"), assignments.c.user_id == B("u_id"))
+)
+_STATUS = sa.select(cases.c.status, cases.c.adjudicated_by).where(cases.c.id == B("c_id"))
+_CHANGE_VERDICT = (
+    verdicts.update()
+    .where(verdicts.c.id == B("v_id"))
+    .values(verdict=B("v"), comment=B("note"), updated=B("t"))
+)
+_DONE = (
+    assignments.update()
+    .where(assignments.c.case_id == B("c_id"), assignments.c.user_id == B("u_id"))
+    .values(state="done")
+)
+_VOTES = sa.select(verdicts.c.verdict).where(verdicts.c.case_id == B("c_id"))
+_SET_CASE = (
+    cases.update()
+    .where(cases.c.id == B("c_id"))
+    .values(status=B("st"), final=B("fin"), decided=B("dec"))
+)
+
+
+def _claim(conn: Connection, case_id: int, user: User, n: int, t: float, until: float) -> bool:
+    rows = conn.execute(_SLOTS, {"c_id": case_id}).all()
     taken = {r.slot for r in rows}
     free = [s for s in range(n) if s not in taken]
     if free:
+        values = {"case_id": case_id, "slot": free[0], "user_id": user.id, "state": "leased",
+                  "lease_until": until}
+        if conn.dialect.name == "sqlite":  # BEGIN IMMEDIATE: no other writer can race us
+            conn.execute(assignments.insert(), values)
+            return True
         try:
             with conn.begin_nested():
-                conn.execute(
-                    assignments.insert().values(
-                        case_id=case_id, slot=free[0], user_id=user.id, state="leased",
-                        lease_until=until,
-                    )
-                )
+                conn.execute(assignments.insert(), values)
             return True
         except sa.exc.IntegrityError:  # another server process took it first
             return False
     for r in rows:
         if r.state == "leased" and r.lease_until <= t and r.slot < n:
-            done = conn.execute(
-                assignments.update()
-                .where(
-                    assignments.c.case_id == case_id,
-                    assignments.c.slot == r.slot,
-                    assignments.c.state == "leased",
-                    assignments.c.lease_until <= t,
-                )
-                .values(user_id=user.id, lease_until=until)
-            )
+            done = conn.execute(_TAKE_OVER, {"c_id": case_id, "s_id": r.slot, "t": t,
+                                             "u_id": user.id, "until": until})
             if done.rowcount == 1:
                 return True
     return False
@@ -145,57 +217,28 @@ def lease_next(
         The case id.
     """
     n = _check_n(reviews_per_case)
+    with write(engine) as conn:
+        return _lease(conn, user, n, lease_seconds, skip)
+
+
+def _lease(
+    conn: Connection, user: User, n: int, lease_seconds: float, skip: int | None
+) -> int | None:
     t = now()
     until = t + lease_seconds
-    with write(engine) as conn:
-        if skip is not None:
-            conn.execute(
-                assignments.delete().where(
-                    assignments.c.case_id == skip,
-                    assignments.c.user_id == user.id,
-                    assignments.c.state == "leased",
-                )
-            )
-        held = conn.execute(
-            sa.select(assignments.c.case_id)
-            .join(cases, cases.c.id == assignments.c.case_id)
-            .where(
-                assignments.c.user_id == user.id,
-                assignments.c.state == "leased",
-                cases.c.status == "open",
-            )
-            .order_by(cases.c.audit.desc(), cases.c.sort_key.desc())
-        ).scalars().all()
-        for case_id in held:
-            if case_id != skip:
-                conn.execute(
-                    assignments.update()
-                    .where(assignments.c.case_id == case_id, assignments.c.user_id == user.id)
-                    .values(lease_until=until)
-                )
-                return int(case_id)
-        mine = sa.exists().where(
-            assignments.c.case_id == cases.c.id, assignments.c.user_id == user.id
-        )
-        busy = (
-            sa.select(sa.func.count())
-            .where(
-                assignments.c.case_id == cases.c.id,
-                sa.or_(assignments.c.state == "done", assignments.c.lease_until > t),
-            )
-            .scalar_subquery()
-        )
-        query = (
-            sa.select(cases.c.id)
-            .where(cases.c.status == "open", ~mine, busy < n)
-            .order_by(cases.c.audit.desc(), cases.c.sort_key.desc(), cases.c.id)
-            .limit(_CANDIDATES)
-        )
-        if skip is not None:
-            query = query.where(cases.c.id != skip)
-        for case_id in conn.execute(query).scalars().all():
-            if _claim(conn, case_id, user, n, t, until):
-                return int(case_id)
+    skip_id = -1 if skip is None else int(skip)
+    if skip is not None:
+        conn.execute(_DROP_LEASE, {"c_id": skip_id, "u_id": user.id})
+    held = conn.execute(_HELD, {"u_id": user.id, "skip": skip_id}).scalar()
+    if held is not None:
+        conn.execute(_RENEW, {"c_id": held, "u_id": user.id, "until": until})
+        return int(held)
+    found = conn.execute(
+        _CANDIDATES_Q, {"skip": skip_id, "u_id": user.id, "t": t, "n": n}
+    ).scalars().all()
+    for case_id in found:
+        if _claim(conn, case_id, user, n, t, until):
+            return int(case_id)
     return None
 
 
@@ -214,25 +257,18 @@ def release(engine: Engine, user: User, case_id: int) -> bool:
 
 def _settle(conn: Connection, case_id: int, n: int, t: float) -> str:
     """Decide the case once it holds ``n`` verdicts; return its status."""
-    row = conn.execute(
-        sa.select(cases.c.status, cases.c.adjudicated_by).where(cases.c.id == case_id)
-    ).first()
+    row = conn.execute(_STATUS, {"c_id": case_id}).first()
     if row.adjudicated_by is not None:
         return row.status
-    votes = conn.execute(
-        sa.select(verdicts.c.verdict).where(verdicts.c.case_id == case_id)
-    ).scalars().all()
+    votes = conn.execute(_VOTES, {"c_id": case_id}).scalars().all()
     if len(votes) < n:
         status, final = "open", None
     else:
         final = decide(list(votes))
         status = "disputed" if final == "disputed" else "done"
         final = None if final == "disputed" else final
-    conn.execute(
-        cases.update()
-        .where(cases.c.id == case_id)
-        .values(status=status, final=final, decided=t if final else None)
-    )
+    conn.execute(_SET_CASE, {"c_id": case_id, "st": status, "fin": final,
+                             "dec": t if final else None})
     return status
 
 
@@ -244,14 +280,20 @@ def submit_verdict(
     comment: str = "",
     *,
     reviews_per_case: int = 1,
+    then_next: bool = False,
+    lease_seconds: float = LEASE_SECONDS,
 ) -> dict[str, Any]:
     """Record ``user``'s verdict on a case they hold a lease on.
+
+    With ``then_next``, the next case is leased in the same transaction (one round trip per
+    case for API clients).
 
     Returns
     -------
     dict
         ``stored`` (True for a new verdict, False for a repeat of the same one), ``changed``
-        (an earlier, different verdict was replaced), ``status`` of the case.
+        (an earlier, different verdict was replaced), ``status`` of the case, and with
+        ``then_next`` the ``next`` case id (None when the queue holds nothing more).
 
     Raises
     ------
@@ -268,48 +310,36 @@ def submit_verdict(
     comment = (comment or "").strip()
     if len(comment) > 5000:
         raise ReviewError(f"The comment has {len(comment)} characters: keep it under 5000.")
-    t = now()
     with write(engine) as conn:
-        held = conn.execute(
-            sa.select(assignments.c.state).where(
-                assignments.c.case_id == case_id, assignments.c.user_id == user.id
-            )
-        ).first()
-        if held is None:
-            raise LeaseError(
-                f"Case {case_id} is not leased to {user.name}: its lease expired and another "
-                "reviewer took it, or it was never yours. Take the next case from the queue."
-            )
-        old = conn.execute(
-            sa.select(verdicts.c.id, verdicts.c.verdict, verdicts.c.comment).where(
-                verdicts.c.case_id == case_id, verdicts.c.user_id == user.id
-            )
-        ).first()
-        if old is not None and old.verdict == verdict and old.comment == comment:
-            status = conn.execute(
-                sa.select(cases.c.status).where(cases.c.id == case_id)
-            ).scalar()
-            return {"stored": False, "changed": False, "status": status}
-        if old is None:
-            conn.execute(
-                verdicts.insert().values(
-                    case_id=case_id, user_id=user.id, verdict=verdict, comment=comment,
-                    created=t, updated=t,
-                )
-            )
-        else:
-            conn.execute(
-                verdicts.update()
-                .where(verdicts.c.id == old.id)
-                .values(verdict=verdict, comment=comment, updated=t)
-            )
-        conn.execute(
-            assignments.update()
-            .where(assignments.c.case_id == case_id, assignments.c.user_id == user.id)
-            .values(state="done")
+        out = _verdict(conn, user, case_id, verdict, comment, n)
+        if then_next:
+            out["next"] = _lease(conn, user, n, lease_seconds, None)
+    return out
+
+
+def _verdict(
+    conn: Connection, user: User, case_id: int, verdict: str, comment: str, n: int
+) -> dict[str, Any]:
+    t = now()
+    mine = conn.execute(_MINE, {"c_id": case_id, "u_id": user.id}).first()
+    if mine is None:
+        raise LeaseError(
+            f"Case {case_id} is not leased to {user.name}: its lease expired and another "
+            "reviewer took it, or it was never yours. Take the next case from the queue."
         )
-        status = _settle(conn, case_id, n, t)
-    return {"stored": old is None, "changed": old is not None, "status": status}
+    if mine.id is not None and mine.verdict == verdict and mine.comment == comment:
+        status = conn.execute(_STATUS, {"c_id": case_id}).first().status
+        return {"stored": False, "changed": False, "status": status}
+    if mine.id is None:
+        conn.execute(verdicts.insert(), {"case_id": case_id, "user_id": user.id,
+                                         "verdict": verdict, "comment": comment,
+                                         "created": t, "updated": t})
+    else:
+        conn.execute(_CHANGE_VERDICT, {"v_id": mine.id, "v": verdict, "note": comment, "t": t})
+    if mine.state != "done":
+        conn.execute(_DONE, {"c_id": case_id, "u_id": user.id})
+    status = _settle(conn, case_id, n, t)
+    return {"stored": mine.id is None, "changed": mine.id is not None, "status": status}
 
 
 def adjudicate(engine: Engine, admin: User, case_id: int, label: str) -> None:
