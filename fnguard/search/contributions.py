@@ -76,6 +76,19 @@ def contributions(result: SearchResult, y: np.ndarray) -> list[dict[str, Any]]:
         number of caught positives), ``delta_ece``, ``delta_objective`` (the requirement's
         objective: positive is better, for a cost it is the cost saved per row),
         ``met`` and ``baseline_met``. Empty without a completed baseline.
+
+    Examples
+    --------
+    >>> from fnguard.data.datasets import load_digits
+    >>> from fnguard.decide import parse_requirement
+    >>> from fnguard.search import cv_folds, resolve_pool, run_search
+    >>> d = load_digits()
+    >>> folds, _ = cv_folds(d.y, 3, seed=0)
+    >>> res = run_search(d.X, d.y, d.schema, parse_requirement("recall>=0.9"), folds,
+    ...                  pool=resolve_pool("logistic,random-under"), budget=60, max_trials=2)
+    >>> rows = contributions(res, d.y)
+    >>> [(r["lever"], r["against"], r["trials"]) for r in rows]
+    [('random-under', ['logistic'], 1), ('logistic', ['logistic'], 2)]
     """
     done = list(result.decisions)
     baselines = [t for t in result.baselines if t in result.decisions and t in result.oof]

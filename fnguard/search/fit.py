@@ -159,7 +159,7 @@ def fit(
     with _quiet():
         reference = _reference(dataset, X_s, y_s, X.iloc[test_rows], y_t, folds, req, result,
                                seed, jobs, g_s)
-    notes += final["notes"]
+    notes += final["notes"] + _verdict_notes(req, result, final, metrics, met)
     states = result.states()
     info = {
         "budget": seconds,
@@ -183,7 +183,7 @@ def fit(
         "jobs": jobs,
         "requirement": req.describe(),
         "threshold_from": final["threshold_from"],
-        "oof": final["oof"],
+        "choice": final["choice"],
         "review": final["review"],
         "best_trial": result.best,
         "baseline_trials": list(result.baselines),
@@ -297,7 +297,7 @@ def _final_model(
         "band": band,
         "review": review,
         "threshold_from": threshold_from,
-        "oof": decision.to_dict(),
+        "choice": decision.to_dict(),
         "split": split,
         "notes": notes,
     }
@@ -318,6 +318,35 @@ def _test_metrics(
     if decision.value is not None:
         metrics["requirement_value"] = jsonable(decision.value)
     return metrics, bool(decision.met)
+
+
+def _verdict_notes(
+    req: Requirement, result: SearchResult, final: dict[str, Any], metrics: dict[str, Any],
+    met: bool,
+) -> list[str]:
+    """What the user should know about whether the requirement held, and why."""
+    notes = []
+    if not result.leaderboard[result.best]["met"]:
+        notes.append(
+            "No trial met the requirement out of fold: the closest one was kept. Relax the "
+            "requirement, give the search more time or more levers, or add data."
+        )
+    elif not met and req.kind == "constraint":
+        where = "out of fold" if final["threshold_from"] == "out-of-fold" else "on calibration"
+        value = final["choice"].get("value")
+        got = metrics.get(req.metric, {})
+        notes.append(
+            f"The threshold met {req.metric}{req.op}{req.target:g} {where} ({value:.4f}) but "
+            f"not on the test set ({got.get('value', float('nan')):.4f} "
+            f"[{got.get('low') or 0:.4f}, {got.get('high') or 0:.4f}]): a threshold chosen at "
+            "the edge of the requirement misses it on new data about half the time. Ask for a "
+            f"guarantee ('{req.describe()} @95%') to keep a margin."
+            if not req.guaranteed else
+            f"The guarantee held on the calibration split but {req.metric} fell short on the "
+            f"test set ({got.get('value', float('nan')):.4f}): a guarantee holds with the "
+            "stated probability, not always."
+        )
+    return notes
 
 
 def _operating_point(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:

@@ -78,7 +78,14 @@ def rank_value(decision: Decision) -> float:
 def threshold_on(
     y: np.ndarray, scores: np.ndarray, requirement: Requirement, groups: Any = None
 ) -> Decision:
-    """The requirement's threshold on labelled scores, with the metrics there (no bootstrap)."""
+    """The requirement's threshold on labelled scores, with the metrics there (no bootstrap).
+
+    Examples
+    --------
+    >>> y = np.array([False, False, True, True, False, True])
+    >>> threshold_on(y, np.array([0.1, 0.6, 0.7, 0.4, 0.2, 0.9]), "recall>=0.9").threshold
+    0.4
+    """
     return choose_threshold(y, scores, requirement, positive=True, groups=groups, n_boot=0)
 
 
@@ -89,6 +96,13 @@ def positive_scores(model: Any, X: Any) -> np.ndarray:
     ------
     ValueError
         When the scores are not all finite (the trial is then recorded as failed).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([False, False, True, True])
+    >>> positive_scores(LogisticRegression().fit(X, y), X).round(1).tolist()
+    [0.2, 0.4, 0.6, 0.8]
     """
     proba = np.asarray(model.predict_proba(X), dtype=np.float64)
     classes = list(getattr(model, "classes_", [False, True]))
@@ -104,7 +118,17 @@ def positive_scores(model: Any, X: Any) -> np.ndarray:
 def fit_score(
     pipeline: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray, valid: np.ndarray
 ) -> tuple[np.ndarray, float]:
-    """Fit a clone on the ``train`` rows, score the ``valid`` rows; return scores and seconds."""
+    """Fit a clone on the ``train`` rows, score the ``valid`` rows; return scores and seconds.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0, 0.5, 2.5]})
+    >>> y = np.array([False, False, True, True, False, True])
+    >>> scores, seconds = fit_score(LogisticRegression(), X, y, np.arange(4), np.arange(4, 6))
+    >>> (scores > 0.5).tolist()
+    [False, True]
+    """
     from sklearn.base import clone
 
     start = time.perf_counter()

@@ -181,6 +181,19 @@ def run_search(
     Returns
     -------
     SearchResult
+
+    Examples
+    --------
+    >>> from fnguard.data.datasets import load_digits
+    >>> from fnguard.decide import parse_requirement
+    >>> from fnguard.search.space import resolve_pool
+    >>> from fnguard.search.split import cv_folds
+    >>> d = load_digits()
+    >>> folds, _ = cv_folds(d.y, 3, seed=0)
+    >>> res = run_search(d.X, d.y, d.schema, parse_requirement("recall>=0.9"), folds,
+    ...                  pool=resolve_pool("logistic,random-under"), budget=60, max_trials=2)
+    >>> [(r["levers"], r["state"], r["baseline"]) for r in res.leaderboard]
+    [(['logistic'], 'complete', True), (['random-under', 'logistic'], 'complete', False)]
     """
     import optuna
 
@@ -196,9 +209,10 @@ def run_search(
             sampler = optuna.samplers.TPESampler(
                 seed=seed, n_startup_trials=len(first) + 7, multivariate=True, group=True
             )
+            # Optuna's percentile is the share of trials kept (the top 75%).
             pruner = optuna.pruners.PercentilePruner(
-                PRUNE_PERCENTILE, n_startup_trials=len(first) + 3, n_warmup_steps=0,
-                n_min_trials=3,
+                100.0 - PRUNE_PERCENTILE, n_startup_trials=len(first) + 2, n_warmup_steps=0,
+                n_min_trials=4,
             )
             study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
             for plan in first:
@@ -265,7 +279,7 @@ class _Search:
             try:
                 pipeline = build(plan.levers, self.schema, params=plan.params,
                                  random_state=self.seed)
-                hook = None if fixed else self._pruning_hook(trial)
+                hook = self._pruning_hook(trial, prune=not fixed)
                 oof, secs = oof_scores(pipeline, self.X, self.y, self.folds, jobs=jobs,
                                        deadline=stop_at, on_batch=hook)
                 decision = threshold_on(self.y, oof, self.req, self.groups)
@@ -297,7 +311,11 @@ class _Search:
             if progress is not None:
                 progress(self._progress(best, start, budget))
 
-    def _pruning_hook(self, trial: Any) -> Callable[[np.ndarray, np.ndarray, int], None]:
+    def _pruning_hook(
+        self, trial: Any, prune: bool
+    ) -> Callable[[np.ndarray, np.ndarray, int], None]:
+        """Report the value on the folds done so far; prune unless ``prune`` is False (the
+        first trials, which every later trial is compared with)."""
         import optuna
 
         def hook(scored: np.ndarray, oof: np.ndarray, step: int) -> None:
@@ -307,7 +325,7 @@ class _Search:
             except Exception:  # a partial fold set that cannot be judged is not pruned
                 return
             trial.report(rank_value(partial), step)
-            if trial.should_prune():
+            if prune and trial.should_prune():
                 raise optuna.TrialPruned
 
         return hook

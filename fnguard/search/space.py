@@ -215,6 +215,18 @@ def suggest(trial: Any, pool: Pool) -> Plan:
     Returns
     -------
     Plan
+
+    Examples
+    --------
+    >>> import optuna
+    >>> pool = resolve_pool("smote,lightgbm")
+    >>> study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    >>> enqueue(study, Plan(["lightgbm"], baseline=True), pool)
+    >>> suggest(study.ask(), pool)
+    Plan(levers=['lightgbm'], params={}, baseline=True)
+    >>> plan = suggest(study.ask(), pool)
+    >>> plan.classifier, sorted(plan.params["lightgbm"])[:3]
+    ('lightgbm', ['class_weight', 'colsample_bytree', 'learning_rate'])
     """
     fixed = trial.user_attrs.get("plan")
     classifier = trial.suggest_categorical("classifier", list(pool.classifiers))
@@ -236,7 +248,10 @@ def suggest(trial: Any, pool: Pool) -> Plan:
 
 
 def enqueue(study: Any, plan: Plan, pool: Pool) -> None:
-    """Put ``plan`` (lever names, default parameters) at the front of the study's queue."""
+    """Put ``plan`` (lever names, default parameters) at the front of the study's queue.
+
+    :func:`suggest` then draws exactly that plan, with no parameters (see its example).
+    """
     params = {"classifier": plan.classifier}
     samplers = [n for n in plan.levers if registry[n].kind == "sampler"]
     transformers = [n for n in plan.levers if registry[n].kind == "transformer"]
