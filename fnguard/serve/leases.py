@@ -215,6 +215,14 @@ def lease_next(
     -------
     int or None
         The case id.
+
+    Examples
+    --------
+    >>> from fnguard.serve.auth import add_user
+    >>> from fnguard.serve.store import open_store
+    >>> engine = open_store("sqlite://", create=True)
+    >>> lease_next(engine, add_user(engine, "ann", "password-ann")) is None  # empty queue
+    True
     """
     n = _check_n(reviews_per_case)
     with write(engine) as conn:
@@ -301,6 +309,28 @@ def submit_verdict(
         For a verdict not in :data:`VERDICTS` or a comment over 5000 characters.
     LeaseError
         If the case is not leased to the user (never, or expired and taken over).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from fnguard.data import infer_schema
+    >>> from fnguard.guard import Guard
+    >>> from fnguard.levers import build
+    >>> from fnguard.serve.store import open_store
+    >>> frame = pd.DataFrame({"x": np.linspace(0, 1, 40)})
+    >>> schema = infer_schema(frame)
+    >>> model = build(["logistic"], schema).fit(frame, frame["x"] > 0.6)
+    >>> guard = Guard(model, schema, "y", 1, 0, "recall>=0.9", 0.3, (0.3, 0.7))
+    >>> engine = open_store("sqlite://", create=True)
+    >>> from fnguard.serve.auth import add_user
+    >>> from fnguard.serve.queue import enqueue
+    >>> _ = enqueue(engine, guard, frame, guard.predict(frame), capacity=2)
+    >>> ann = add_user(engine, "ann", "password-ann")
+    >>> case = lease_next(engine, ann)
+    >>> submit_verdict(engine, ann, case, "positive", then_next=True)
+    {'stored': True, 'changed': False, 'status': 'done', 'next': 2}
+    >>> submit_verdict(engine, ann, case, "positive")  # sent twice: stored once
+    {'stored': False, 'changed': False, 'status': 'done'}
     """
     n = _check_n(reviews_per_case)
     if verdict not in VERDICTS:

@@ -332,6 +332,24 @@ def enqueue(
         If the database holds cases of a Guard with another schema.
     DataError
         For predictions that do not match the frame, a bad capacity, a bad id column.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from fnguard.data import infer_schema
+    >>> from fnguard.guard import Guard
+    >>> from fnguard.levers import build
+    >>> from fnguard.serve.store import open_store
+    >>> frame = pd.DataFrame({"x": np.linspace(0, 1, 40)})
+    >>> schema = infer_schema(frame)
+    >>> model = build(["logistic"], schema).fit(frame, frame["x"] > 0.6)
+    >>> guard = Guard(model, schema, "y", 1, 0, "recall>=0.9", 0.3, (0.3, 0.7))
+    >>> engine = open_store("sqlite://", create=True)
+    >>> out = enqueue(engine, guard, frame, guard.predict(frame), capacity=5, audit=2)
+    >>> out["band"], out["review"], out["audit"], out["left_out"]
+    (8, 5, 2, 3)
+    >>> enqueue(engine, guard, frame, guard.predict(frame), capacity=5, audit=2)["duplicates"]
+    7
     """
     n = len(frame)
     decision = _kinds(guard, predictions, n)
