@@ -212,7 +212,8 @@ def _command(
         return f"fnguard diagnose {head} --require {shlex.quote(require + per)}"
     if s.lever in ACTIONS:
         return None
-    return f"fnguard fit {head} --require {shlex.quote(require)} --levers {s.lever}"
+    out = "guard-" + s.lever.replace(":", "-")
+    return f"fnguard fit {head} --require {shlex.quote(require)} --levers {s.lever} --out {out}"
 
 
 def recommend(
@@ -248,7 +249,7 @@ def recommend(
     >>> [r.lever for r in recommend([f])]
     ['lightgbm:weighted', 'random-under', 'smote']
     >>> recommend([f], source="loans.csv", target="bad")[0].command
-    "fnguard fit loans.csv --target bad --positive 1 --require 'recall>=0.8' --levers lightgbm:weighted"
+    "fnguard fit loans.csv --target bad --positive 1 --require 'recall>=0.8' --levers lightgbm:weighted --out guard-lightgbm-weighted"
     """  # noqa: E501
     out: list[Recommendation] = []
     seen: dict[tuple[str, str], Recommendation] = {}

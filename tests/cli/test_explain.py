@@ -200,3 +200,23 @@ def test_trust_model_flag_loads_it(
                               "--json", "--no-quick-check", *FAST], capsys)
     assert code == 0, err
     assert json.loads(stdout)["explain"]["model"] == "Custom"
+
+
+def test_recommended_diagnose_commands_run(
+    table_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Check that the recommended `fnguard diagnose` commands parse and run."""
+    import shlex
+
+    code, stdout, err = _run(["diagnose", str(table_csv), "--target", "y", "--positive", "bad",
+                              "--out", str(tmp_path / "a"), "--json", "--no-quick-check",
+                              *FAST], capsys)
+    assert code == 0, err
+    commands = [r["command"] for r in json.loads(stdout)["explain"]["recommendations"]
+                if r["command"] and r["command"].startswith("fnguard diagnose")]
+    assert commands
+    for i, command in enumerate(commands):
+        argv = shlex.split(command)[1:]
+        code, _, err = _run([*argv, "--no-explain", "--out", str(tmp_path / f"c{i}"), *FAST],
+                            capsys)
+        assert code in (0, 1), err  # 1: the requirement cannot be met on these scores

@@ -56,7 +56,7 @@ def test_recommend_orders_dedupes_and_writes_commands() -> None:
     enn = recs[1]
     assert shlex.split(enn.command) == [
         "fnguard", "fit", "my data.csv", "--target", "is bad", "--positive", "yes",
-        "--require", "recall>=0.9", "--levers", "enn"]
+        "--require", "recall>=0.9", "--levers", "enn", "--out", "guard-enn"]
     per = next(r for r in recs if r.lever == "threshold")
     assert shlex.split(per.command)[-1] == "recall>=0.9 per region"
     assert recs[0].command is None and not recs[0].in_registry
