@@ -208,7 +208,9 @@ def _command(
     if s.lever == "calibrate:temperature":
         return f"fnguard diagnose {head} --calibrate temperature"
     if s.lever == "threshold":
-        per = f" per {s.params['per']}" if "per" in s.params else ""
+        per = ""
+        if "per" in s.params:  # 'per COLUMN' goes with a guarantee
+            per = ("" if "@" in require else " @90%") + f" per {s.params['per']}"
         return f"fnguard diagnose {head} --require {shlex.quote(require + per)}"
     if s.lever in ACTIONS:
         return None

@@ -58,7 +58,7 @@ def test_recommend_orders_dedupes_and_writes_commands() -> None:
         "fnguard", "fit", "my data.csv", "--target", "is bad", "--positive", "yes",
         "--require", "recall>=0.9", "--levers", "enn", "--out", "guard-enn"]
     per = next(r for r in recs if r.lever == "threshold")
-    assert shlex.split(per.command)[-1] == "recall>=0.9 per region"
+    assert shlex.split(per.command)[-1] == "recall>=0.9 @90% per region"
     assert recs[0].command is None and not recs[0].in_registry
     assert enn.to_dict()["in_registry"] is True and enn.to_dict()["effect"] is None
 
