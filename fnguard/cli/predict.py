@@ -30,14 +30,45 @@ def predict(
         list[str] | None,
         typer.Option("--keep", help="An input column to copy into the output (ids); repeatable."),
     ] = None,
+    review_db: Annotated[
+        str | None,
+        typer.Option("--review-db", help="Also enqueue the review band (and the audit) in this "
+                     "review database: a SQLite file (created if missing) or SQLAlchemy URL."),
+    ] = None,
+    review_capacity: Annotated[
+        str, typer.Option("--review-capacity", help="Most band cases to enqueue, highest scores "
+                          "first: a count (200) or a share of the rows (2%).")
+    ] = "2%",
+    audit: Annotated[
+        str | None,
+        typer.Option("--audit", help="Also enqueue a random sample of auto-negatives, a count "
+                     "or a share of the rows (0.5%): it estimates the misses in production."),
+    ] = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option("--id-column", help="Column with a stable id per case; by default a "
+                     "case's id is a hash of its whole row."),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Score new rows: score, decision, label and review flag per row, streamed in chunks."""
+    from fnguard.errors import DataError
     from fnguard.guard import load
     from fnguard.serve import predict_file
 
+    if review_db is None and (audit is not None or id_column is not None):
+        raise DataError("--audit and --id-column choose what goes into the review queue: give "
+                        "--review-db too.")
     loaded = load(guard)
-    summary = predict_file(loaded, data, out, chunk_size=chunk_size, keep=keep)
+    if review_db is None:
+        summary = predict_file(loaded, data, out, chunk_size=chunk_size, keep=keep)
+    else:
+        from fnguard.serve.predict import predict_to_queue
+
+        summary = predict_to_queue(
+            loaded, data, out, review_db, capacity=review_capacity, audit=audit,
+            id_column=id_column, chunk_size=chunk_size, keep=keep,
+        )
     doc = {
         "guard": guard,
         "requirement": loaded.requirement,
@@ -75,6 +106,19 @@ def _print(doc: dict[str, Any]) -> None:
     table.add_row("review cases", share(doc["reviews"]))
     table.add_row("threshold", f"{doc['threshold']:.4g}")
     table.add_row("time", f"{doc['seconds']:.2f} s ({doc['chunks']:,} chunks)")
+    queue = doc.get("queue")
+    if queue is not None:
+        table.add_row("enqueued for review", f"{queue['enqueued']:,}")
+        table.add_row("  from the review band", f"{queue['review']:,} (capacity "
+                      f"{queue['capacity']:,}, {queue['left_out']:,} left out)")
+        audit = "none asked" if queue["audit_asked"] is None else f"{queue['audit']:,}"
+        table.add_row("  audit of auto-negatives", audit)
+        table.add_row("already queued (duplicates)", f"{queue['duplicates']:,}")
     console = Console(highlight=False)
     console.print(table)
     console.print(f"Written to [bold]{escape(doc['output'])}[/].")
+    if queue is not None:
+        console.print(f"Review cases in [bold]{escape(str(queue['database']))}[/]: serve them "
+                      "with `fnguard review serve`.")
+        for note in queue["notes"]:
+            console.print(f"[yellow]note:[/] {escape(note)}")

@@ -8,15 +8,25 @@ output through a temporary file renamed at the end: on any error nothing is left
 Output columns: ``row`` (0-based row number in the input), the ``keep`` columns copied from
 the input (ids), then ``score``, ``decision`` (0/1), ``label`` and ``review`` (see
 :meth:`fnguard.guard.Guard.decide`).
+
+With ``review=ReviewSample(...)``, :func:`predict_file` also gathers, while it streams, what the
+review queue needs: the rows of the review band (only the ``capacity`` highest scores once the
+capacity is a count) and an audit sample of auto-negatives, each with every input column.
+The audit is uniform over the file whatever the chunk size: each row gets a seeded hash of
+its row number, a number in [0, 1), and the audit is the auto-negatives with the smallest
+ones. :func:`enqueue_sample` then puts them in the review store
+(:func:`fnguard.serve.queue.enqueue`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import os
 import re
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,9 +36,16 @@ import pandas as pd
 
 from fnguard.data.names import closest_names, format_names
 from fnguard.data.schema import Drift
-from fnguard.errors import DataError, OutputError
+from fnguard.errors import DataError, FnguardWarning, OutputError
 
-__all__ = ["OUTPUT_SUFFIXES", "predict_file", "predict_frame"]
+__all__ = [
+    "OUTPUT_SUFFIXES",
+    "ReviewSample",
+    "SampledRows",
+    "predict_file",
+    "predict_frame",
+    "predict_to_queue",
+]
 
 #: Output suffixes and the format each writes.
 OUTPUT_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".csv.gz": "csv"}
@@ -92,6 +109,7 @@ def predict_file(
     *,
     chunk_size: int = 100_000,
     keep: str | Sequence[str] | None = None,
+    review: ReviewSample | None = None,
 ) -> dict[str, Any]:
     """Score a CSV or Parquet table with a Guard, chunk by chunk, into a CSV or Parquet file.
 
@@ -110,13 +128,17 @@ def predict_file(
         The most rows read, checked and scored at once.
     keep : str or sequence of str, optional
         Input columns copied into the output before the scores (ids).
+    review : ReviewSample, optional
+        Also gather the rows the review queue needs (see the module docstring); memory then
+        grows with the review band and the audit, not with the file.
 
     Returns
     -------
     dict
         ``rows``, ``positives`` (decision 1), ``reviews`` (in the review band), ``chunks``,
         ``seconds``, ``source``, ``output`` (the path written) and ``warnings`` (the drift
-        messages, each also given once as a :class:`~fnguard.errors.FnguardWarning`).
+        messages, each also given once as a :class:`~fnguard.errors.FnguardWarning`); with
+        ``review``, also ``sample``: the :class:`SampledRows`.
 
     Raises
     ------
@@ -167,13 +189,17 @@ def predict_file(
             f"The output '{out_path}' is the input table: choose another output path."
         )
     prepare_dir(out_path.absolute().parent, what="folder of the output")
-    drift = Drift(guard.schema, source=label, ignore=[guard.target, *kept])
+    collector = None if review is None else _Collector(review, label)
+    ids = [] if review is None or review.id_column is None else [review.id_column]
+    drift = Drift(guard.schema, source=label, ignore=[guard.target, *kept, *ids])
     rows = positives = reviews = n_chunks = 0
     with atomic_path(out_path, what="output file") as tmp, _writer(fmt, out_path, tmp) as write:
         for chunk in chunks:
             if n_chunks == 0:
                 _check_keep(kept, chunk.columns, label)
             result = _chunk_predictions(guard, chunk, rows, kept, label, drift)
+            if collector is not None:
+                collector.add(chunk, result)
             write(result)
             rows += len(result)
             positives += int(result["decision"].sum())
@@ -185,7 +211,7 @@ def predict_file(
                 "rows."
             )
     messages = drift.warn(stacklevel=2)
-    return {
+    summary = {
         "rows": rows,
         "positives": positives,
         "reviews": reviews,
@@ -195,6 +221,327 @@ def predict_file(
         "output": os.fspath(out_path),
         "warnings": messages,
     }
+    if collector is not None:
+        summary["sample"] = collector.finish(rows)
+    return summary
+
+
+# ------------------------------------------------------------------------------ review queue
+@dataclasses.dataclass(frozen=True)
+class ReviewSample:
+    """What :func:`predict_file` gathers for the review queue while it streams.
+
+    Parameters
+    ----------
+    capacity : int, float, str or None, default="2%"
+        Most review-band cases to keep, the highest scores first: a count (``200``) or a
+        share of the file's rows (``0.02``, ``"2%"``); None keeps the whole band.
+    audit : int, float, str or None, default=None
+        Auto-negatives to sample uniformly over the file: a count or a share of its rows.
+    seed : int, default=0
+        Seed of the audit's hash rule.
+    id_column : str, optional
+        The input column holding stable case ids (not reported as an extra column).
+
+    Examples
+    --------
+    >>> ReviewSample(capacity=200, audit="0.5%").audit
+    '0.5%'
+    """
+
+    capacity: int | float | str | None = "2%"
+    audit: int | float | str | None = None
+    seed: int = 0
+    id_column: str | None = None
+
+    def __post_init__(self) -> None:
+        for value in (self.capacity, self.audit):
+            if value is not None:
+                _capacity(value, 1000)  # raises DataError for what cannot be read
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
+            raise DataError(f"The audit seed must be an integer. Got {self.seed!r} instead.")
+
+
+@dataclasses.dataclass
+class SampledRows:
+    """The rows :func:`predict_file` gathered for the review queue.
+
+    ``frame`` holds the input rows, every column (band rows by decreasing score, then audit
+    rows by row number), cast to the dtypes the whole file has (a column read as integers in
+    one chunk and decimals in another is decimal in all, so a row's hash does not depend on
+    the chunk size); ``predictions`` their ``row``, ``score``, ``decision``, ``label`` and
+    ``review``. ``rows``, ``band`` and ``auto_negative`` count the whole file; ``capacity``
+    is the band cases kept, ``audit`` the audit cases asked for (None: no audit).
+    """
+
+    frame: pd.DataFrame
+    predictions: pd.DataFrame
+    rows: int
+    band: int
+    auto_negative: int
+    capacity: int
+    audit: int | None
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
+def _uniform(rows: np.ndarray, seed: int) -> np.ndarray:
+    """A number in [0, 1) per row number: SplitMix64 of the row number mixed with the seed."""
+
+    def mix(z: np.ndarray) -> np.ndarray:
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+    with np.errstate(over="ignore"):
+        key = mix(np.array([int(seed) & (2**64 - 1)], dtype=np.uint64))
+        z = mix(np.asarray(rows).astype(np.uint64) ^ key)
+    return (z >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+def _capacity(value: Any, n: int) -> int:
+    from fnguard.decide.review import parse_capacity
+
+    return int(parse_capacity(value, n))
+
+
+def _count(value: Any) -> int | None:
+    """The count a capacity names, or None for a share of the rows (or None)."""
+    if value is None or _capacity(value, 0) != _capacity(value, 10**12):
+        return None
+    return _capacity(value, 0)
+
+
+def _common_dtype(dtypes: set[Any]) -> Any:
+    if len(dtypes) == 1:
+        return next(iter(dtypes))
+    if all(isinstance(d, np.dtype) and d.kind in "iuf" for d in dtypes):
+        return np.result_type(*dtypes)
+    return np.dtype(object)
+
+
+def _concat(parts: list[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if len(parts) == 1:
+        return parts[0]
+    return (pd.concat([f for f, _ in parts], ignore_index=True),
+            pd.concat([p for _, p in parts], ignore_index=True))
+
+
+class _Collector:
+    """Keeps the review band's best rows and the audit's candidates, chunk by chunk.
+
+    The audit candidates are the auto-negatives whose hash is below ``tau``; ``tau`` only
+    falls (when the candidates outgrow what the audit may need), so at the end they are
+    exactly the auto-negatives of the whole file with a hash below ``tau``, and their
+    smallest hashes are the whole file's.
+    """
+
+    _COLUMNS = ("row", *DECISION_COLUMNS)
+
+    def __init__(self, spec: ReviewSample, source: str) -> None:
+        self.spec, self.source = spec, source
+        self.band: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+        self.audit: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+        self.tau, self.pruned = 1.0, False
+        self.dtypes: dict[str, set[Any]] = {}
+        self.n = self.n_band = self.n_negative = 0
+
+    def add(self, chunk: pd.DataFrame, result: pd.DataFrame) -> None:
+        chunk = chunk.copy(deep=False)
+        chunk.columns = [str(c) for c in chunk.columns]
+        name = self.spec.id_column
+        if self.n == 0 and name is not None and name not in chunk.columns:
+            hint = closest_names(name, list(chunk.columns), n=1)
+            also = f" Did you mean '{hint[0]}'?" if hint else ""
+            raise DataError(
+                f"The id column '{name}' is not in the input table '{self.source}'.{also} Name "
+                "a column of the input, or leave the id column out to key cases by their row."
+            )
+        for name, dtype in chunk.dtypes.items():
+            self.dtypes.setdefault(str(name), set()).add(dtype)
+        self.n += len(chunk)
+        review = result["review"].to_numpy(dtype=bool)
+        negative = (result["decision"].to_numpy() == 0) & ~review
+        self.n_band += int(review.sum())
+        self.n_negative += int(negative.sum())
+        preds = result[list(self._COLUMNS)]
+        at = np.flatnonzero(review)
+        if at.size:
+            self.band.append((chunk.iloc[at], preds.iloc[at]))
+            if (count := _count(self.spec.capacity)) is not None:
+                self.band = [self._top(self.band, count)]
+        if self.spec.audit is None:
+            return
+        at = np.flatnonzero(negative)
+        u = _uniform(preds["row"].to_numpy()[at], self.spec.seed)
+        at, u = at[u < self.tau], u[u < self.tau]
+        if at.size:
+            self.audit.append((chunk.iloc[at], preds.iloc[at].assign(_u=u)))
+        size = sum(len(p) for _, p in self.audit)
+        limit = _count(self.spec.audit)
+        if limit is None:  # a share: its count grows with the rows; keep 4 times today's
+            limit = 4 * _capacity(self.spec.audit, self.n) + 1000
+            if size <= 2 * limit:
+                return
+        if size > limit:
+            frame, picked = _concat(self.audit)
+            order = np.argsort(picked["_u"].to_numpy(), kind="stable")
+            self.tau, self.pruned = float(picked["_u"].to_numpy()[order[limit]]), True
+            kept = np.sort(order[:limit])
+            self.audit = [(frame.iloc[kept], picked.iloc[kept])]
+
+    @staticmethod
+    def _top(parts: list[tuple[pd.DataFrame, pd.DataFrame]], k: int) -> tuple[Any, Any]:
+        frame, preds = _concat(parts)
+        order = np.lexsort((preds["row"].to_numpy(), -preds["score"].to_numpy()))[:k]
+        return frame.iloc[order], preds.iloc[order]
+
+    def finish(self, n: int) -> SampledRows:
+        spec = self.spec
+        cap = self.n_band if spec.capacity is None else _capacity(spec.capacity, n)
+        parts, notes, k = [], [], None
+        if self.band:
+            parts.append(self._top(self.band, cap))
+        if spec.audit is not None:
+            k, got = _capacity(spec.audit, n), 0
+            if self.audit:
+                frame, pred = _concat(self.audit)
+                order = np.sort(np.argsort(pred["_u"].to_numpy(), kind="stable")[:k])
+                parts.append((frame.iloc[order], pred.iloc[order].drop(columns="_u")))
+                got = len(order)
+            if got < min(k, self.n_negative) and self.pruned:
+                notes.append(
+                    f"The audit holds {got:,} cases, fewer than the {k:,} asked: the file's "
+                    "last rows held far fewer auto-negatives than its first. Give the audit "
+                    "as a count (--audit 500) to get exactly that many."
+                )
+        common = {c: _common_dtype(d) for c, d in self.dtypes.items()}
+        if parts:
+            frame, pred = _concat(parts) if len(parts) > 1 else (
+                parts[0][0].reset_index(drop=True), parts[0][1].reset_index(drop=True))
+            changed = {c: d for c, d in common.items() if frame[c].dtype != d}
+            frame = frame.astype(changed) if changed else frame
+        else:
+            frame = pd.DataFrame({c: pd.Series(dtype=d) for c, d in common.items()})
+            pred = pd.DataFrame({c: [] for c in self._COLUMNS})
+        return SampledRows(frame, pred, rows=n, band=self.n_band,
+                           auto_negative=self.n_negative, capacity=min(cap, self.n_band),
+                           audit=k, notes=notes)
+
+
+def predict_to_queue(
+    guard: Any,
+    source: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    db: Any,
+    *,
+    capacity: int | float | str | None = "2%",
+    audit: int | float | str | None = None,
+    id_column: str | None = None,
+    seed: int = 0,
+    chunk_size: int = 100_000,
+    keep: str | Sequence[str] | None = None,
+    explain: bool = True,
+) -> dict[str, Any]:
+    """Score a file into ``out`` (:func:`predict_file`), then enqueue its review cases in ``db``.
+
+    An existing database is checked first (schema version, and that its cases were queued for
+    a Guard with this schema), so a wrong one costs no scoring. The cases then go through
+    :func:`fnguard.serve.queue.enqueue` (case ids, duplicates, audit order, contributions), and
+    the batch record gets the file's row and auto-negative counts, on which the audit's
+    estimate of the misses in production rests. The same file run again enqueues nothing.
+
+    Parameters
+    ----------
+    guard : Guard, str or PathLike
+        A Guard, or its folder.
+    source, out, chunk_size, keep
+        As in :func:`predict_file`.
+    db : str, PathLike or Engine
+        The review database (a SQLite path or SQLAlchemy URL); created when missing.
+    capacity, audit, seed, id_column
+        As in :class:`ReviewSample`; without ``id_column`` a case's id hashes its whole row.
+    explain : bool, default=True
+        Store each new case's per-feature contributions (one score per feature per case).
+
+    Returns
+    -------
+    dict
+        :func:`predict_file`'s summary and ``queue``: ``enqueued``, ``review``, ``audit``,
+        ``duplicates`` (already queued), ``band``, ``capacity``, ``left_out``,
+        ``auto_negative`` and ``rows`` (of the whole file), ``batch``, ``database``, ``notes``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from fnguard.data import load_table
+    >>> from fnguard.guard import Guard
+    >>> from fnguard.levers import build
+    >>> x = np.linspace(0, 1, 200)
+    >>> data = load_table(pd.DataFrame({"x": x, "y": x > 0.6}), "y", positive=True)
+    >>> guard = Guard(build(["logistic"], data.schema).fit(data.X, data.y), data.schema,
+    ...               "y", True, False, "recall>=0.9", threshold=0.2, review_band=(0.2, 0.4))
+    >>> frame = data.X
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> frame[["x"]].to_csv(folder / "new.csv", index=False)
+    >>> args = guard, folder / "new.csv", folder / "out.csv", folder / "review.sqlite"
+    >>> queue = predict_to_queue(*args, capacity=5, audit=3, explain=False)["queue"]
+    >>> queue["review"], queue["audit"], queue["duplicates"]
+    (5, 3, 0)
+    >>> predict_to_queue(*args, capacity=5, audit=3, explain=False)["queue"]["duplicates"]
+    8
+    """
+    from fnguard.serve.queue import check_guard, enqueue
+    from fnguard.serve.store import batches, open_store, write
+
+    guard = _guard(guard)
+    spec = ReviewSample(capacity=capacity, audit=audit, seed=seed, id_column=id_column)
+    engine = _existing_store(db)
+    if engine is not None:
+        check_guard(engine, guard)
+    summary = predict_file(guard, source, out, chunk_size=chunk_size, keep=keep, review=spec)
+    sample = summary.pop("sample")
+    engine = open_store(db if engine is None else engine, create=True)
+    n_band = int(sample.predictions["review"].sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FnguardWarning)  # drift: predict_file warned already
+        queue = enqueue(
+            engine, guard, sample.frame, sample.predictions.reset_index(drop=True),
+            capacity=sample.capacity, audit=None if audit is None else len(sample.frame) - n_band,
+            id_column=id_column, batch=Path(os.fspath(source)).name, seed=seed, explain=explain,
+        )
+    with write(engine) as conn:  # the counts of the whole file, not of the gathered rows
+        conn.execute(
+            batches.update()
+            .where(batches.c.id == queue["batch"])
+            .values(n_rows=sample.rows, n_auto_negative=sample.auto_negative)
+        )
+    queue.update(band=sample.band, capacity=sample.capacity, rows=sample.rows,
+                 left_out=max(0, sample.band - sample.capacity),
+                 auto_negative=sample.auto_negative, audit_asked=sample.audit,
+                 notes=list(sample.notes))
+    summary["queue"] = queue
+    return summary
+
+
+def _existing_store(db: Any) -> Any:
+    """The engine of ``db`` when it exists (checked), else None; a missing folder is refused."""
+    from fnguard.serve.store import StoreError, database_url, open_store
+
+    if not isinstance(db, str | os.PathLike):
+        return open_store(db)
+    url = database_url(db)
+    if not url.startswith("sqlite:///"):
+        return None if url == "sqlite://" else open_store(db)
+    path = Path(url.removeprefix("sqlite:///"))
+    if path.exists():
+        return open_store(db)
+    if not path.parent.is_dir():
+        raise StoreError(
+            f"The review database '{db}' cannot be created: its folder '{path.parent}' does "
+            "not exist. Create the folder, or choose another path."
+        )
+    return None
 
 
 # ------------------------------------------------------------------------------ scoring

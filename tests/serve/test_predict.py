@@ -197,3 +197,97 @@ def test_bad_input(kwargs: dict[str, Any], error: type, match: str, loans_guard,
     with pytest.raises(error, match=match):
         predict_file(guard, tmp_path / args.pop("source"), tmp_path / args.pop("out"), **args)
     assert _listing(tmp_path) == before
+
+
+# ------------------------------------------------------------------------------ review sample
+def _sample(guard: Guard, source: Path, tmp_path: Path, chunk_size: int, **spec: Any):
+    from fnguard.serve.predict import ReviewSample
+
+    out = tmp_path / f"out-{chunk_size}.parquet"
+    return predict_file(guard, source, out, chunk_size=chunk_size,
+                        review=ReviewSample(**spec))["sample"]
+
+
+@pytest.fixture(scope="module")
+def loans_file(loans_guard, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """The 700 loans as CSV, and Guard.predict on them read whole (the reference)."""
+    guard, frame = loans_guard
+    source = _write(frame, tmp_path_factory.mktemp("sample") / "new.csv")
+    return source, _reference(guard, source)
+
+
+@pytest.mark.parametrize("chunk_size", [37, 250, 5000])
+@pytest.mark.parametrize(("capacity", "audit"), [(12, 9), ("5%", "2%"), (None, None)])
+def test_review_sample_matches_a_brute_force_reference(
+    chunk_size: int, capacity: Any, audit: Any, loans_guard, loans_file, tmp_path: Path
+) -> None:
+    """Check that the band rows kept are the top scores of the band, and the audit the
+    auto-negatives with the smallest row hashes, over the whole file whatever the chunks."""
+    from fnguard.decide.review import parse_capacity
+    from fnguard.serve.predict import _uniform
+
+    guard, frame = loans_guard
+    source, want = loans_file
+    sample = _sample(guard, source, tmp_path, chunk_size, capacity=capacity, audit=audit, seed=3,
+                     id_column="loan_id")
+    n = len(frame)
+    band = want.index[want["review"]].to_numpy()
+    cap = len(band) if capacity is None else parse_capacity(capacity, n)
+    top = band[np.lexsort((band, -want["score"].to_numpy()[band]))][:cap]
+    negatives = want.index[(want["decision"] == 0) & ~want["review"]].to_numpy()
+    k = 0 if audit is None else parse_capacity(audit, n)
+    hashes = {int(r): _uniform(np.array([r]), 3)[0] for r in negatives}  # one row at a time
+    drawn = np.sort(sorted(negatives, key=hashes.__getitem__)[:k]).astype(np.int64)
+    got = sample.predictions["row"].to_numpy()
+    assert got.tolist() == [*top.tolist(), *drawn.tolist()]
+    assert sample.rows == n and sample.band == len(band) and sample.capacity == min(cap, len(band))
+    assert sample.auto_negative == len(negatives) and sample.audit == (None if audit is None else k)
+    whole = read_frame(source).iloc[got].reset_index(drop=True)
+    pd.testing.assert_frame_equal(sample.frame, whole)
+    np.testing.assert_allclose(sample.predictions["score"], want["score"].to_numpy()[got])
+
+
+def test_audit_is_uniform_over_the_file(tmp_path: Path) -> None:
+    """Check that the audit takes only auto-negatives, spread uniformly over a long file (a
+    Kolmogorov-Smirnov test of their positions), after its candidates were pruned."""
+    from scipy import stats
+
+    data = datasets.load_nass_cds()
+    pipe = build(["logistic"], data.schema).fit(data.X.iloc[:3000], data.y[:3000])
+    guard = Guard(pipe, data.schema, data.target, data.positive, data.negative,
+                  "recall>=0.9", threshold=0.05, review_band=(0.05, 0.08))
+    source = _write(data.X, tmp_path / "crashes.parquet")
+    sample = _sample(guard, source, tmp_path, 1000, capacity=10, audit="2%", seed=7)
+    audit = sample.predictions.iloc[10:]
+    assert len(audit) == int(0.02 * data.n_rows) == sample.audit
+    assert (audit["decision"] == 0).all() and not audit["review"].any()
+    assert (audit["score"] < guard.threshold).all()
+    whole = guard.predict(data.X)
+    negatives = np.flatnonzero((whole["decision"] == 0).to_numpy() & ~whole["review"].to_numpy())
+    ranks = np.searchsorted(negatives, audit["row"].to_numpy()) / len(negatives)
+    assert stats.kstest(ranks, "uniform").pvalue > 0.01
+    # Another seed draws another sample of the same size.
+    other = _sample(guard, source, tmp_path, 1000, capacity=10, audit="2%", seed=8)
+    assert len(other.predictions) == len(sample.predictions)
+    assert set(other.predictions["row"]) != set(sample.predictions["row"])
+
+
+def test_sample_dtypes_do_not_depend_on_the_chunks(loans_guard, tmp_path: Path) -> None:
+    """Check that a column read as integers in some chunks and decimals in others gets one
+    dtype, so the hashed case ids are the same whatever the chunk size."""
+    from fnguard.serve.queue import case_keys
+
+    guard, frame = loans_guard
+    order = np.argsort(-guard.score(frame.drop(columns="loan_id")), kind="stable")
+    frame = frame.iloc[order].reset_index(drop=True)  # the band first, the lowest scores last
+    frame["delinq_2yrs"] = frame["delinq_2yrs"].astype("Int64")
+    frame.loc[650:, "delinq_2yrs"] = pd.NA  # only the last chunk sees a missing value
+    source = _write(frame, tmp_path / "gaps.csv")
+    keys = []
+    for chunk_size in (100, 700):
+        sample = _sample(guard, source, tmp_path, chunk_size, capacity=10, id_column="loan_id")
+        assert sample.predictions["row"].max() < 100
+        assert sample.frame["delinq_2yrs"].dtype == np.float64
+        keys.append(case_keys(sample.frame))
+    assert keys[0] == keys[1]
+    assert keys[1] == case_keys(pd.read_csv(source).iloc[sample.predictions["row"]])
