@@ -33,7 +33,7 @@ from fnguard.serve.auth import (
 )
 from fnguard.serve.queue import check_guard
 from fnguard.serve.status import review_status
-from fnguard.serve.store import ReviewError, StoreError, guards, open_store, read
+from fnguard.serve.store import ReviewError, StoreError, guards, open_store, read, write
 
 try:
     from fastapi import FastAPI, Request
@@ -436,11 +436,25 @@ def create_app(
     async def api_verdict(request: Request, case_id: int) -> Response:
         raw = await request.body()
 
-        def work() -> dict:  # one trip to the thread pool: session, verdict, next lease
-            user = who(request)
-            body = json_of(request, user, raw)
-            return submit(user, case_id, body.get("verdict"), body.get("comment", ""),
-                          bool(body.get("next")))
+        def work() -> dict:  # one thread, one transaction: session, verdict, next lease
+            with write(engine) as conn:
+                user = session_user(conn, request.cookies.get(SESSION_COOKIE))
+                if user is None:
+                    raise _Denied(401, "Sign in first.")
+                body = json_of(request, user, raw)
+                verdict, comment = body.get("verdict"), body.get("comment", "")
+                if not isinstance(verdict, str) or not isinstance(comment, str):
+                    raise _Denied(400, "A verdict (positive, negative or unsure) is required.")
+                try:
+                    comment = leases._check_verdict(verdict, comment)
+                    return leases._verdict_in(
+                        conn, user, case_id, verdict, comment, reviews_per_case,
+                        bool(body.get("next")), lease_seconds,
+                    )
+                except leases.LeaseError as exc:
+                    raise _Denied(409, str(exc)) from None
+                except ReviewError as exc:
+                    raise _Denied(400, str(exc)) from None
 
         return JSONResponse(await run_in_threadpool(work))
 

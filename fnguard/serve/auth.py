@@ -18,7 +18,7 @@ import secrets
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from fnguard.serve.store import (
     ReviewError,
@@ -253,12 +253,18 @@ def start_session(engine: Engine, user: User, *, seconds: float = SESSION_SECOND
     return token
 
 
-def session_user(engine: Engine, token: str | None) -> User | None:
-    """The user of a live session, with its CSRF token; None for a missing or stale token."""
+def session_user(engine: Engine | Connection, token: str | None) -> User | None:
+    """The user of a live session, with its CSRF token; None for a missing or stale token.
+
+    ``engine`` may be a connection, to look the session up inside its transaction.
+    """
     if not token or len(token) > 200:
         return None
-    with read(engine) as conn:
-        row = conn.execute(_SESSION, {"token": _digest(token), "t": now()}).first()
+    if isinstance(engine, Connection):  # inside the caller's transaction
+        row = engine.execute(_SESSION, {"token": _digest(token), "t": now()}).first()
+    else:
+        with read(engine) as conn:
+            row = conn.execute(_SESSION, {"token": _digest(token), "t": now()}).first()
     return None if row is None else User(id=row.id, name=row.name, role=row.role, csrf=row.csrf)
 
 

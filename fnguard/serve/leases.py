@@ -333,6 +333,12 @@ def submit_verdict(
     {'stored': False, 'changed': False, 'status': 'done'}
     """
     n = _check_n(reviews_per_case)
+    comment = _check_verdict(verdict, comment)
+    with write(engine) as conn:
+        return _verdict_in(conn, user, case_id, verdict, comment, n, then_next, lease_seconds)
+
+
+def _check_verdict(verdict: Any, comment: Any) -> str:
     if verdict not in VERDICTS:
         raise ReviewError(
             f"A verdict must be one of {', '.join(VERDICTS)}. Got {verdict!r} instead."
@@ -340,10 +346,16 @@ def submit_verdict(
     comment = (comment or "").strip()
     if len(comment) > 5000:
         raise ReviewError(f"The comment has {len(comment)} characters: keep it under 5000.")
-    with write(engine) as conn:
-        out = _verdict(conn, user, case_id, verdict, comment, n)
-        if then_next:
-            out["next"] = _lease(conn, user, n, lease_seconds, None)
+    return comment
+
+
+def _verdict_in(
+    conn: Connection, user: User, case_id: int, verdict: str, comment: str, n: int,
+    then_next: bool, lease_seconds: float,
+) -> dict[str, Any]:
+    out = _verdict(conn, user, case_id, verdict, comment, n)
+    if then_next:
+        out["next"] = _lease(conn, user, n, lease_seconds, None)
     return out
 
 
