@@ -156,7 +156,15 @@ def machine_facts() -> list[str]:
 
 
 #: Further sections, each a module beside this file with ``section(quick) -> str``.
-SECTIONS = ("bench_decide", "bench_guarantee", "bench_tuner", "bench_samplers", "bench_focal")
+SECTIONS = (
+    "bench_decide",
+    "bench_guarantee",
+    "bench_tuner",
+    "bench_samplers",
+    "bench_focal",
+    "bench_fit",
+    "bench_review",
+)
 
 
 def extra_sections(names: Sequence[str], quick: bool) -> list[str]:
