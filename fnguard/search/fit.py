@@ -430,9 +430,13 @@ def versions() -> dict[str, str]:
 
 
 class _quiet(warnings.catch_warnings):
-    """Silence the libraries' own warnings (convergence, future changes) during fitting."""
+    """Silence the libraries' own warnings (convergence, future changes) during fitting, and
+    keep numpy's, scipy's and faiss's thread pools to one thread (see ``run_search``)."""
 
     def __enter__(self) -> Any:
+        from threadpoolctl import threadpool_limits
+
+        self._limits = threadpool_limits(1)
         out = super().__enter__()
         warnings.simplefilter("ignore", category=UserWarning)
         warnings.simplefilter("ignore", category=FutureWarning)
@@ -446,3 +450,7 @@ class _quiet(warnings.catch_warnings):
         except ImportError:  # pragma: no cover
             pass
         return out
+
+    def __exit__(self, *exc: Any) -> None:
+        super().__exit__(*exc)
+        self._limits.restore_original_limits()

@@ -22,6 +22,8 @@ from fnguard.decide.requirement import OBJECTIVES
 
 __all__ = ["OutOfTime", "fit_score", "oof_scores", "positive_scores", "rank_value", "threshold_on"]
 
+#: joblib backend of a batch of folds: worker processes, which the deadline can stop.
+BACKEND = "loky"
 #: Value of a trial whose constraint is not met, before subtracting its shortfall: below any
 #: value of a trial that meets it (those lie in [-1, 1]).
 NOT_MET = -2.0
@@ -204,7 +206,7 @@ def oof_scores(
             from joblib import Parallel, delayed
 
             try:
-                results = Parallel(n_jobs=len(group), backend="loky", timeout=left)(
+                results = Parallel(n_jobs=len(group), backend=BACKEND, timeout=left)(
                     delayed(fit_score)(pipeline, X, y, tr, va) for tr, va in group
                 )
             except PoolTimeout:

@@ -201,10 +201,15 @@ def run_search(
     deadline = start + budget
     jobs = check_jobs(jobs)
     first = first_plans(pool)
+    from threadpoolctl import threadpool_limits
+
     level = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        with warnings.catch_warnings():
+        # One BLAS / OpenMP thread here, as in the workers (loky gives each cores / jobs):
+        # threads of numpy, scipy and faiss fighting over the cores make fits many times
+        # slower. Parallelism comes from the folds.
+        with warnings.catch_warnings(), threadpool_limits(1):
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             sampler = optuna.samplers.TPESampler(
                 seed=seed, n_startup_trials=len(first) + 7, multivariate=True, group=True

@@ -143,3 +143,42 @@ def test_kept_scores(result) -> None:
         with_it = [t for t in result.decisions if lever in result.plans[t].levers]
         assert result.best_of(with_it) in result.oof
     assert all(np.isfinite(v).all() for v in result.oof.values())
+
+
+def test_resampling_stays_inside_training_folds(data, monkeypatch) -> None:
+    """Check that the sampler sees exactly a training fold, its synthetic rows are trained on,
+    and every scoring call sees exactly one validation fold, never a resampled row."""
+    from imblearn.over_sampling import RandomOverSampler
+
+    from fnguard.levers.prior import PriorCorrectedPipeline
+
+    _, folds = data
+    seen: dict[str, list] = {"fit": [], "resample": [], "score": []}
+    real_fit, real_proba = PriorCorrectedPipeline.fit, PriorCorrectedPipeline.predict_proba
+    real_resample = RandomOverSampler.fit_resample
+
+    def spy_fit(self, X, y=None, **kw):
+        seen["fit"].append(np.asarray(X.index))
+        return real_fit(self, X, y, **kw)
+
+    def spy_proba(self, X, **kw):
+        seen["score"].append(np.asarray(X.index))
+        return real_proba(self, X, **kw)
+
+    def spy_resample(self, X, y, **kw):
+        Xr, yr = real_resample(self, X, y, **kw)
+        seen["resample"].append((len(X), len(Xr)))
+        return Xr, yr
+
+    monkeypatch.setattr(PriorCorrectedPipeline, "fit", spy_fit)
+    monkeypatch.setattr(PriorCorrectedPipeline, "predict_proba", spy_proba)
+    monkeypatch.setattr(RandomOverSampler, "fit_resample", spy_resample)
+    res = _search(data, levers=["random-over", "logistic"], max_trials=4)
+    resampled = [t for t in res.decisions if "random-over" in res.plans[t].levers]
+    assert resampled and seen["resample"]
+    trains = [np.sort(tr) for tr, _ in folds]
+    valids = [np.sort(va) for _, va in folds]
+    assert all(any(np.array_equal(np.sort(ix), tr) for tr in trains) for ix in seen["fit"])
+    assert all(any(np.array_equal(np.sort(ix), va) for va in valids) for ix in seen["score"])
+    sizes = {tr.size for tr in trains}
+    assert all(n_in in sizes and n_out > n_in for n_in, n_out in seen["resample"])
