@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import typer
 from rich.console import Console
 
-from fnguard.cli import demo, diagnose, fit, levers, predict, report, review  # noqa: F401  (they register their commands)
+from fnguard.cli import demo, diagnose, fit, levers, predict, report, retrain, review  # noqa: F401  (they register their commands)
 from fnguard.cli._app import app
 from fnguard.errors import FnguardError, FnguardWarning
 
