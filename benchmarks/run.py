@@ -221,6 +221,53 @@ def render(rows: Sequence[Row], repeat: int, sections: Sequence[str] = ()) -> st
     return "\n".join(lines)
 
 
+def splice(report: str, sections: Sequence[str], names: Sequence[str]) -> str:
+    r"""Replace (or add, before "## Machine") each section of ``report`` by its new text.
+
+    A section runs from its "## " heading to the next one. The "## Machine" block gains a
+    line saying which sections were measured again, and when.
+
+    Examples
+    --------
+    >>> old = "# R\n\n## A\n\nold a\n\n## B\n\nb\n\n## Machine\n\n- x\n"
+    >>> new = splice(old, ["## A\n\nnew a\n", "## C\n\nc\n"], ["bench_a", "bench_c"])
+    >>> [line for line in new.splitlines() if line and not line.startswith("- 2")]
+    ['# R', '## A', 'new a', '## B', 'b', '## C', 'c', '## Machine', '- x']
+    """
+    def blocks(text: str) -> list[str]:
+        out, current = [], []
+        for line in text.splitlines():
+            if line.startswith("## ") and current:
+                out.append("\n".join(current).strip("\n"))
+                current = []
+            current.append(line)
+        if current:
+            out.append("\n".join(current).strip("\n"))
+        return out
+
+    parts = blocks(report) or ["# Benchmarks: fnguard against its peers"]
+    heads = [b.splitlines()[0] for b in parts]
+    for text in sections:
+        head = text.strip("\n").splitlines()[0]
+        if head in heads:
+            parts[heads.index(head)] = text.strip("\n")
+        else:
+            at = heads.index("## Machine") if "## Machine" in heads else len(parts)
+            parts.insert(at, text.strip("\n"))
+            heads.insert(at, head)
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    note = (
+        f"- {when}: measured again: {', '.join(names)} "
+        f"(load average {os.getloadavg()[0]:.2f} at the end)"
+    )
+    if "## Machine" in heads:
+        i = heads.index("## Machine")
+        parts[i] = parts[i] + "\n" + note
+    else:
+        parts.append("## Machine\n\n" + note)
+    return "\n\n".join(parts) + "\n"
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path``, then rename it onto ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -245,7 +292,17 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
         help="further benchmark modules to run (none: only the metric kernel)",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument(
+        "--splice", action="store_true",
+        help="run only --sections and replace those sections in the existing report",
+    )
     args = parser.parse_args(argv)
+    if args.splice:
+        sections = extra_sections(args.sections, args.quick)
+        old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        write_atomic(args.output, splice(old, sections, args.sections))
+        print(f"updated {args.output}")
+        return []
     rows: list[Row] = []
     for n in args.sizes:
         for ties in (False, True):
