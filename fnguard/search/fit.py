@@ -183,6 +183,7 @@ def fit(
         "jobs": jobs,
         "requirement": req.describe(),
         "threshold_from": final["threshold_from"],
+        "calibration": final["calibration"],
         "choice": final["choice"],
         "review": final["review"],
         "best_trial": result.best,
@@ -291,9 +292,25 @@ def _final_model(
         review = rb.to_dict()
     except FnguardError as exc:
         notes.append(f"No review band was placed: {exc}")
+    threshold = decision.threshold
+    calibration = None
+    if not req.guaranteed:
+        from fnguard.search.calibration import calibrate_winner
+
+        pipeline, threshold, band, calibration = calibrate_winner(
+            pipeline, scores, y_dec, threshold, band, seed
+        )
+        if calibration["applied"]:
+            notes.append(
+                f"The winner's scores were not calibrated (out-of-fold ECE "
+                f"{calibration['ece_before']:.3f}): a Platt map fitted on its out-of-fold "
+                f"scores brings it to {calibration['ece_after']:.3f} (cross-fitted) without "
+                "changing any decision; the threshold and review band are mapped with it."
+            )
     return {
         "pipeline": pipeline,
-        "threshold": decision.threshold,
+        "threshold": threshold,
+        "calibration": calibration,
         "band": band,
         "review": review,
         "threshold_from": threshold_from,

@@ -59,8 +59,10 @@ def test_pipeline_is_refitted_on_every_search_row(guard, frame) -> None:
     d = load_table(frame, "y", positive=1)
     expected = build(guard.levers, d.schema, params=guard.params, random_state=0).fit(
         d.X.iloc[search], d.y[search])
-    np.testing.assert_allclose(guard.pipeline.predict_proba(d.X)[:, 1],
-                               expected.predict_proba(d.X)[:, 1])
+    model = guard.pipeline
+    assert guard.info["calibration"]["applied"] == hasattr(model, "calibrator_")
+    model = getattr(model, "estimator_", model)  # the pipeline inside a calibrator
+    np.testing.assert_allclose(model.predict_proba(d.X)[:, 1], expected.predict_proba(d.X)[:, 1])
 
 
 def test_scored_once_on_the_test_set(guard, frame) -> None:
@@ -270,3 +272,25 @@ def test_bad_input(frame, kwargs, error, match) -> None:
     require = kwargs.pop("require", "recall>=0.8")
     with pytest.raises(error, match=match):
         fit(data, target, 1, require, **{**OPTIONS, **kwargs})
+
+
+def test_calibrator_keeps_every_decision() -> None:
+    """Check that the winner's calibrator, when kept, maps the threshold with the scores: the
+    same rows are flagged, and the ECE of the out-of-fold scores drops."""
+    from sklearn.linear_model import LogisticRegression
+
+    from fnguard.search.calibration import calibrate_winner
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(3000, 2))
+    y = rng.random(3000) < 1 / (1 + np.exp(-(X[:, 0] - 2)))
+    model = LogisticRegression().fit(X, y)
+    raw = model.predict_proba(X)[:, 1]
+    squashed = np.sqrt(raw)  # overstates every probability
+    calibrated, t, band, rec = calibrate_winner(model, squashed, y, 0.5, (0.5, 0.7))
+    assert rec["applied"] and rec["ece_after"] < rec["ece_before"] - 0.01
+    mapped = calibrated.calibrator_.transform(squashed)
+    assert np.array_equal(mapped >= t, squashed >= 0.5)
+    assert band[0] == t and np.array_equal(mapped >= band[1], squashed >= 0.7)
+    _, t2, _, rec2 = calibrate_winner(model, raw, y, 0.5, None)  # already calibrated
+    assert not rec2["applied"] and t2 == 0.5
