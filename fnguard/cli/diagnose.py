@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from fnguard.cli._app import JsonOption, OutOption, app, emit_json
+from fnguard.cli._engine import ClusterOption, EngineOption, WorkersOption, check_engine
 
 if TYPE_CHECKING:
     from fnguard.decide.requirement import Requirement
@@ -124,6 +125,9 @@ def diagnose(
             "review queue (a SQLite path or SQLAlchemy URL) for experts to relabel.",
         ),
     ] = None,
+    engine: EngineOption = "local",
+    cluster: ClusterOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Diagnose a model's misses at every threshold, with error bars; explain them.
 
@@ -138,8 +142,19 @@ def diagnose(
     from fnguard.report import write_report
 
     console = Console(stderr=json_out)
+    engine = check_engine(engine, cluster, workers)
     score = _check_mode(label, score, target, model, drop, review_db)
     requirements = [parse_requirement(r) for r in require or []]
+    if engine == "dask":
+        from fnguard.cli.diagnose_dask import diagnose_on_dask
+
+        diagnose_on_dask(
+            path, label, score, positive, target=target, calibrate=calibrate,
+            requirements=requirements, threshold=threshold, confidence=confidence,
+            n_boot=n_boot, seed=seed, out=out, cluster=cluster, workers=workers,
+            json_out=json_out, open_report=open_report, console=console,
+        )
+        return
     if target is not None:
         _diagnose_table(
             path, target, positive, drop=drop, model=model, trust_model=trust_model,

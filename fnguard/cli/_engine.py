@@ -1,0 +1,87 @@
+"""The ``--engine``, ``--cluster`` and ``--workers`` options shared by diagnose, predict and fit.
+
+``--engine local`` (the default) runs on this machine. ``--engine dask`` runs on a Dask cluster
+(:mod:`fnguard.distributed`): the user's scheduler with ``--cluster``, otherwise a
+``distributed.LocalCluster`` of ``--workers`` processes started for the command and shut down
+at its end. The dashboard link is printed on stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from fnguard.errors import FnguardError
+
+ENGINES = ("local", "dask")
+
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="local (this machine) or dask (a Dask cluster: pip install 'fnguard[dask]').",
+    ),
+]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="With --engine dask: the scheduler's address (tcp://host:8786); without it a "
+        "local cluster is started for the command.",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", help="With --engine dask and no --cluster: worker processes to start."
+    ),
+]
+
+
+class EngineError(FnguardError, ValueError):
+    """An unknown engine, or cluster options without ``--engine dask``."""
+
+
+def check_engine(engine: str, cluster: str | None, workers: int | None) -> str:
+    """The engine name, lower-cased; an error for an unknown one or misplaced options.
+
+    Examples
+    --------
+    >>> check_engine("Dask", None, 2)
+    'dask'
+    >>> check_engine("local", "tcp://h:8786", None)
+    Traceback (most recent call last):
+    ...
+    fnguard.cli._engine.EngineError: --cluster and --workers need --engine dask (the local engine runs on this machine): add --engine dask or drop them.
+    """  # noqa: E501
+    name = str(engine).strip().lower()
+    if name not in ENGINES:
+        raise EngineError(f"The engine must be one of {', '.join(ENGINES)}. Got {engine!r}.")
+    if name == "local" and (cluster is not None or workers is not None):
+        raise EngineError(
+            "--cluster and --workers need --engine dask (the local engine runs on this "
+            "machine): add --engine dask or drop them."
+        )
+    return name
+
+
+@contextlib.contextmanager
+def dask_client(cluster: str | None, workers: int | None, console: Console) -> Iterator[Any]:
+    """A Dask client (see :func:`fnguard.distributed.connect`); prints the dashboard link."""
+    from rich.markup import escape
+
+    from fnguard.distributed import connect, dashboard_link
+
+    with connect(cluster, workers) as client:
+        link = dashboard_link(client)
+        where = f"the scheduler {cluster}" if cluster else "a local cluster"
+        console.print(
+            f"Dask: running on {escape(where)}"
+            + (f"; dashboard: {escape(link)}" if link else ""),
+            soft_wrap=True,
+        )
+        yield client

@@ -1,0 +1,69 @@
+"""Tests of the --engine / --cluster / --workers options of the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fnguard.cli import main
+
+pytest.importorskip("distributed")
+
+
+def _score_files(folder: Path) -> str:
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    for i in range(3):
+        y = rng.random(400) < 0.1
+        p = np.clip(0.25 * y + rng.random(400) * 0.8, 0, 1).round(2)  # ties on purpose
+        frame = pd.DataFrame({"y": y.astype(int), "p": p, "region": rng.choice(["a", "b"], 400)})
+        frame.to_parquet(folder / f"part-{i}.parquet")
+    return str(folder / "*.parquet")
+
+
+def test_diagnose_dask_equals_local(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Check that diagnose --engine dask prints the same metrics and decision as one machine."""
+    pattern = _score_files(tmp_path / "scores")
+    merged = tmp_path / "all.parquet"
+    parts = sorted((tmp_path / "scores").glob("*.parquet"))
+    pd.concat(pd.read_parquet(f) for f in parts).to_parquet(merged)
+    common = ["--label", "y", "--score", "p", "--positive", "1", "--json", "--n-boot", "50",
+              "--require", "recall>=0.9"]
+    code_local = main(["diagnose", str(merged), *common, "--out", str(tmp_path / "r1")])
+    local = json.loads(capsys.readouterr().out)
+    code_dask = main(["diagnose", pattern, *common, "--out", str(tmp_path / "r2"),
+                      "--engine", "dask", "--workers", "2"])
+    captured = capsys.readouterr()
+    dask = json.loads(captured.out)
+    assert code_dask == code_local
+    assert "Dask: running on a local cluster" in captured.err
+    for key in ("tp", "fp", "tn", "fn", "recall", "precision", "roc_auc", "pr_auc"):
+        assert dask["metrics"][key]["value"] == pytest.approx(local["metrics"][key]["value"])
+    assert dask["decisions"][0]["threshold"] == local["decisions"][0]["threshold"]
+    assert (tmp_path / "r2" / "index.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--cluster", "tcp://127.0.0.1:1"], "--cluster and --workers need --engine dask"),
+        (["--engine", "spark"], "The engine must be one of local, dask"),
+        (["--engine", "dask", "--cluster", "tcp://127.0.0.1:1"], "127.0.0.1:1"),
+        (["--engine", "dask", "--calibrate", "isotonic"], "--calibrate"),
+    ],
+)
+def test_engine_bad_input(
+    args: list[str], match: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Check that misplaced or unusable engine options are bad input (exit 2, one line)."""
+    pattern = _score_files(tmp_path / "scores")
+    code = main(["diagnose", pattern, "--label", "y", "--score", "p", *args,
+                 "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert match in " ".join(err.split())
+    assert "Traceback" not in err
