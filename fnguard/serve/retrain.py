@@ -356,13 +356,21 @@ def _infer_id_column(reviewed: pd.DataFrame, values: list[dict], frame: pd.DataF
     return found[0]
 
 
+def _canonical(values: Any) -> str:
+    from fnguard.serve.queue import json_value
+
+    out = []
+    for v in values:
+        v = json_value(v)
+        out.append(float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v)
+    return json.dumps(out, separators=(",", ":"), default=str)
+
+
 def _merge(
     guard: Any, reviewed: pd.DataFrame, frame: pd.DataFrame, y_data: np.ndarray,
     id_column: str | None,
 ) -> tuple[dict[str, Any], pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     """Apply the verdicts (labels overridden, rows added): X, y, added and reviewed masks."""
-    from fnguard.serve.queue import case_keys
-
     counts = reviewed["final"].value_counts().to_dict()
     sure = reviewed[reviewed["final"] != "unsure"].reset_index(drop=True)
     values = [json.loads(v) for v in sure["values"]]
@@ -371,26 +379,28 @@ def _merge(
             f"The id column '{id_column}' is not in the training table: name one of its "
             "columns."
         )
-    where: dict[str, list[int]] = {}
-    if sure["key"].str.startswith("id:").any():
+    # A case is found by the values its key was made of (the id, or the whole row as its batch
+    # had it), numbers compared as numbers: a column read as integers in the batch and as
+    # decimals in the table (a missing value elsewhere) still matches.
+    by_id = sure["key"].str.startswith("id:").to_numpy()
+    if by_id.any():
         id_column = id_column or _infer_id_column(sure, values, frame)
-        for i, key in enumerate(case_keys(frame, id_column)):
-            where.setdefault(key, []).append(i)
-    groups: dict[tuple[str, ...], None] = {}
-    for key, vals in zip(sure["key"], values, strict=True):
-        if key.startswith("row:"):
-            groups[tuple(sorted(vals))] = None
-    for columns in groups:  # a row's hash reads the columns its batch had
+    wanted: list[tuple[tuple[str, ...], str]] = []
+    for vals, is_id in zip(values, by_id, strict=True):
+        columns = (id_column,) if is_id else tuple(sorted(vals))
+        wanted.append((columns, _canonical(vals.get(c) for c in columns)))
+    where: dict[tuple[tuple[str, ...], str], list[int]] = {}
+    for columns in dict.fromkeys(c for c, _ in wanted):
         if set(columns) <= set(frame.columns):
-            for i, key in enumerate(case_keys(frame[list(columns)])):
-                where.setdefault(key, []).append(i)
+            for i, row in enumerate(frame[list(columns)].itertuples(index=False, name=None)):
+                where.setdefault((columns, _canonical(row)), []).append(i)
     y = y_data.copy()
     matched = np.zeros(len(frame), dtype=bool)
     added: list[int] = []
     changed = 0
-    for j, (key, final) in enumerate(zip(sure["key"], sure["final"], strict=True)):
+    for j, (final, want) in enumerate(zip(sure["final"], wanted, strict=True)):
         label = final == "positive"
-        rows = where.get(key)
+        rows = where.get(want)
         if rows is None:
             added.append(j)
             continue

@@ -226,6 +226,22 @@ def test_cases_missing_from_the_table_are_added_as_rows(crashes) -> None:
     assert "fresh" in again.holdout["from"] and any("fresh split" in m for m in again.notes)
 
 
+def test_cases_match_rows_whatever_the_number_types(crashes) -> None:
+    """Check that cases enqueued from a batch where a column was read as integers match the
+    table's rows where it is decimal (missing values elsewhere), and are not added again."""
+    batch = crashes.X[crashes.fast & crashes.X["yearVeh"].notna().to_numpy()].iloc[:400]
+    batch = batch.assign(yearVeh=batch["yearVeh"].astype("int64"))
+    assert crashes.table["yearVeh"].dtype == np.float64
+    engine = open_store("sqlite://", create=True)
+    enqueue(engine, crashes.old, batch, crashes.old.predict(batch), capacity=None, audit=100,
+            explain=False)
+    truth = dict(zip(case_keys(batch), crashes.truth[batch.index], strict=True))
+    given = review(engine, truth)
+    result = retrain(crashes.old, engine, crashes.table)
+    assert result.labels["rows_added"] == 0
+    assert result.labels["matched_rows"] >= len(given) > 0
+
+
 def test_guarantee_chooses_on_a_calibration_split(crashes, fast_reviewed) -> None:
     """Check that for a guarantee the threshold is chosen on a calibration split of the
     training rows, as fit does, and equals the same choice made by hand."""
