@@ -543,9 +543,15 @@ def _refit(
         band, review = (float(rb.lower), float(rb.upper)), rb.to_dict()
     except FnguardError as exc:
         notes.append(f"No review band was placed: {exc}")
-    return {"pipeline": pipeline, "threshold": float(decision.threshold), "band": band,
+    threshold, calibration = float(decision.threshold), None
+    if not req.guaranteed:  # as fit: a Platt map of the scores, kept if it helps
+        from fnguard.search.calibration import calibrate_winner
+
+        pipeline, threshold, band, calibration = calibrate_winner(
+            pipeline, scores, y_dec, threshold, band, seed)
+    return {"pipeline": pipeline, "threshold": float(threshold), "band": band,
             "review": review, "decision": decision, "threshold_from": threshold_from,
-            "cv": len(folds), "split": split, "notes": notes,
+            "calibration": calibration, "cv": len(folds), "split": split, "notes": notes,
             "seconds": time.perf_counter() - t0}
 
 
@@ -688,10 +694,12 @@ def _new_guard(
     held = retrain["holdout"]
     # The fingerprint named the table whose split the old Guard's test rows came from: the
     # new Guard's held-out rows are not that split, so a later retrain makes a fresh one.
-    info = {k: v for k, v in (old.info or {}).items() if k not in ("fingerprint", "reference")}
+    dropped = ("fingerprint", "reference", "oof")
+    info = {k: v for k, v in (old.info or {}).items() if k not in dropped}
     info.update(
         seed=seed, cv=final["cv"] or info.get("cv"), threshold_from=final["threshold_from"],
-        oof=final["decision"].to_dict(), review=final["review"], best_trial=trial,
+        choice=final["decision"].to_dict(), calibration=final["calibration"],
+        review=final["review"], best_trial=trial,
         notes=[*info.get("notes", []), *notes],
         split={"rows": held["train_rows"] + held["rows"],
                "positives": held["train_positives"] + held["positives"],
