@@ -28,9 +28,10 @@ from fnguard.search.fit import fingerprint
 from fnguard.search.objective import oof_scores, rank_value
 from fnguard.search.split import calibration_split, cv_folds, holdout_split
 from fnguard.serve.auth import add_user
+from fnguard.serve.compare import _paired_difference, _point, _ranks
 from fnguard.serve.leases import case_for, lease_next, submit_verdict
 from fnguard.serve.queue import case_keys, enqueue
-from fnguard.serve.retrain import _paired_difference, _point, _ranks, retrain
+from fnguard.serve.retrain import retrain
 from fnguard.serve.store import ReviewError, StoreError, open_store
 
 pytestmark = pytest.mark.filterwarnings("ignore::fnguard.errors.FnguardWarning")
