@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from fnguard.cli._app import JsonOption, app, emit_json
+from fnguard.cli._engine import ClusterOption, EngineOption, WorkersOption, check_engine
 
 if TYPE_CHECKING:
     from fnguard.guard import Guard
@@ -57,6 +58,9 @@ def fit(
         bool, typer.Option("--report/--no-report", help="Write the HTML report into the Guard.")
     ] = True,
     json_out: JsonOption = False,
+    engine: EngineOption = "local",
+    cluster: ClusterOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Search the levers for the model and threshold that meet a requirement; save a Guard.
 
@@ -66,12 +70,24 @@ def fit(
     from fnguard.search import fit as search_fit
 
     err = Console(stderr=True, highlight=False)
-    with _progress_bar(err) as on_trial:
-        guard = search_fit(
-            path, target, positive, require, budget=budget, levers=levers,
-            test_size=test_size, cv=cv, seed=seed, jobs=jobs, drop=drop, progress=on_trial,
-            max_trials=max_trials,
-        )
+    engine = check_engine(engine, cluster, workers)
+    if engine == "dask":
+        from fnguard.cli._engine import dask_client
+        from fnguard.distributed import fit_dask
+
+        with dask_client(cluster, workers, err) as client, _progress_bar(err) as on_trial:
+            guard = fit_dask(
+                path, target, positive, require, client=client, budget=budget, seed=seed,
+                holdout=test_size, levers=levers, cv=cv, jobs=jobs, drop=drop,
+                progress=on_trial, max_trials=max_trials,
+            )
+    else:
+        with _progress_bar(err) as on_trial:
+            guard = search_fit(
+                path, target, positive, require, budget=budget, levers=levers,
+                test_size=test_size, cv=cv, seed=seed, jobs=jobs, drop=drop, progress=on_trial,
+                max_trials=max_trials,
+            )
     saved = guard.save(out, report=report)
     doc = summary(guard, saved)
     if json_out:
@@ -189,6 +205,14 @@ def _fmt(est: dict[str, Any] | None) -> str:
     return f"{est['value']:.4f} [{est['low']:.4f}, {est['high']:.4f}]"
 
 
+def _change(c: dict[str, Any]) -> str:
+    """'88 fewer misses, 807 more false alarms' from the signed changes."""
+    m, f = int(c["misses_removed"]), int(c["false_alarms_added"])
+    misses = f"{abs(m):,} {'fewer' if m >= 0 else 'more'} misses"
+    alarms = f"{abs(f):,} {'more' if f >= 0 else 'fewer'} false alarms"
+    return f"{misses}, {alarms}"
+
+
 def _print_summary(doc: dict[str, Any], console: Console) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -212,10 +236,7 @@ def _print_summary(doc: dict[str, Any], console: Console) -> None:
                       ("against_logistic_tuned", "a logistic regression at its tuned threshold")):
         c = doc.get(key)
         if c:
-            console.print(
-                f"Against {name}: {c['misses_removed']:+,} misses removed, "
-                f"{c['false_alarms_added']:+,} false alarms added."
-            )
+            console.print(f"Against {name}: {_change(c)}.")
     band = doc.get("review_band")
     if band:
         upper = "inf" if band["upper"] is None else f"{band['upper']:.6g}"
