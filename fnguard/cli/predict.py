@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from fnguard.cli._app import JsonOption, app, emit_json
+from fnguard.cli._engine import ClusterOption, EngineOption, WorkersOption, check_engine
 
 
 @app.command()
@@ -50,17 +51,31 @@ def predict(
                      "case's id is a hash of its whole row."),
     ] = None,
     json_out: JsonOption = False,
+    engine: EngineOption = "local",
+    cluster: ClusterOption = None,
+    workers: WorkersOption = None,
 ) -> None:
-    """Score new rows: score, decision, label and review flag per row, streamed in chunks."""
+    """Score new rows: score, decision, label and review flag per row, streamed in chunks.
+
+    With --engine dask, DATA may be a glob of Parquet files and --out is a folder of Parquet
+    files, one per input file.
+    """
     from fnguard.errors import DataError
     from fnguard.guard import load
     from fnguard.serve import predict_file
 
+    engine = check_engine(engine, cluster, workers)
     if review_db is None and (audit is not None or id_column is not None):
         raise DataError("--audit and --id-column choose what goes into the review queue: give "
                         "--review-db too.")
     loaded = load(guard)
-    if review_db is None:
+    if engine == "dask":
+        summary = _predict_on_dask(
+            loaded, data, out, cluster=cluster, workers=workers, chunk_size=chunk_size,
+            keep=keep, review_db=review_db, review_capacity=review_capacity, audit=audit,
+            id_column=id_column,
+        )
+    elif review_db is None:
         summary = predict_file(loaded, data, out, chunk_size=chunk_size, keep=keep)
     else:
         from fnguard.serve.predict import predict_to_queue
@@ -82,6 +97,42 @@ def predict(
         emit_json(doc)
         return
     _print(doc)
+
+
+def _predict_on_dask(
+    guard: Any, data: str, out: Path, *, cluster: str | None, workers: int | None,
+    chunk_size: int, keep: list[str] | None, review_db: str | None, review_capacity: str,
+    audit: str | None, id_column: str | None,
+) -> dict[str, Any]:
+    """Partitions scored on a Dask cluster; the review band enqueued here, on the client."""
+    from fnguard.cli._engine import dask_client
+    from fnguard.decide.review import parse_capacity
+    from fnguard.distributed import predict_dask
+    from fnguard.errors import DataError
+
+    if audit is not None:
+        raise DataError(
+            "--audit samples auto-negatives uniformly over the whole file, which --engine dask "
+            "does not collect yet: drop --audit, or predict on one machine."
+        )
+    with dask_client(cluster, workers, Console(stderr=True, highlight=False)) as client:
+        # a folder of earlier predictions (part-*.parquet only) is replaced; anything else is not
+        earlier = out.is_dir() and all(p.name.startswith("part-") for p in out.iterdir())
+        summary = predict_dask(guard, data, out, client=client, keep=keep, chunk_size=chunk_size,
+                               overwrite=earlier)
+    review, cases = summary.pop("review"), summary.pop("review_cases")
+    summary["chunks"] = summary.get("partitions", 0)
+    if review_db is not None:
+        from fnguard.serve.queue import enqueue
+
+        capacity = parse_capacity(review_capacity, max(int(summary["rows"]), 1))
+        queue = enqueue(review_db, guard, cases, review, capacity=capacity,
+                        id_column=id_column)
+        queue.setdefault("database", review_db)
+        queue.setdefault("audit_asked", None)
+        queue.setdefault("notes", [])
+        summary["queue"] = queue
+    return summary
 
 
 def _finite(value: Any) -> float | None:
