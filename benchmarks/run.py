@@ -164,6 +164,7 @@ SECTIONS = (
     "bench_focal",
     "bench_fit",
     "bench_review",
+    "bench_dask",
 )
 
 
