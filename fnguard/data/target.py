@@ -188,10 +188,56 @@ def binarize_target(
             f"({row_numbers(missing)}): drop or fill those rows."
         )
     counts = values.value_counts(sort=True)
+    chosen, other, notes = choose_classes(
+        counts, positive, where=where, column=f"{kind} column '{column}' in {quote_source(source)}",
+        stacklevel=3,
+    )
+    y = (values == chosen).to_numpy(dtype=bool)
+    return y, to_python(chosen), to_python(other), notes
+
+
+def choose_classes(
+    counts: pd.Series, positive: Any, *, where: str, column: str, stacklevel: int = 2
+) -> tuple[Any, Any, list[str]]:
+    """The positive and negative class from a column's value counts (most frequent first).
+
+    Parameters
+    ----------
+    counts : Series
+        Rows per distinct label, sorted by count, largest first.
+    positive : scalar or None
+        The label asked for (matched by type, see :func:`match_label`); None chooses the
+        minority class (the value that sorts last on a tie) with a note and a warning.
+    where : str
+        The column as the start of a sentence ("The label column 'y' in 'data.csv'").
+    column : str
+        The column inside a sentence ("label column 'y' in 'data.csv'").
+    stacklevel : int, default=2
+        Of the warning, for the caller's caller.
+
+    Returns
+    -------
+    positive, negative : scalar
+        As found in the column.
+    notes : list of str
+        What was decided for the user.
+
+    Raises
+    ------
+    DataError
+        For one class, more than two, or a positive label not in the column.
+
+    Examples
+    --------
+    >>> counts = pd.Series({"no": 90, "yes": 10})
+    >>> choose_classes(counts, "yes", where="The label", column="label")
+    ('yes', 'no', [])
+    """
+    n = int(counts.sum())
     if len(counts) < 2:
         only = show_value(counts.index[0]) if len(counts) else "nothing"
         raise DataError(
-            f"{where} has a single value ({only} in all {len(values):,} rows): a binary classifier "
+            f"{where} has a single value ({only} in all {n:,} rows): a binary classifier "
             "needs both classes; pass a table with positive and negative rows."
         )
     if len(counts) > 2:
@@ -214,19 +260,18 @@ def binarize_target(
         else:
             note = (
                 f"No positive label given: using the minority class {show_value(chosen)} "
-                f"({n_pos:,} of {len(values):,} rows, {n_pos / len(values):.1%}) as positive. "
+                f"({n_pos:,} of {n:,} rows, {n_pos / n:.1%}) as positive. "
                 "Pass --positive to choose."
             )
         notes.append(note)
-        warnings.warn(note, FnguardWarning, stacklevel=2)
+        warnings.warn(note, FnguardWarning, stacklevel=stacklevel + 1)
     else:
         chosen = match_label(positive, present)
         if chosen is None:
             raise DataError(
-                f"The positive label {show_value(positive)} is not a value of the {kind} column "
-                f"'{column}' in {quote_source(source)}. Its values: {_format_counts(counts)}. "
-                "Pass one of them as the positive label (--positive)."
+                f"The positive label {show_value(positive)} is not a value of the {column}. "
+                f"Its values: {_format_counts(counts)}. Pass one of them as the positive label "
+                "(--positive)."
             )
-    other = present[1] if present[0] is chosen else present[0]
-    y = (values == chosen).to_numpy(dtype=bool)
-    return y, to_python(chosen), to_python(other), notes
+    other = present[1] if present[0] == chosen else present[0]
+    return chosen, other, notes

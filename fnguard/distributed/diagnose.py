@@ -24,7 +24,6 @@ most 2,000 merged score groups and the interval is re-centred on the exact value
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +46,7 @@ from fnguard.distributed.slices import (
     merge_column_counts,
     slices_from_counts,
 )
-from fnguard.errors import DataError, FnguardWarning
+from fnguard.errors import DataError
 from fnguard.metrics.diagnosis import Diagnosis
 
 __all__ = ["MAX_MISSES", "diagnose_dask", "scan_labels"]
@@ -100,7 +99,7 @@ def scan_labels(
         Rows per partition, in order.
     """
     from fnguard.data.names import quote_source
-    from fnguard.data.target import _format_counts, _sort_key, match_label, show_value
+    from fnguard.data.target import choose_classes
 
     results = client.gather(
         client.map(_label_counts, [str(f) for f in parts.files], label=label, pure=False)
@@ -110,49 +109,11 @@ def scan_labels(
         for value, count in pairs:
             merged[value] = merged.get(value, 0) + count
     rows = [n for n, _ in results]
-    n = sum(rows)
     counts = pd.Series(merged, dtype="int64").sort_values(ascending=False, kind="stable")
-    where = f"The label column '{label}' in {quote_source(parts.source)}"
-    if len(counts) < 2:
-        only = show_value(counts.index[0]) if len(counts) else "nothing"
-        raise DataError(
-            f"{where} has a single value ({only} in all {n:,} rows): a binary classifier "
-            "needs both classes; pass a table with positive and negative rows."
-        )
-    if len(counts) > 2:
-        raise DataError(
-            f"{where} has {len(counts):,} distinct values, not 2: {_format_counts(counts)}. "
-            "Map them to two classes or pass a file with one binary label."
-        )
-    present = list(counts.index)
-    notes: list[str] = []
-    if positive is None:
-        low = counts.min()
-        chosen = max((v for v in present if counts[v] == low), key=_sort_key)
-        n_pos = int(counts[chosen])
-        if counts.max() == low:
-            note = (
-                f"No positive label given and both classes have {n_pos:,} rows: using "
-                f"{show_value(chosen)} (the value that sorts last) as positive. Pass --positive "
-                "to choose."
-            )
-        else:
-            note = (
-                f"No positive label given: using the minority class {show_value(chosen)} "
-                f"({n_pos:,} of {n:,} rows, {n_pos / n:.1%}) as positive. "
-                "Pass --positive to choose."
-            )
-        notes.append(note)
-        warnings.warn(note, FnguardWarning, stacklevel=3)
-    else:
-        chosen = match_label(positive, present)
-        if chosen is None:
-            raise DataError(
-                f"The positive label {show_value(positive)} is not a value of the label column "
-                f"'{label}' in {quote_source(parts.source)}. Its values: "
-                f"{_format_counts(counts)}. Pass one of them as the positive label (--positive)."
-            )
-    other = present[1] if present[0] == chosen else present[0]
+    chosen, other, notes = choose_classes(
+        counts, positive, where=f"The label column '{label}' in {quote_source(parts.source)}",
+        column=f"label column '{label}' in {quote_source(parts.source)}", stacklevel=3,
+    )
     return chosen, other, notes, rows
 
 
