@@ -20,8 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from fnguard.errors import DataError
-from fnguard.metrics.intervals import wilson_interval
-from fnguard.metrics.slices import MISSING, OTHER, Slice, _benjamini_hochberg
+from fnguard.metrics.slices import MISSING, OTHER, Slice, slices_from_rows
 
 __all__ = ["ColumnCounts", "column_counts", "merge_column_counts", "slices_from_counts"]
 
@@ -258,22 +257,4 @@ def slices_from_counts(
                     "p_value": float(p),
                 }
             )
-    if not rows:
-        return []
-    flagged = _benjamini_hochberg(np.array([r["p_value"] for r in rows]), alpha)
-    fn_arr = np.array([r["fn"] for r in rows])
-    pos_arr = np.array([r["n_positive"] for r in rows])
-    low, high = wilson_interval(fn_arr, pos_arr, confidence)
-    slices = [
-        Slice(
-            fnr=float(r["fn"] / r["n_positive"]),
-            low=float(lo),
-            high=float(hi),
-            excess_misses=float(r["fn"] - overall * r["n_positive"]),
-            flagged=bool(f),
-            **r,
-        )
-        for r, lo, hi, f in zip(rows, low, high, flagged, strict=True)
-    ]
-    slices.sort(key=lambda s: (not s.flagged, -s.excess_misses, s.feature, s.level))
-    return slices
+    return slices_from_rows(rows, overall, alpha=alpha, confidence=confidence)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -162,6 +163,26 @@ def fnr_by_slice(
                     "p_value": float(p),
                 }
             )
+    return slices_from_rows(rows, overall, alpha=alpha, confidence=confidence)
+
+
+def slices_from_rows(
+    rows: list[dict[str, Any]], overall: float, *, alpha: float, confidence: float
+) -> list[Slice]:
+    """Slices from per-level counts: FNR with a Wilson interval, excess misses, flagged.
+
+    Each row holds ``feature``, ``level``, ``kind``, ``n_rows``, ``n_positive``, ``fn`` and the
+    one-sided ``p_value``; flagged slices pass Benjamini-Hochberg at ``alpha``. Flagged first,
+    then by excess misses (also what :mod:`fnguard.distributed` computes from merged counts).
+
+    Examples
+    --------
+    >>> rows = [{"feature": "region", "level": "north", "kind": "category", "n_rows": 50,
+    ...          "n_positive": 10, "fn": 8, "p_value": 0.001}]
+    >>> [(s.level, s.fnr, s.flagged) for s in slices_from_rows(rows, 0.2, alpha=0.05,
+    ...                                                          confidence=0.95)]
+    [('north', 0.8, True)]
+    """
     if not rows:
         return []
     p_values = np.array([r["p_value"] for r in rows])
@@ -176,7 +197,7 @@ def fnr_by_slice(
             high=float(hi),
             excess_misses=float(r["fn"] - overall * r["n_positive"]),
             flagged=bool(f),
-            **r,  # type: ignore[arg-type]
+            **r,
         )
         for r, lo, hi, f in zip(rows, low, high, flagged, strict=True)
     ]
