@@ -159,6 +159,7 @@ def damaged(folder: Path, what: str) -> ArtifactError:
 
 
 def trusted(name: str) -> bool:
+    """Whether a type named in a skops file may be loaded (fnguard's trusted modules and types)."""
     return name in TRUSTED_TYPES or name.startswith(TRUSTED_MODULES)
 
 

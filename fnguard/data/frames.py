@@ -222,15 +222,33 @@ def _read_text(path: Path, label: str, sep: str | None) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(f"{label} is empty and has no rows: {_NEED_ROWS}") from None
     except pd.errors.ParserError as exc:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if found:
-            expected, line, saw = found.groups()
-            what = f"line {line} has {saw} fields where the header has {expected}"
-        else:
-            what = str(exc).strip()
-        raise DataError(
-            f"{label} is not a valid table: {what}. Fix that line (quote values that contain "
-            f"the separator {sep!r}) or check the separator."
-        ) from None
+        raise csv_parse_error(exc, label, sep) from None
     except UnicodeDecodeError:
         raise DataError(f"{label} is not UTF-8 text: save it with UTF-8 encoding.") from None
+
+
+def csv_parse_error(
+    exc: Exception, label: str, sep: str, offset: int | None = None
+) -> DataError:
+    """The DataError for a CSV line pandas could not parse, naming the line.
+
+    ``offset`` is the number of data rows read before the chunk that failed (chunked reading):
+    the line is then counted from the start of the file, with thousands separators.
+
+    Examples
+    --------
+    >>> exc = ValueError("Error tokenizing data. C error: Expected 2 fields in line 5, saw 3")
+    >>> print(csv_parse_error(exc, "The table 'a.csv'", ",", offset=1000))
+    The table 'a.csv' is not a valid table: line 1,005 has 3 fields where the header has 2. Fix that line (quote values that contain the separator ',') or check the separator.
+    """  # noqa: E501
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if found:
+        expected, line, saw = found.groups()
+        at = line if offset is None else f"{int(line) + offset:,}"
+        what = f"line {at} has {saw} fields where the header has {expected}"
+    else:
+        what = str(exc).strip()
+    return DataError(
+        f"{label} is not a valid table: {what}. Fix that line (quote values that contain "
+        f"the separator {sep!r}) or check the separator."
+    )

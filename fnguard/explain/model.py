@@ -114,9 +114,9 @@ def load_model(path: str | os.PathLike[str], *, trust: bool = False) -> Any:
         )
     import zipfile
 
-    import skops.io as sio
+    from fnguard.guard_files import import_skops, trusted
 
-    from fnguard.guard import TRUSTED_MODULES
+    sio = import_skops()
 
     if not zipfile.is_zipfile(target):
         raise ArtifactError(
@@ -131,7 +131,7 @@ def load_model(path: str | os.PathLike[str], *, trust: bool = False) -> Any:
             f"The model file '{target}' cannot be read as a skops file "
             f"({type(exc).__name__}: {exc}): save the model again with skops.io.dump."
         ) from None
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_MODULES)]
+    refused = [t for t in untrusted if not trusted(t)]
     if refused and not trust:
         raise ArtifactError(
             f"The model file '{target}' holds types fnguard does not trust: "

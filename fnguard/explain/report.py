@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fnguard._atomic import prepare_dir, write_text_atomic
-from fnguard.report.html import INDEX, MISSES_CSV, _cell, _context, _read_static
+from fnguard.report.html import _cell, render_report, write_report
 
 if TYPE_CHECKING:
     from fnguard.explain.explanation import Explanation
@@ -178,28 +176,8 @@ def render_explained_report(
     >>> "Why are positives missed?" in render_explained_report(exp.diagnosis, exp)
     True
     """
-    import jinja2
-    from markupsafe import Markup
-    from plotly.offline import get_plotlyjs
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("fnguard.report", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    template = env.get_template("report.html.j2")
-    context = _context(diagnosis, title)
-    plotly_js = get_plotlyjs().replace("</script", "<\\/script")
-    return template.render(
-        **{k: v for k, v in context.items() if k != "data_json"},
-        explain=_explain_context(explanation, diagnosis.confidence),
-        data_json=Markup(context["data_json"]),
-        css=Markup(_read_static("report.css")),
-        report_js=Markup(_read_static("report.js").replace("</script", "<\\/script")),
-        plotly_js=Markup(plotly_js),
-    )
+    extra = {"explain": _explain_context(explanation, diagnosis.confidence)}
+    return render_report(diagnosis, title=title, extra=extra)
 
 
 def write_explained_report(
@@ -244,18 +222,8 @@ def write_explained_report(
     from fnguard.explain.explanation import LABEL_ISSUES_CSV
 
     html = render_explained_report(diagnosis, explanation, title=title)
-    csv = diagnosis.misses.to_csv(index=False, lineterminator="\n")
-    issues = None
+    files = {}
     if explanation.label_issues is not None:
         issues = explanation.label_issues_frame().to_csv(index=False, lineterminator="\n")
-    folder, created = prepare_dir(out_dir, what="report folder")
-    try:
-        write_text_atomic(folder / MISSES_CSV, csv, what="misses file")
-        if issues is not None:
-            write_text_atomic(folder / LABEL_ISSUES_CSV, issues, what="label issues file")
-        index = write_text_atomic(folder / INDEX, html, what="report file")
-    except BaseException:
-        if created:
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return index
+        files[LABEL_ISSUES_CSV] = (issues, "label issues file")
+    return write_report(diagnosis, out_dir, html=html, files=files)

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import shutil
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -350,7 +351,12 @@ def _read_static(name: str) -> str:
     return resources.files("fnguard.report").joinpath("static", name).read_text("utf-8")
 
 
-def render_report(diagnosis: Diagnosis, *, title: str | None = None) -> str:
+def render_report(
+    diagnosis: Diagnosis,
+    *,
+    title: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
     """Render a diagnosis as one self-contained HTML page that works offline.
 
     The page holds the summary with intervals, the findings, an interactive threshold
@@ -395,6 +401,7 @@ def render_report(diagnosis: Diagnosis, *, title: str | None = None) -> str:
     plotly_js = get_plotlyjs().replace("</script", "<\\/script")
     return template.render(
         **{k: v for k, v in context.items() if k != "data_json"},
+        **dict(extra or {}),
         data_json=Markup(context["data_json"]),
         css=Markup(_read_static("report.css")),
         report_js=Markup(_read_static("report.js").replace("</script", "<\\/script")),
@@ -403,7 +410,12 @@ def render_report(diagnosis: Diagnosis, *, title: str | None = None) -> str:
 
 
 def write_report(
-    diagnosis: Diagnosis, out_dir: str | os.PathLike[str], *, title: str | None = None
+    diagnosis: Diagnosis,
+    out_dir: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    html: str | None = None,
+    files: Mapping[str, tuple[str, str]] | None = None,
 ) -> Path:
     """Write the HTML report and the CSV of every miss into a folder.
 
@@ -420,6 +432,15 @@ def write_report(
         The folder to write into; created if missing.
     title : str, optional
         Page title.
+    html : str, optional
+        The page, when the caller rendered it (e.g. with ``extra`` sections); by default
+        :func:`render_report`.
+    files : mapping, optional
+        More files to write beside ``misses.csv``: file name to ``(text, what)``, ``what``
+        naming the file in error messages.
+    extra : mapping, optional
+        More template variables, for the template's optional sections (``explain``: the
+        "Why are positives missed?" section of :mod:`fnguard.explain.report`).
 
     Returns
     -------
@@ -441,11 +462,14 @@ def write_report(
     ...     sorted(p.name for p in path.parent.iterdir())
     ['index.html', 'misses.csv']
     """
-    html = render_report(diagnosis, title=title)
+    if html is None:
+        html = render_report(diagnosis, title=title)
     csv = diagnosis.misses.to_csv(index=False, lineterminator="\n")
     folder, created = prepare_dir(out_dir, what="report folder")
     try:
         write_text_atomic(folder / MISSES_CSV, csv, what="misses file")
+        for name, (text, what) in (files or {}).items():
+            write_text_atomic(folder / name, text, what=what)
         index = write_text_atomic(folder / INDEX, html, what="report file")
     except BaseException:
         if created:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fnguard.data.frames import csv_parse_error
 from fnguard.data.names import closest_names, format_names
 from fnguard.data.schema import Drift
 from fnguard.errors import DataError, FnguardWarning, OutputError
@@ -449,16 +450,7 @@ def _csv_chunks(path: Path, label: str, sep: str, chunk_size: int) -> Iterator[p
     except pd.errors.EmptyDataError:
         return
     except pd.errors.ParserError as exc:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if found:
-            expected, line, saw = found.groups()
-            what = f"line {int(line) + start:,} has {saw} fields where the header has {expected}"
-        else:
-            what = str(exc).strip()
-        raise DataError(
-            f"{label} is not a valid table: {what}. Fix that line (quote values that contain "
-            f"the separator {sep!r}) or check the separator."
-        ) from None
+        raise csv_parse_error(exc, label, sep, offset=start) from None
     except UnicodeDecodeError:
         raise DataError(f"{label} is not UTF-8 text: save it with UTF-8 encoding.") from None
 
