@@ -54,6 +54,13 @@ def fit(
     max_trials: Annotated[
         int | None, typer.Option(help="Stop after this many trials, even with time left.")
     ] = None,
+    margin: Annotated[
+        float,
+        typer.Option(
+            help="For a plain constraint ('recall>=0.95'): the confidence with which the "
+            "threshold should meet it on new data, not only on average (0: the point estimate)."
+        ),
+    ] = 0.9,
     report: Annotated[
         bool, typer.Option("--report/--no-report", help="Write the HTML report into the Guard.")
     ] = True,
@@ -86,7 +93,7 @@ def fit(
             guard = search_fit(
                 path, target, positive, require, budget=budget, levers=levers,
                 test_size=test_size, cv=cv, seed=seed, jobs=jobs, drop=drop, progress=on_trial,
-                max_trials=max_trials,
+                max_trials=max_trials, margin=margin or None,
             )
     saved = guard.save(out, report=report)
     doc = summary(guard, saved)

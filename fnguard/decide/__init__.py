@@ -6,6 +6,7 @@ A score **at or above** the threshold is predicted positive.
 from fnguard.decide.calibrated import CalibratedClassifier
 from fnguard.decide.calibration import Calibrator, calibrate, calibration_report
 from fnguard.decide.guarantee import allowed_false_alarms, allowed_misses, min_positives
+from fnguard.decide.margin import DEFAULT_MARGIN, check_margin, with_margin
 from fnguard.decide.policies import (
     Decision,
     choose_threshold,
@@ -18,6 +19,7 @@ from fnguard.decide.review import ReviewBand, review_band
 from fnguard.decide.tuner import ThresholdTuner
 
 __all__ = [
+    "DEFAULT_MARGIN",
     "GRAMMAR",
     "CalibratedClassifier",
     "Calibrator",
@@ -29,6 +31,7 @@ __all__ = [
     "allowed_misses",
     "calibrate",
     "calibration_report",
+    "check_margin",
     "choose_threshold",
     "correct_prior",
     "decide_on_curve",
@@ -37,4 +40,5 @@ __all__ = [
     "parse_requirement",
     "prior_shift_logit",
     "review_band",
+    "with_margin",
 ]

@@ -508,7 +508,7 @@ def _refit(
     old: Any, req: Any, X: pd.DataFrame, y: np.ndarray, cv: int, seed: int
 ) -> dict[str, Any]:
     """The Guard's levers fitted on ``X``, its threshold and band chosen as fit chose them."""
-    from fnguard.decide import choose_threshold, min_positives, review_band
+    from fnguard.decide import choose_threshold, min_positives, review_band, with_margin
     from fnguard.levers import build
     from fnguard.search.fit import REVIEW_CAPACITY
     from fnguard.search.objective import oof_scores
@@ -536,11 +536,15 @@ def _refit(
         scores, _ = oof_scores(pipeline, X, y, folds)
         pipeline.fit(X, y)
         y_dec, g_dec, threshold_from = y, groups, "out-of-fold"
-    decision = choose_threshold(y_dec, scores, req, positive=True, groups=g_dec, n_boot=200,
+    # the safety margin the old Guard's threshold was chosen with, if any
+    req_dec, margin_note = with_margin(req, y_dec, (old.info or {}).get("margin"))
+    if margin_note:
+        notes.append(margin_note)
+    decision = choose_threshold(y_dec, scores, req_dec, positive=True, groups=g_dec, n_boot=200,
                                 random_state=seed)
     band, review = None, None
     try:
-        rb = review_band(y_dec, scores, req, REVIEW_CAPACITY, positive=True)
+        rb = review_band(y_dec, scores, req_dec, REVIEW_CAPACITY, positive=True)
         band, review = (float(rb.lower), float(rb.upper)), rb.to_dict()
     except FnguardError as exc:
         notes.append(f"No review band was placed: {exc}")

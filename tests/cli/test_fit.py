@@ -29,7 +29,18 @@ def _args(csv: Path, out: Path, require: str, *extra: str) -> list[str]:
     return ["fit", str(csv), "--target", "y", "--positive", "1", "--require", require,
             "--out", str(out), "--budget", "60", "--levers", "logistic,random-under",
             "--cv", "3", "--jobs", "1", "--max-trials", "3", "--drop", "id", "--no-report",
-            *extra]
+            "--margin", "0.9", *extra]
+
+
+@pytest.mark.parametrize(("margin", "expected"), [("0.8", 0.8), ("0", None)])
+def test_margin_option(csv: Path, tmp_path: Path, capsys, margin: str, expected) -> None:
+    """Check that --margin sets the confidence of the threshold's safety margin (0: none)."""
+    args = _args(csv, tmp_path / "guard", "recall>=0.8", "--json")
+    args[args.index("--margin") + 1] = margin
+    main(args)
+    capsys.readouterr()
+    info = json.loads((tmp_path / "guard" / "guard.json").read_text())["info"]
+    assert info["margin"] == expected
 
 
 def test_met_exits_0_with_json(csv: Path, tmp_path: Path, capsys) -> None:
@@ -73,7 +84,8 @@ def test_summary_and_progress(csv: Path, tmp_path: Path, capsys) -> None:
      ({"--levers": "smot,logistic"}, "no lever 'smot'"),
      ({"--require": "recall>>0.9"}, "cannot be parsed"),
      ({"--target": "label"}, "label"),
-     ({"--cv": "1"}, "integer >= 2")],
+     ({"--cv": "1"}, "integer >= 2"),
+     ({"--margin": "1.5"}, "margin must be a confidence strictly between 0 and 1")],
 )
 def test_bad_input_exits_2(csv: Path, tmp_path: Path, capsys, change, match) -> None:
     """Check exit code 2 and one red line, no traceback, for each kind of bad input."""
