@@ -12,7 +12,8 @@ scheduler::
 - :func:`diagnose_dask`: the single-machine Diagnosis, from counts merged exactly;
 - :func:`confusion_curve_dask`: the exact confusion curve alone;
 - :func:`predict_dask`: partitioned Parquet predictions, the review rows returned;
-- :func:`fit_dask`: a Guard fitted on a sample of negatives, thresholded on the full data.
+- :func:`fit_dask`: a Guard searched on a sample of negatives with its trials on the workers,
+  a LightGBM winner refitted on all rows, thresholded on the full data.
 """
 
 from __future__ import annotations

@@ -5,18 +5,21 @@
    split in two halves: one to choose the threshold and review band, one for the final test.
 3. From the other partitions, every positive is kept and negatives are drawn per partition at
    one rate, chosen so that the sample takes about a quarter of one worker's memory (the search
-   copies it into folds and fold processes). The sample is gathered and
-   :func:`fnguard.search.fit` searches the levers on it, here on the client (its folds run in
-   processes of this machine: ``jobs``); the search is not spread over the workers.
-4. The winner's probabilities are mapped back from the sample's positive rate to the full
-   data's with :func:`fnguard.decide.correct_prior` (:class:`SampledModel`), so they stay
-   calibrated; the rate is recorded in ``guard.info["dask"]``.
-5. The held-out partitions are scored on the workers; the threshold and the review band are
-   chosen on the first half of their rows and the requirement is checked once on the second
-   half, at the real class balance, not on the sample.
-
-Refitting the winner on all rows with ``lightgbm.DaskLGBMClassifier`` is not done: the Guard's
-model is the one fitted on the sample.
+   copies it into folds). The sample is gathered and :func:`fnguard.search.fit` searches the
+   levers on it, its trials' folds spread over the workers
+   (:class:`~fnguard.distributed.folds.DaskFolds`: the sample is sent to each worker once, and
+   the folds of a trial run in parallel, one per worker thread); with ``spread=False`` they
+   run in processes of this machine (``jobs``).
+4. When the winner ends in a plain LightGBM classifier and resamples nothing (``refit="auto"``),
+   its LightGBM step is refitted on **every** row of the training partitions with
+   ``lightgbm.DaskLGBMClassifier``, its preprocessing (fitted on the sample) applied on the
+   workers (:mod:`fnguard.distributed.refit`): it sees the real class balance, so no correction
+   is needed. Otherwise the winner's probabilities are mapped back from the sample's positive
+   rate to the full data's with :func:`fnguard.decide.correct_prior` (:class:`SampledModel`),
+   so they stay calibrated. Which of the two happened, and why, is in ``guard.info["dask"]``.
+5. The held-out partitions are scored on the workers with the final model; the threshold and
+   the review band are chosen on the first half of their rows and the requirement is checked
+   once on the second half, at the real class balance, not on the sample.
 """
 
 from __future__ import annotations
@@ -30,10 +33,12 @@ import pandas as pd
 
 from fnguard.errors import DataError
 
-__all__ = ["SampledModel", "fit_dask", "sample_rate"]
+__all__ = ["REFITS", "SampledModel", "fit_dask", "sample_rate"]
 
 #: Share of one worker's memory the sample may take.
 MEMORY_SHARE = 0.25
+#: Values of ``fit_dask(refit=...)``.
+REFITS = ("auto", "sample")
 
 
 class SampledModel:
@@ -162,6 +167,8 @@ def fit_dask(
     holdout: float = 0.2,
     sample: float | None = None,
     seed: int = 0,
+    spread: bool = True,
+    refit: str = "auto",
     **fit_kwargs: Any,
 ) -> Any:
     """Fit a Guard on partitioned training data on a Dask cluster.
@@ -189,13 +196,22 @@ def fit_dask(
         Negative sampling rate to use instead of the one memory allows (for tests).
     seed : int, default=0
         Seed of the partition choice, the sampling and the search.
+    spread : bool, default=True
+        Run the search's folds on the workers (folds of one trial in parallel, as many as the
+        cluster has worker threads); False: in ``jobs`` processes of this machine.
+    refit : {"auto", "sample"}, default="auto"
+        "auto": refit a LightGBM winner without samplers on all the training rows with
+        ``lightgbm.DaskLGBMClassifier``; "sample": keep the model fitted on the sample.
     **fit_kwargs
-        Passed to :func:`fnguard.fit`: ``levers``, ``cv``, ``jobs``, ``max_trials``, ``drop``.
+        Passed to :func:`fnguard.fit`: ``levers``, ``cv``, ``jobs`` (ignored when
+        ``spread``), ``max_trials``, ``drop``, ``progress``.
 
     Returns
     -------
     Guard
-        Its ``info["dask"]`` records the partitions, the sampling rate and the class rates;
+        Its ``info["dask"]`` records the partitions, the sampling rate, the class rates,
+        where the trials ran (``search_on_workers``, ``fold_tasks``) and which model was kept
+        (``refit``: ``"full (DaskLGBMClassifier)"`` or ``"sample"``, with ``refit_why``);
         ``info["notes"]`` says what was sampled; ``metrics`` and ``met`` come from held-out
         rows of the full data.
 
@@ -214,13 +230,16 @@ def fit_dask(
     ...     guard = fit_dask(str(folder / "*.parquet"), "y", 1, "recall>=0.8", client=client,
     ...                      budget=20, sample=0.5, levers=["logistic"], cv=3, jobs=1,
     ...                      max_trials=1)
-    >>> guard.info["dask"]["negative_rate"], guard.threshold < 0.5
-    (0.5, True)
+    >>> info = guard.info["dask"]
+    >>> info["negative_rate"], info["search_on_workers"], info["refit"], guard.threshold < 0.5
+    (0.5, True, 'sample', True)
     """
     import fnguard
     from fnguard.decide import choose_threshold, parse_requirement, review_band
     from fnguard.distributed.diagnose import scan_labels
     from fnguard.distributed.files import list_partitions
+    from fnguard.distributed.folds import DaskFolds
+    from fnguard.distributed.refit import refit_blocker, refit_full, unwrap
     from fnguard.errors import FnguardError
     from fnguard.search.fit import REVIEW_CAPACITY, _test_metrics
     from fnguard.search.leaderboard import jsonable
@@ -231,6 +250,11 @@ def fit_dask(
         raise DataError(f"'holdout' must be in (0, 1). Got {holdout!r} instead.")
     if sample is not None and not 0 < float(sample) <= 1:
         raise DataError(f"'sample' must be a rate in (0, 1]. Got {sample!r} instead.")
+    if refit not in REFITS:
+        raise DataError(
+            f"'refit' must be one of {', '.join(REFITS)}. Got {refit!r} instead: 'auto' refits "
+            "a LightGBM winner on all the rows, 'sample' keeps the model fitted on the sample."
+        )
     parts = list_partitions(paths_or_glob)
     parts.require([target], "target")
     if len(parts) < 2:
@@ -251,31 +275,101 @@ def fit_dask(
     n_neg_t = int(sum(rows[i] for i in train)) - n_pos_t
     memory = _worker_memory(client, memory_per_worker)
     row_bytes = client.submit(_row_bytes, files[train[0]], pure=False).result()
-    rate = float(sample) if sample is not None else sample_rate(
-        n_pos_t, n_neg_t, row_bytes, MEMORY_SHARE * memory
+    rate = (
+        float(sample)
+        if sample is not None
+        else sample_rate(n_pos_t, n_neg_t, row_bytes, MEMORY_SHARE * memory)
     )
     futures = [
-        client.submit(_sample_part, files[i], i, target=target, chosen=chosen, rate=rate,
-                      seed=seed, pure=False)
+        client.submit(
+            _sample_part,
+            files[i],
+            i,
+            target=target,
+            chosen=chosen,
+            rate=rate,
+            seed=seed,
+            pure=False,
+        )
         for i in train
     ]
     frame = pd.concat(client.gather(futures), ignore_index=True)
     n_pos_s = int((frame[target] == chosen).sum())
-    searched = fnguard.fit(frame, target, chosen, req, budget=budget, seed=seed, **fit_kwargs)
+    executor = DaskFolds(client) if spread else None
+    if executor is not None:
+        fit_kwargs["jobs"] = executor.jobs
+    try:
+        searched = fnguard.fit(
+            frame, target, chosen, req, budget=budget, seed=seed, executor=executor, **fit_kwargs
+        )
+    finally:
+        if executor is not None:
+            executor.close()
     train_rate, true_rate = n_pos_s / len(frame), n_pos_total / n_total
     guard = searched
-    guard.pipeline = SampledModel(searched.pipeline, train_rate, true_rate)
+    why = "refit='sample' was asked" if refit == "sample" else refit_blocker(searched.pipeline)
+    full = None
+    if why is None:
+        try:
+            full = refit_full(
+                client,
+                searched.pipeline,
+                files=[files[i] for i in train],
+                rows=[rows[i] for i in train],
+                schema=searched.schema,
+                target=target,
+                chosen=chosen,
+                n_pos=n_pos_t,
+                n_neg=n_neg_t,
+            )
+        except (KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as exc:  # the sample model is still a good Guard: keep it, say why
+            why = f"the refit with DaskLGBMClassifier failed: {type(exc).__name__}: {exc}"[:300]
+    if full is not None:
+        _, calibrated = unwrap(searched.pipeline)
+        guard.pipeline = full
+        refitted = "full (DaskLGBMClassifier)"
+        how = (
+            f"The winner's LightGBM step was then refitted on all {n_pos_t + n_neg_t:,} rows of "
+            f"the {len(train)} training partitions with DaskLGBMClassifier (its preprocessing "
+            "fitted on the sample), at the real class balance: no prior correction is needed."
+        )
+        if calibrated:
+            how += " The Platt map fitted on the sample model's scores was dropped."
+    else:
+        guard.pipeline = SampledModel(searched.pipeline, train_rate, true_rate)
+        refitted, calibrated = "sample", False
+        how = (
+            f"The model fitted on the sample was kept ({why}); its probabilities were "
+            f"corrected from the sample's positive rate {train_rate:.4f} to the data's "
+            f"{true_rate:.4f}."
+        )
+    where = (
+        f"on the workers ({executor.tasks:,} fold tasks, {executor.jobs} at once)"
+        if executor is not None
+        else "on the client, in processes of this machine"
+    )
     shared = client.scatter(guard, broadcast=True, hash=False)
-    scored = client.gather([
-        client.submit(_score_part, files[i], i, guard=shared, target=target, chosen=chosen,
-                      seed=seed, pure=False)
-        for i in held
-    ])
+    scored = client.gather(
+        [
+            client.submit(
+                _score_part,
+                files[i],
+                i,
+                guard=shared,
+                target=target,
+                chosen=chosen,
+                seed=seed,
+                pure=False,
+            )
+            for i in held
+        ]
+    )
     y = np.concatenate([s[0] for s in scored])
     s = np.concatenate([s[1] for s in scored])
     half = np.concatenate([s[2] for s in scored])
-    decision = choose_threshold(y[half], s[half], req, positive=True, n_boot=200,
-                                random_state=seed)
+    decision = choose_threshold(y[half], s[half], req, positive=True, n_boot=200, random_state=seed)
     guard.threshold = float(decision.threshold)
     try:
         rb = review_band(y[half], s[half], req, REVIEW_CAPACITY, positive=True)
@@ -287,13 +381,12 @@ def fit_dask(
     guard.metrics, guard.met = metrics, met
     guard.holdout = pd.DataFrame({"y": y[~half], "score": s[~half]})
     notes.append(
-        f"Fitted on a sample: every positive ({n_pos_t:,}) and {rate:.2%} of the negatives "
+        f"Searched on a sample: every positive ({n_pos_t:,}) and {rate:.2%} of the negatives "
         f"({len(frame) - n_pos_s:,} of {n_neg_t:,}) of {len(train)} of {len(files)} "
-        f"partitions; probabilities corrected from the sample's positive rate "
-        f"{train_rate:.4f} to the data's {true_rate:.4f}. The threshold and review band were "
-        f"chosen on {int(half.sum()):,} rows of {len(held)} held-out partitions and the "
+        f"partitions; the trials' folds ran {where}. {how} The threshold and review band "
+        f"were chosen on {int(half.sum()):,} rows of {len(held)} held-out partitions and the "
         f"requirement tested on their other {int((~half).sum()):,} rows, at the real class "
-        "balance. The search ran on the client, not spread over the workers."
+        "balance."
     )
     info = dict(guard.info)
     info["notes"] = list(info.get("notes", [])) + notes
@@ -301,6 +394,15 @@ def fit_dask(
     info["oof"] = decision.to_dict()
     info["review"] = review
     info["elapsed"] = round(time.monotonic() - started, 3)
+    if calibrated:
+        info["calibration"] = {
+            **dict(info.get("calibration") or {}),
+            "applied": False,
+            "why": "the winner was refitted on the full data; the map fitted on the sample "
+            "model's scores was dropped",
+        }
+    if executor is not None:
+        info["jobs"] = executor.jobs
     info["dask"] = {
         "partitions": len(files),
         "held_out": [files[i] for i in held],
@@ -315,7 +417,10 @@ def fit_dask(
         "row_bytes": row_bytes,
         "threshold_rows": int(half.sum()),
         "test_rows": int((~half).sum()),
-        "search_on_workers": False,
+        "search_on_workers": executor is not None,
+        "fold_tasks": 0 if executor is None else executor.tasks,
+        "refit": refitted,
+        "refit_why": how if why is None else why,
     }
     guard.info = jsonable(info)
     if math.isnan(guard.threshold):

@@ -35,7 +35,7 @@ from fnguard.metrics import summary
 from fnguard.search.budget import SearchError, format_seconds, parse_budget
 from fnguard.search.contributions import contributions
 from fnguard.search.leaderboard import jsonable
-from fnguard.search.objective import oof_scores, positive_scores, threshold_on
+from fnguard.search.objective import FoldExecutor, oof_scores, positive_scores, threshold_on
 from fnguard.search.runner import Progress, SearchResult, check_jobs, run_search
 from fnguard.search.space import Plan, resolve_pool
 from fnguard.search.split import calibration_split, cv_folds, holdout_split
@@ -64,6 +64,7 @@ def fit(
     progress: Callable[[Progress], None] | None = None,
     out: str | os.PathLike[str] | None = None,
     max_trials: int | None = None,
+    executor: FoldExecutor | None = None,
 ) -> Any:
     """Search the levers for the pipeline and threshold that meet a requirement best.
 
@@ -98,6 +99,10 @@ def fit(
         Folder to save the Guard to (``Guard.save``).
     max_trials : int, optional
         Stop the search after this many trials even with time left (reproducible runs).
+    executor : FoldExecutor, optional
+        Where the search's folds run instead of this machine's worker processes (its ``jobs``
+        replaces ``jobs``); :func:`fnguard.distributed.fit_dask` passes
+        :class:`fnguard.distributed.folds.DaskFolds` to spread them over a cluster's workers.
 
     Returns
     -------
@@ -145,6 +150,7 @@ def fit(
         result = run_search(
             X_s, y_s, dataset.schema, req, folds, pool=pool, budget=seconds, seed=seed,
             jobs=jobs, max_trials=max_trials, groups=g_s, progress=progress, start=started,
+            executor=executor,
         )
     notes += result.notes
     if result.best is None:

@@ -12,7 +12,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,15 @@ import pandas as pd
 from fnguard.decide import Decision, Requirement, choose_threshold
 from fnguard.decide.requirement import OBJECTIVES
 
-__all__ = ["OutOfTime", "fit_score", "oof_scores", "positive_scores", "rank_value", "threshold_on"]
+__all__ = [
+    "FoldExecutor",
+    "OutOfTime",
+    "fit_score",
+    "oof_scores",
+    "positive_scores",
+    "rank_value",
+    "threshold_on",
+]
 
 #: joblib backend of a batch of folds: worker processes, which the deadline can stop.
 BACKEND = "loky"
@@ -31,6 +39,31 @@ NOT_MET = -2.0
 
 class OutOfTime(Exception):
     """The time budget ran out before the trial's next folds could start."""
+
+
+class FoldExecutor(Protocol):
+    """Where the folds of a trial are fitted, when not on this machine.
+
+    ``jobs`` is the number of folds :func:`oof_scores` gives :meth:`run` at once.
+    """
+
+    jobs: int
+
+    def run(
+        self,
+        pipeline: Any,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        folds: Sequence[tuple[np.ndarray, np.ndarray]],
+        batch: Sequence[int],
+        timeout: float | None,
+    ) -> list[tuple[np.ndarray, float]]:
+        """:func:`fit_score` of the folds numbered ``batch``, in that order.
+
+        ``X``, ``y`` and ``folds`` are the same objects for every trial of a search, so an
+        executor may ship them once. It raises :class:`OutOfTime` (and stops what it
+        started) when the batch is not done after ``timeout`` seconds.
+        """
 
 
 def rank_value(decision: Decision) -> float:
@@ -152,6 +185,7 @@ def oof_scores(
     jobs: int = 1,
     deadline: float | None = None,
     on_batch: Callable[[np.ndarray, np.ndarray, int], None] | None = None,
+    executor: FoldExecutor | None = None,
 ) -> tuple[np.ndarray, list[float]]:
     """Out-of-fold scores of ``pipeline``, folds fitted ``jobs`` at a time.
 
@@ -171,6 +205,9 @@ def oof_scores(
     on_batch : callable, optional
         ``on_batch(scored, oof, step)`` after each batch but the last, with the mask of rows
         scored so far; it may raise ``optuna.TrialPruned`` to stop the trial.
+    executor : FoldExecutor, optional
+        Runs each batch elsewhere (e.g. :class:`fnguard.distributed.folds.DaskFolds`); its
+        ``jobs`` then replaces ``jobs``.
 
     Returns
     -------
@@ -194,13 +231,16 @@ def oof_scores(
     oof = np.full(len(y), np.nan)
     scored = np.zeros(len(y), dtype=bool)
     seconds: list[float] = []
-    jobs = max(1, int(jobs))
-    steps = [list(folds[i : i + jobs]) for i in range(0, len(folds), jobs)]
+    jobs = max(1, int(jobs if executor is None else executor.jobs))
+    numbers = [list(range(i, min(i + jobs, len(folds)))) for i in range(0, len(folds), jobs)]
+    steps = [[folds[i] for i in batch] for batch in numbers]
     for step, group in enumerate(steps):
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0:
             raise OutOfTime
-        if len(group) > 1:
+        if executor is not None:
+            results = executor.run(pipeline, X, y, folds, numbers[step], left)
+        elif len(group) > 1:
             from multiprocessing import TimeoutError as PoolTimeout
 
             from joblib import Parallel, delayed

@@ -23,7 +23,13 @@ import pandas as pd
 from fnguard.decide import Decision, Requirement
 from fnguard.levers import build
 from fnguard.search.leaderboard import record
-from fnguard.search.objective import OutOfTime, oof_scores, rank_value, threshold_on
+from fnguard.search.objective import (
+    FoldExecutor,
+    OutOfTime,
+    oof_scores,
+    rank_value,
+    threshold_on,
+)
 from fnguard.search.space import Plan, Pool, enqueue, first_plans, suggest
 
 __all__ = ["Progress", "SearchResult", "check_jobs", "run_search"]
@@ -148,6 +154,7 @@ def run_search(
     groups: np.ndarray | None = None,
     progress: Callable[[Progress], None] | None = None,
     start: float | None = None,
+    executor: FoldExecutor | None = None,
 ) -> SearchResult:
     """Search lever combinations on the search part of the data.
 
@@ -177,6 +184,9 @@ def run_search(
         Called with a :class:`Progress` after each trial.
     start : float, optional
         ``time.monotonic()`` when the budget started (now by default).
+    executor : FoldExecutor, optional
+        Where the folds run instead of this machine (see
+        :func:`fnguard.search.objective.oof_scores`); its ``jobs`` replaces ``jobs``.
 
     Returns
     -------
@@ -224,6 +234,7 @@ def run_search(
                 enqueue(study, plan, pool)
             search = _Search(X, y, schema, requirement, folds, pool, seed, groups)
             search.budget = budget
+            search.executor = executor
             search.loop(study, jobs, deadline, max_trials, progress, start, budget)
     finally:
         optuna.logging.set_verbosity(level)
@@ -243,6 +254,7 @@ class _Search:
         self.seconds: dict[int, list[float]] = {}
         self.baselines: list[int] = []
         self.notes: list[str] = []
+        self.executor: FoldExecutor | None = None
 
     def result(self, elapsed: float) -> SearchResult:
         res = SearchResult(self.board, None, self.plans, self.decisions, self.oof,
@@ -286,7 +298,8 @@ class _Search:
                                  random_state=self.seed)
                 hook = self._pruning_hook(trial, prune=not fixed)
                 oof, secs = oof_scores(pipeline, self.X, self.y, self.folds, jobs=jobs,
-                                       deadline=stop_at, on_batch=hook)
+                                       deadline=stop_at, on_batch=hook,
+                                       executor=self.executor)
                 decision = threshold_on(self.y, oof, self.req, self.groups)
                 value = rank_value(decision)
             except optuna.TrialPruned:

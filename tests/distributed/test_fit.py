@@ -59,7 +59,7 @@ def test_threshold_from_held_out_partitions(fitted) -> None:
     assert guard.metrics["n"] == info["test_rows"] == len(guard.holdout)
     assert abs(guard.holdout["y"].mean() - frame["y"].mean()) < 0.02
     assert guard.info["threshold_from"] == "held-out partitions"
-    assert any("Fitted on a sample" in n for n in guard.info["notes"])
+    assert any("Searched on a sample" in n for n in guard.info["notes"])
 
 
 def test_saved_guard_loads(fitted, tmp_path) -> None:
