@@ -86,7 +86,7 @@ def fit(
             guard = fit_dask(
                 path, target, positive, require, client=client, budget=budget, seed=seed,
                 holdout=test_size, levers=levers, cv=cv, jobs=jobs, drop=drop,
-                progress=on_trial, max_trials=max_trials,
+                progress=on_trial, max_trials=max_trials, margin=margin or None,
             )
     else:
         with _progress_bar(err) as on_trial:

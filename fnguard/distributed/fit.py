@@ -204,7 +204,8 @@ def fit_dask(
         ``lightgbm.DaskLGBMClassifier``; "sample": keep the model fitted on the sample.
     **fit_kwargs
         Passed to :func:`fnguard.fit`: ``levers``, ``cv``, ``jobs`` (ignored when
-        ``spread``), ``max_trials``, ``drop``, ``progress``.
+        ``spread``), ``max_trials``, ``drop``, ``progress``, ``margin`` (default 0.9: also the
+        safety margin of the threshold chosen on the held-out partitions).
 
     Returns
     -------
@@ -235,7 +236,14 @@ def fit_dask(
     (0.5, True, 'sample', True)
     """
     import fnguard
-    from fnguard.decide import choose_threshold, parse_requirement, review_band
+    from fnguard.decide import (
+        DEFAULT_MARGIN,
+        check_margin,
+        choose_threshold,
+        parse_requirement,
+        review_band,
+        with_margin,
+    )
     from fnguard.distributed.diagnose import scan_labels
     from fnguard.distributed.files import list_partitions
     from fnguard.distributed.folds import DaskFolds
@@ -246,6 +254,10 @@ def fit_dask(
 
     started = time.monotonic()
     req = parse_requirement(require)
+    try:
+        margin = check_margin(fit_kwargs.get("margin", DEFAULT_MARGIN))
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
     if not 0 < float(holdout) < 1:
         raise DataError(f"'holdout' must be in (0, 1). Got {holdout!r} instead.")
     if sample is not None and not 0 < float(sample) <= 1:
@@ -369,10 +381,16 @@ def fit_dask(
     y = np.concatenate([s[0] for s in scored])
     s = np.concatenate([s[1] for s in scored])
     half = np.concatenate([s[2] for s in scored])
-    decision = choose_threshold(y[half], s[half], req, positive=True, n_boot=200, random_state=seed)
+    # the safety margin of a plain constraint, as fnguard.fit keeps it
+    req_dec, margin_note = with_margin(req, y[half], margin)
+    if margin_note:
+        notes.append(margin_note)
+    decision = choose_threshold(
+        y[half], s[half], req_dec, positive=True, n_boot=200, random_state=seed
+    )
     guard.threshold = float(decision.threshold)
     try:
-        rb = review_band(y[half], s[half], req, REVIEW_CAPACITY, positive=True)
+        rb = review_band(y[half], s[half], req_dec, REVIEW_CAPACITY, positive=True)
         guard.review_band, review = (float(rb.lower), float(rb.upper)), rb.to_dict()
     except FnguardError as exc:
         guard.review_band, review = None, None
@@ -391,6 +409,7 @@ def fit_dask(
     info = dict(guard.info)
     info["notes"] = list(info.get("notes", [])) + notes
     info["threshold_from"] = "held-out partitions"
+    info["margin"] = req_dec.confidence if req_dec is not req else None
     info["oof"] = decision.to_dict()
     info["review"] = review
     info["elapsed"] = round(time.monotonic() - started, 3)

@@ -60,6 +60,9 @@ def test_threshold_from_held_out_partitions(fitted) -> None:
     assert abs(guard.holdout["y"].mean() - frame["y"].mean()) < 0.02
     assert guard.info["threshold_from"] == "held-out partitions"
     assert any("Searched on a sample" in n for n in guard.info["notes"])
+    # the safety margin of fnguard.fit, applied where the threshold is chosen
+    assert guard.info["margin"] == 0.9 and guard.info["oof"]["requirement"].endswith("@90%")
+    assert any(n.startswith("Safety margin") for n in guard.info["notes"])
 
 
 def test_saved_guard_loads(fitted, tmp_path) -> None:
@@ -89,6 +92,7 @@ def test_rate_fits_worker_memory(ready, tmp_path) -> None:
         ({"holdout": 1.0}, r"'holdout' must be in \(0, 1\)"),
         ({"sample": 0}, r"'sample' must be a rate in \(0, 1\]"),
         ({"memory_per_worker": "lots"}, "'memory_per_worker' must be bytes"),
+        ({"margin": 2}, "margin must be a confidence strictly between 0 and 1"),
     ],
 )
 def test_bad_options(ready, tmp_path, kwargs, match) -> None:

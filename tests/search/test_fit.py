@@ -43,7 +43,11 @@ def test_guard_holds_the_winner(guard) -> None:
     best = guard.info["best_trial"]
     record = guard.leaderboard[best]
     assert guard.levers == record["levers"] and guard.params == record["params"]
-    assert guard.threshold == record["threshold"]
+    # the threshold is re-chosen on the winner's out-of-fold scores with the safety margin
+    assert guard.info["margin"] == 0.9
+    assert guard.info["choice"]["requirement"].endswith("@90%")
+    assert guard.threshold == guard.info["choice"]["threshold"]
+    assert guard.info["choice"]["metrics"]["recall"]["value"] >= record["recall"]["value"]
     assert guard.target == "y" and guard.positive == 1 and guard.negative == 0
     assert guard.requirement == parse_requirement("recall>=0.8").describe()
     assert guard.info["threshold_from"] == "out-of-fold"
@@ -294,3 +298,22 @@ def test_calibrator_keeps_every_decision() -> None:
     assert band[0] == t and np.array_equal(mapped >= band[1], squashed >= 0.7)
     _, t2, _, rec2 = calibrate_winner(model, raw, y, 0.5, None)  # already calibrated
     assert not rec2["applied"] and t2 == 0.5
+
+
+def test_margin_none_keeps_the_point_estimate(frame, guard) -> None:
+    """Check that margin=None chooses the winner's threshold at the edge, as its trial did, and
+    that the default margin's threshold catches at least as many out-of-fold positives."""
+    plain = _fit(frame, margin=None)
+    record = plain.leaderboard[plain.info["best_trial"]]
+    assert plain.info["margin"] is None and plain.threshold == record["threshold"]
+    assert not any("Safety margin" in n for n in plain.info["notes"])
+    assert any("Safety margin" in n for n in guard.info["notes"])
+    assert guard.levers == plain.levers  # the same search, only the final threshold moves
+    margin_recall = guard.info["choice"]["metrics"]["recall"]["value"]
+    assert margin_recall >= plain.info["choice"]["metrics"]["recall"]["value"]
+
+
+def test_bad_margin(frame) -> None:
+    """Check that a margin outside (0, 1) is refused before any search."""
+    with pytest.raises(SearchError, match="margin"):
+        _fit(frame, margin=1.5)
