@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_samplers.py [--quick]
+    python benchmarks/bench_samplers.py [--quick] [--only=smote,enn] [--n=1000000] [--cleaning-1m]
 
 On ``make_classification(n_samples=N, n_features=30, weights=[0.99], random_state=0)``, split
 75/25 (stratified, seeded), each sampler resamples the training part, once as imbalanced-learn
@@ -210,13 +210,15 @@ def section(
     timeout: float | None = None,
     only: list[str] | None = None,
     cleaning_large: bool = False,
+    sizes: list[int] | None = None,
 ) -> str:
     """The markdown table of the sampler benchmark.
 
     ``quick`` runs every sampler at 20,000 rows; otherwise the cleaning samplers run at
     100,000 rows (and at 1,000,000 with ``cleaning_large``) and the others at 100,000 and
     1,000,000, each run stopped after ``timeout`` seconds (60 s by default; 120 s at
-    1,000,000 rows, 240 s for the cleaning samplers there). ``only`` names the samplers to run.
+    1,000,000 rows, 240 s for the cleaning samplers there). ``only`` names the samplers to run,
+    ``sizes`` the numbers of rows to keep from that plan.
     """
     names = [name for name in SAMPLERS if only is None or name in only]
     plan = (
@@ -224,13 +226,11 @@ def section(
         if quick
         else [
             *((name, 100_000) for name in names),
-            *(
-                (name, 1_000_000)
-                for name in names
-                if name not in CLEANING or cleaning_large
-            ),
+            *((name, 1_000_000) for name in names if name not in CLEANING or cleaning_large),
         ]
     )
+    if sizes is not None:
+        plan = [(name, n) for name, n in plan if n in sizes]
     lines = [
         "## Resampling: fnguard's samplers against imbalanced-learn's defaults",
         "",
@@ -280,10 +280,12 @@ if __name__ == "__main__":
         print(json.dumps(_one(json.loads(sys.argv[2]))))
     else:
         only = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--only=")]
+        sizes = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--n=")]
         print(
             section(
                 quick="--quick" in sys.argv,
                 only=only[0].split(",") if only else None,
                 cleaning_large="--cleaning-1m" in sys.argv,
+                sizes=[int(n) for n in sizes[0].split(",")] if sizes else None,
             )
         )

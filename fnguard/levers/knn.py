@@ -1,20 +1,29 @@
 """Nearest neighbours by blocks of matrix products: an inverted file searched with BLAS.
 
-:class:`CellIndex` cuts the rows into k-means cells (faiss's k-means on a sample, every row
-then in the cell of its nearest centroid, rows stored cell by cell) and searches only the
-cells nearest to each query, as faiss's ``IndexIVFFlat`` does, but cell by cell instead of
-query by query:
+:class:`CellIndex` cuts the rows into k-means cells and searches only the cells nearest to
+each query, as faiss's ``IndexIVFFlat`` does, but cell by cell instead of query by query.
 
-1. a first bound: each query's ``k``-th nearest row inside its nearest cell (a distance to a
-   real row, so an upper bound of its true ``k``-th neighbour distance);
-2. per probed cell, one matrix product for all the queries that probe it, on augmented vectors
-   (``[x, |x|^2] . [-2q, 1] = |x - q|^2 - |q|^2``), and a vectorised comparison with each
-   query's bound: only the rows below it survive, so no selection runs over all distances;
-3. the survivors of each query ranked in float32, then its best candidates ranked again with
+The cells come from two levels of k-means (on a sample): about ``sqrt(n_cells)``
+coarse centroids, then fine centroids inside each coarse group; every row goes to the nearest
+fine centroid of its nearest coarse group, so building costs ``n * (sqrt(n_cells) + n_cells /
+sqrt(n_cells))`` distances instead of ``n * n_cells``. The rows are stored cell by cell.
+
+A search runs one pass over the probed cells:
+
+1. each query's :data:`FIRST_CELLS` nearest cells give its best candidates there, and a first
+   bound: the distance of its ``keep``-th best candidate (distances to real rows, so an upper
+   bound of its true ``keep``-th neighbour distance);
+2. per other probed cell, one matrix product for all the queries that probe it, on augmented
+   vectors (``[x, |x|^2] . [-2q, 1] = |x - q|^2 - |q|^2``), and a vectorised comparison with
+   each query's bound: only the rows below it survive, so no selection runs over all distances;
+3. the candidates of each query ranked in float32, then its best candidates ranked again with
    float64 distances (ties by row number, as scikit-learn's stable sort).
 
 The search is approximate (a true neighbour in a cell that is not probed is missed): the share
-of cells probed sets the recall. :func:`recall` measures it against an exact search.
+of cells probed sets the recall. :meth:`CellIndex.probe_for_recall` finds the smallest share
+that reaches a recall on a sample of queries whose exact neighbours are known, from the rank
+of each neighbour's cell (no search), and :func:`recall` measures a recall against an exact
+search.
 """
 
 from __future__ import annotations
@@ -22,7 +31,6 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import numpy as np
 
@@ -30,12 +38,8 @@ __all__ = ["CellIndex", "farthest_selection", "recall"]
 
 #: Rows per cell aimed at by default (fewer cells: cheaper to build, more rows per probe).
 ROWS_PER_CELL = 256
-
-
-def _faiss() -> Any:
-    import faiss
-
-    return faiss
+#: Nearest cells of each query searched first, to bound the rest of its search.
+FIRST_CELLS = 8
 
 
 def _augment_rows(X: np.ndarray) -> np.ndarray:
@@ -52,6 +56,62 @@ def _augment_queries(Q: np.ndarray) -> np.ndarray:
     return out
 
 
+def _nearest(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """The nearest centroid of each row (float32 matrix products in blocks)."""
+    C = _augment_queries(centroids)  # [-2c, 1] . [x, |x|^2] ranks as |x - c|^2
+    C[:, -1] = np.einsum("ij,ij->i", centroids, centroids)
+    out = np.empty(len(X), dtype=np.intp)
+    step = max(1, 2**22 // max(len(C), 1))
+    for s in range(0, len(X), step):
+        out[s : s + step] = np.argmin(X[s : s + step] @ C[:, :-1].T + C[:, -1], axis=1)
+    return out
+
+
+def _kmeans(X: np.ndarray, k: int, rng: np.random.Generator, n_iter: int = 8) -> np.ndarray:
+    """k centroids of the float32 rows X: Lloyd's iterations from k distinct rows (small
+    problems: numpy, no per-call thread start-up)."""
+    if k <= 1:
+        return X.mean(axis=0, keepdims=True)
+    centroids = X[rng.choice(len(X), k, replace=False)].copy()
+    for _ in range(n_iter):
+        label = _nearest(X, centroids)
+        counts = np.bincount(label, minlength=k)
+        sums = np.stack([np.bincount(label, X[:, j], k) for j in range(X.shape[1])], axis=1)
+        filled = counts > 0  # an empty cell keeps its centroid
+        centroids[filled] = sums[filled] / counts[filled, None]
+    return centroids
+
+
+def _two_level_cells(X32: np.ndarray, n_cells: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centroids and the cell of each row: coarse k-means, then fine k-means in each coarse
+    group of a sample, every row in the nearest fine cell of its nearest coarse group."""
+    from threadpoolctl import threadpool_limits
+
+    n = len(X32)
+    rng = np.random.default_rng(seed)
+    sample = X32[np.sort(rng.choice(n, min(n, 8 * n_cells), replace=False))]
+    n_coarse = max(1, min(n_cells, round(math.sqrt(n_cells))))
+    fine = []
+    with threadpool_limits(1):  # small products: more threads cost more than they save
+        coarse = _kmeans(sample, n_coarse, rng)
+        group = _nearest(sample, coarse)
+        for g in range(len(coarse)):
+            part = sample[group == g]
+            f = min(len(part), max(1, round(n_cells * len(part) / len(sample))))
+            fine.append(_kmeans(part, f, rng) if f else coarse[g : g + 1])
+    top = _nearest(X32, coarse)
+    order = np.argsort(top, kind="stable")
+    bounds = np.searchsorted(top[order], np.arange(len(coarse) + 1))
+    labels = np.empty(n, dtype=np.intp)
+    offset = 0
+    for g in range(len(coarse)):
+        rows = order[bounds[g] : bounds[g + 1]]
+        if len(rows):
+            labels[rows] = offset + _nearest(X32[rows], fine[g])
+        offset += len(fine[g])
+    return np.concatenate(fine).astype(np.float32), labels
+
+
 class CellIndex:
     """An approximate nearest-neighbour index: k-means cells searched with matrix products.
 
@@ -60,7 +120,8 @@ class CellIndex:
     X : ndarray of shape (n_rows, n_features)
         The rows to index (kept by reference, in float64, to rank the candidates exactly).
     n_cells : int or None, default=None
-        k-means cells; None: one per :data:`ROWS_PER_CELL` rows.
+        k-means cells aimed at (the two levels give about that many); None: one per
+        :data:`ROWS_PER_CELL` rows.
     n_jobs : int or None, default=None
         Threads; None or -1 uses every core.
     random_state : int, default=0
@@ -84,30 +145,25 @@ class CellIndex:
         n_jobs: int | None = None,
         random_state: int = 0,
     ) -> None:
-        faiss = _faiss()
         self.X = np.ascontiguousarray(X, dtype=np.float64)
-        n, d = self.X.shape
+        n = len(self.X)
         cores = os.cpu_count() or 1
         self.n_jobs = cores if n_jobs is None or n_jobs < 0 else max(1, min(int(n_jobs), cores))
         if n_cells is None:
             n_cells = max(1, round(n / ROWS_PER_CELL))
-        self.n_cells = n_cells = max(1, min(int(n_cells), n))
+        n_cells = max(1, min(int(n_cells), n))
         X32 = self.X.astype(np.float32)
-        rng = np.random.default_rng(random_state)
-        sample = X32[np.sort(rng.choice(n, min(n, 8 * n_cells), replace=False))]
-        before = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(self.n_jobs)
-        try:
-            kmeans = faiss.Kmeans(d, n_cells, niter=6, seed=random_state, min_points_per_centroid=1)
-            kmeans.train(sample)
-            _, labels = kmeans.index.search(X32, 1)
-        finally:
-            faiss.omp_set_num_threads(before)
-        labels = labels.ravel()
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(self.n_jobs):
+            centroids, labels = _two_level_cells(X32, n_cells, random_state)
+        self.n_cells = len(centroids)
+        #: the cell of each row of X
+        self.cell_of = labels
         self.order = np.argsort(labels, kind="stable")
-        self.starts = np.searchsorted(labels[self.order], np.arange(n_cells + 1))
+        self.starts = np.searchsorted(labels[self.order], np.arange(self.n_cells + 1))
         self.rows = _augment_rows(X32[self.order])
-        self.centroids = _augment_rows(kmeans.centroids)
+        self.centroids = _augment_rows(centroids)
 
     def search(
         self, Q: np.ndarray, k: int, *, probe: float = 0.1, extra: int | None = None
@@ -134,15 +190,49 @@ class CellIndex:
         """
         Q = np.ascontiguousarray(Q, dtype=np.float64)
         keep = k + (max(k, 4) if extra is None else int(extra))
-        n_probe = max(1, min(self.n_cells, math.ceil(probe * self.n_cells)))
-        per_cell = math.ceil(keep / n_probe)
-        # bounded memory: the probe mask and the per-cell minima of one block of queries
-        step = max(256, 2**24 // (self.n_cells * per_cell))
+        n_probe = self._n_probe(probe)
+        # bounded memory: the distances to the centroids and the probe masks of one block
+        step = max(256, 2**24 // self.n_cells)
         dist = np.empty((len(Q), k))
         ind = np.empty((len(Q), k), dtype=np.intp)
         for s in range(0, len(Q), step):
             dist[s : s + step], ind[s : s + step] = self._search(Q[s : s + step], k, keep, n_probe)
         return dist, ind
+
+    def _n_probe(self, probe: float) -> int:
+        return max(1, min(self.n_cells, math.ceil(probe * self.n_cells)))
+
+    def probe_for_recall(self, Q: np.ndarray, exact: np.ndarray, target: float) -> float:
+        """The smallest share of cells whose search reaches ``target`` recall on ``Q``.
+
+        A search probing ``n`` cells finds exactly the neighbours lying in the ``n`` cells
+        nearest to the query, so the recall of each share follows from the rank of each exact
+        neighbour's cell among the query's cells: no search is run.
+
+        Parameters
+        ----------
+        Q : ndarray of shape (n_queries, n_features)
+            A sample of queries.
+        exact : ndarray of shape (n_queries, k)
+            Their exact neighbours (row numbers in ``X``).
+        target : float
+            The recall to reach.
+
+        Returns
+        -------
+        float
+            The share to pass as ``probe`` to :meth:`search`.
+        """
+        if not exact.size:
+            return 1.0
+        to_cells = _augment_queries(np.asarray(Q, dtype=np.float32)) @ self.centroids.T
+        own = np.take_along_axis(to_cells, self.cell_of[exact], axis=1)
+        # a cell is probed when at most n_probe - 1 cells are strictly nearer (ties probed)
+        rank = np.concatenate(
+            [(to_cells[i, None, :] < own[i, :, None]).sum(axis=1) for i in range(len(Q))]
+        )
+        need = np.sort(rank)[max(0, math.ceil(target * len(rank)) - 1)] + 1
+        return min(1.0, (need - 0.5) / self.n_cells)
 
     def _search(
         self, Q: np.ndarray, k: int, keep: int, n_probe: int
@@ -153,36 +243,43 @@ class CellIndex:
         Qa = _augment_queries(Q.astype(np.float32))
         with threadpool_limits(self.n_jobs):
             to_cells = Qa @ self.centroids.T  # |c - q|^2 - |q|^2
+        n_first = min(n_probe, FIRST_CELLS)
         if n_probe < self.n_cells:
-            limit = np.partition(to_cells, n_probe - 1, axis=1)[:, n_probe - 1]
-            probes = np.ascontiguousarray((to_cells <= limit[:, None]).T)
+            probed = np.argpartition(to_cells, n_probe - 1, axis=1)[:, :n_probe]
         else:
-            probes = np.ones((self.n_cells, m), dtype=bool)
-        del to_cells
-        # each probed cell gives its `per_cell` nearest rows: their keep-th smallest distance
-        # is an upper bound of the keep-th neighbour distance
-        per_cell = math.ceil(keep / n_probe)
-        mins = np.full((m, self.n_cells * per_cell), np.inf, dtype=np.float32)
+            probed = np.broadcast_to(np.arange(self.n_cells), (m, self.n_cells))
+        if n_first < n_probe:  # each query's nearest cells first
+            split = np.argpartition(np.take_along_axis(to_cells, probed, axis=1), n_first - 1)
+            probed = np.take_along_axis(probed, split, axis=1)
+        near, near_starts = _queries_by_cell(probed[:, :n_first], self.n_cells)
+        rest, rest_starts = _queries_by_cell(probed[:, n_first:], self.n_cells)
+        del to_cells, probed
 
-        def first(cells: range) -> None:
+        def first(cells: range) -> tuple[list, list, list]:
+            # the `keep` best rows of each near cell for each query
+            found_q, found_r, found_v = [], [], []
             for c in cells:
                 lo, hi = self.starts[c], self.starts[c + 1]
-                qi = np.flatnonzero(probes[c])
+                qi = near[near_starts[c] : near_starts[c + 1]]
                 if hi == lo or not len(qi):
                     continue
                 G = self.rows[lo:hi] @ Qa[qi].T
-                if per_cell == 1:
-                    mins[qi, c] = G.min(axis=0)
+                if keep < hi - lo:
+                    best = np.argpartition(G, keep - 1, axis=0)[:keep]
+                    found_v.append(np.take_along_axis(G, best, axis=0).ravel())
+                    found_r.append(best.ravel() + lo)
+                    found_q.append(np.tile(qi, keep))
                 else:
-                    j = min(per_cell, hi - lo)
-                    low = np.partition(G, j - 1, axis=0)[:j] if j < hi - lo else G
-                    mins[qi[None, :], c * per_cell + np.arange(j)[:, None]] = low
+                    found_v.append(G.ravel())
+                    found_r.append(np.repeat(np.arange(lo, hi), len(qi)))
+                    found_q.append(np.tile(qi, hi - lo))
+            return found_q, found_r, found_v
 
         def scan(cells: range) -> tuple[list, list, list]:
             found_q, found_r, found_v = [], [], []
             for c in cells:
                 lo, hi = self.starts[c], self.starts[c + 1]
-                qi = np.flatnonzero(probes[c])
+                qi = rest[rest_starts[c] : rest_starts[c + 1]]
                 if hi == lo or not len(qi):
                     continue
                 G = self.rows[lo:hi] @ Qa[qi].T
@@ -194,15 +291,20 @@ class CellIndex:
 
         parts = [range(i, self.n_cells, self.n_jobs) for i in range(self.n_jobs)]
         with threadpool_limits(1), ThreadPoolExecutor(self.n_jobs) as pool:
-            list(pool.map(first, parts))
-            kth = min(keep, mins.shape[1]) - 1
-            bound = np.partition(mins, kth, axis=1)[:, kth]
+            run = pool.map if self.n_jobs > 1 else map
+            q, r, v = _join(list(run(first, parts)))
+            # the keep-th best candidate of each query bounds the rest of its search
+            order = np.lexsort((v, q))
+            starts = np.searchsorted(q[order], np.arange(m + 1))
+            bound = np.full(m, np.inf, dtype=np.float32)
+            enough = np.diff(starts) >= keep
+            bound[enough] = v[order[starts[:-1][enough] + keep - 1]]
             # float32 slack: a row at the bound must survive
             bound += np.float32(1e-4) * (1.0 + np.abs(bound))
-            results = list(pool.map(scan, parts))
-        q = np.concatenate([x for part in results for x in part[0]] or [np.empty(0, np.intp)])
-        r = np.concatenate([x for part in results for x in part[1]] or [np.empty(0, np.intp)])
-        v = np.concatenate([x for part in results for x in part[2]] or [np.empty(0, np.float32)])
+            under = v <= bound[q]
+            q, r, v = q[under], r[under], v[under]
+            more = _join(list(run(scan, parts)))
+        q, r, v = (np.concatenate(pair) for pair in zip((q, r, v), more, strict=True))
         return self._rank(Q, q, r, v, k, keep)
 
     def _rank(
@@ -237,6 +339,24 @@ class CellIndex:
             dist[s : s + step] = np.sqrt(np.take_along_axis(d2, best, axis=1))
             ind[s : s + step] = np.take_along_axis(cand[s : s + step], best, axis=1)
         return dist, ind
+
+
+def _queries_by_cell(cells: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """The queries probing each cell, cell by cell (query order inside a cell), and where
+    each cell's queries start, from the probed cells of each query (one row per query)."""
+    flat = cells.ravel().astype(np.int16 if n_cells < 2**15 else np.int32)
+    order = np.argsort(flat, kind="stable")  # a radix sort on small integers
+    starts = np.zeros(n_cells + 1, dtype=np.intp)
+    np.cumsum(np.bincount(flat, minlength=n_cells), out=starts[1:])
+    return order // max(cells.shape[1], 1), starts
+
+
+def _join(parts: list[tuple[list, list, list]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The query, row and float32 value arrays found by the threads, end to end."""
+    empty = (np.empty(0, np.intp), np.empty(0, np.intp), np.empty(0, np.float32))
+    return tuple(  # type: ignore[return-value]
+        np.concatenate([x for part in parts for x in part[i]] or [empty[i]]) for i in range(3)
+    )
 
 
 def recall(found: np.ndarray, exact: np.ndarray) -> float:

@@ -13,7 +13,8 @@ Four indexes sit behind it:
   scikit-learn's search was faster than faiss's flat index at every size measured (1,000 to
   11,000 queries against 1,000 to 750,000 rows).
 - ``"cells"``: :class:`~fnguard.levers.knn.CellIndex`, k-means cells searched cell by cell
-  with matrix products (approximate; :data:`CELL_PROBE` of the cells probed by default);
+  with matrix products (approximate; the share of cells probed is calibrated on each search
+  to a recall of :data:`TARGET_RECALL`);
 - ``"flat"``: exact search (``IndexFlatL2``). faiss ranks in float32; we ask it for a few more
   candidates than needed and rank them again with float64 distances, so the neighbour sets are
   those of scikit-learn's exact search (up to exact ties).
@@ -43,15 +44,12 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from fnguard.levers.knn import ROWS_PER_CELL, CellIndex, recall
 
-__all__ = ["ALGORITHMS", "AUTO_APPROXIMATE_WORK", "CELL_PROBE", "TARGET_RECALL", "FaissNeighbors"]
+__all__ = ["ALGORITHMS", "AUTO_APPROXIMATE_WORK", "TARGET_RECALL", "FaissNeighbors"]
 
 #: The indexes :class:`FaissNeighbors` can build.
 ALGORITHMS = ("auto", "cells", "flat", "ivf", "hnsw")
 #: Distances (query rows x index rows) above which ``algorithm="auto"`` searches the cells.
 AUTO_APPROXIMATE_WORK = 2_000_000_000
-#: Share of the cells ``"cells"`` probes first when ``probe=None``; raised until a sample of the
-#: queries reaches :data:`TARGET_RECALL` (see ``benchmarks/RESULTS.md``).
-CELL_PROBE = 0.1
 #: Recall of neighbours the ``"cells"`` search is calibrated to (0.95 asked, with a margin).
 TARGET_RECALL = 0.97
 #: Queries whose approximate neighbours are kept to measure the recall (:meth:`recall`).
@@ -96,9 +94,9 @@ class FaissNeighbors(BaseEstimator):
         builds a :class:`~fnguard.levers.knn.CellIndex` once and searches that.
     probe : float or None, default=None
         ``"cells"`` and ``"ivf"``: the share of the cells searched (more is slower and more
-        exact); None: for ``"cells"``, calibrated on each search so that 200 of its queries,
-        searched again exactly, reach a recall of :data:`TARGET_RECALL` (starting from
-        :data:`CELL_PROBE`); 0.2 for ``"ivf"``.
+        exact); None: for ``"cells"``, calibrated on each search: the smallest share at which
+        200 of its queries, searched exactly, reach a recall of :data:`TARGET_RECALL`; 0.2
+        for ``"ivf"``.
     hnsw_m : int, default=16
         HNSW only: links per node.
     ef_search : int, default=128
@@ -247,26 +245,23 @@ class FaissNeighbors(BaseEstimator):
         return dist, ind
 
     def _calibrated_probe(self, index: CellIndex, Q: np.ndarray, k: int) -> float:
-        """The share of cells to probe for a recall of at least :data:`TARGET_RECALL`: from
-        :data:`CELL_PROBE`, raised by half until 200 of the queries, searched again exactly,
-        reach it."""
+        """The smallest share of cells to probe for a recall of at least
+        :data:`TARGET_RECALL` on 200 of the queries, searched exactly once (every cell
+        probed; :meth:`~fnguard.levers.knn.CellIndex.probe_for_recall`)."""
         probes = self.__dict__.setdefault("_probes", {})
         if k in probes:
             return probes[k]
         rng = np.random.default_rng(0)
         sample = Q[rng.choice(len(Q), min(len(Q), _RECALL_SAMPLE), replace=False)]
-        exact = self._index("exact").kneighbors(sample, k, return_distance=False)
-        probe = CELL_PROBE
-        while probe < 1.0 and recall(index.search(sample, k, probe=probe)[1], exact) < (
-            TARGET_RECALL
-        ):
-            probe = min(1.0, probe * 1.5)
-        probes[k] = probe
-        return probe
+        # every cell probed: exact (float64 ranking), and cheaper than scikit-learn's search
+        exact = index.search(sample, k, probe=1.0)[1]
+        probes[k] = index.probe_for_recall(sample, exact, TARGET_RECALL)
+        return probes[k]
 
     def _keep_sample(self, Q: np.ndarray, ind: np.ndarray) -> None:
-        """Keep a few queries and their neighbours, for :meth:`recall`."""
-        rng = np.random.default_rng(0)
+        """Keep a few queries and their neighbours, for :meth:`recall` (another sample than
+        the calibration's, so that the recall reported is measured out of it)."""
+        rng = np.random.default_rng(1)
         rows = rng.choice(len(Q), min(len(Q), _RECALL_SAMPLE), replace=False)
         self._recall_sample = (Q[rows].copy(), ind[rows].copy())
 

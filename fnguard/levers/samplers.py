@@ -7,19 +7,24 @@ Each neighbour-based sampler here is imbalanced-learn's class with two changes:
 - on more than :data:`LARGE` rows, the neighbour searches imbalanced-learn would run on
   scikit-learn's brute force go to :class:`~fnguard.levers.neighbors.FaissNeighbors`, which
   is exact unless one search would compute more than
-  :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances (then an IVF index). A
-  neighbour object passed by the user is kept as it is.
+  :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances (then a cell index,
+  :class:`~fnguard.levers.knn.CellIndex`). A
+  neighbour object passed by the user is kept as it is;
+- SMOTE and Borderline-SMOTE build their synthetic rows in place (the same rows, bit for
+  bit, with fewer temporary copies).
 
 Tomek links, Edited Nearest Neighbours and NearMiss-2 have their own algorithms, exact and
-equal to imbalanced-learn's (up to exact ties in distance):
+equal to imbalanced-learn's (up to exact ties in distance) on the sizes where their exact
+searches stay affordable (see each class); NearMiss-1 is approximate on large data:
 
 - :class:`FastTomekLinks` searches the nearest neighbour of the rows outside the largest class
   only, then of their neighbours, instead of every row;
 - :class:`FastEditedNearestNeighbours` proves most rows safe with a cheap bound (their
   nearest row of another class is farther than an upper bound of their k-th neighbour from an
-  IVF index) and searches exactly only the rest;
+  approximate cell index) and searches exactly only the rest;
 - :class:`FastNearMiss` (version 2) keeps the sum of the distances to the farthest minority
-  rows in blocks instead of sorting every distance to every minority row.
+  rows in blocks instead of sorting every distance to every minority row; version 1 on large
+  data scores exactly only the rows that an approximate search ranks among the best.
 
 Importing the module registers the levers ``random-under``, ``random-over``, ``tomek``,
 ``nearmiss-1/2/3``, ``enn``, ``smote``, ``borderline-smote-1/2``, ``adasyn``, ``smote-tomek``,
@@ -49,11 +54,11 @@ from imblearn.under_sampling import (
 )
 from scipy import sparse, stats
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils import _safe_indexing
+from sklearn.utils import _safe_indexing, check_random_state
 
 from fnguard.errors import DataError
 from fnguard.levers.knn import farthest_selection
-from fnguard.levers.neighbors import FaissNeighbors
+from fnguard.levers.neighbors import AUTO_APPROXIMATE_WORK, FaissNeighbors
 from fnguard.levers.registry import register
 
 __all__ = [
@@ -75,6 +80,12 @@ LARGE = 20_000
 #: Query rows times index rows above which FastTomekLinks and FastEditedNearestNeighbours
 #: give up the exact search of every row of a class for an approximate one.
 EXACT_WORK = 4_000_000_000
+#: Rows per cell of the index on the minority rows that NearMiss-1 searches (few rows, many
+#: queries: small cells).
+MINORITY_ROWS_PER_CELL = 32
+#: NearMiss-1 scores exactly this many times the rows it keeps (those of the best
+#: approximate scores).
+NEAREST_CANDIDATES = 2
 #: Samplers that need no neighbours inside a class, named in the "too few rows" error.
 _NO_NEIGHBOURS = "random-over, random-under, tomek or enn"
 
@@ -109,7 +120,40 @@ def _too_few_for_smote(sampler: Any, y: np.ndarray) -> None:
     _enough_rows(sampler, y, classes, "k_neighbors", 1)
 
 
-class FastSMOTE(SMOTE):
+class _InPlaceSamples:
+    """imbalanced-learn's ``_generate_samples`` on dense data with fewer temporary arrays:
+    ``X[rows] + steps * (nn - X[rows])`` computed in place, in the same order of operations
+    (the same rows, bit for bit)."""
+
+    def _generate_samples(
+        self,
+        X: Any,
+        nn_data: Any,
+        nn_num: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        steps: np.ndarray,
+        y_type: Any = None,
+        y: np.ndarray | None = None,
+    ) -> Any:
+        if sparse.issparse(X) or sparse.issparse(nn_data):
+            return super()._generate_samples(  # type: ignore[misc]
+                X, nn_data, nn_num, rows, cols, steps, y_type, y
+            )
+        chosen = nn_num[rows, cols]
+        base = X[rows]
+        diffs = nn_data[chosen]
+        diffs -= base
+        if y is not None:  # Borderline-SMOTE-2: shorter steps toward another class
+            random_state = check_random_state(self.random_state)  # type: ignore[attr-defined]
+            other = y[chosen] != y_type
+            diffs[other] *= random_state.uniform(low=0.0, high=0.5, size=(other.sum(), 1))
+        diffs *= steps
+        base += diffs
+        return base.astype(X.dtype, copy=False)
+
+
+class FastSMOTE(_InPlaceSamples, SMOTE):
     """imbalanced-learn's SMOTE with faiss neighbours on large data (see the module)."""
 
     def _validate_estimator(self) -> None:
@@ -122,7 +166,7 @@ class FastSMOTE(SMOTE):
         return super()._fit_resample(X, y)
 
 
-class FastBorderlineSMOTE(BorderlineSMOTE):
+class FastBorderlineSMOTE(_InPlaceSamples, BorderlineSMOTE):
     """imbalanced-learn's Borderline-SMOTE with faiss neighbours on large data."""
 
     def _validate_estimator(self) -> None:
@@ -313,12 +357,16 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
 
 
 class FastNearMiss(NearMiss):
-    """imbalanced-learn's NearMiss, with a fast index on large data for NearMiss-3 and a
-    NearMiss-2 that computes only the distances it needs.
+    """imbalanced-learn's NearMiss, with a fast index on large data for NearMiss-1 and -3 and
+    a NearMiss-2 that computes only the distances it needs.
 
-    - NearMiss-1 is imbalanced-learn's, exact: it searches every majority row against the
-      minority rows, and on two cores scikit-learn's exact search was faster than an
-      approximate index with recall >= 0.95 (many queries against a small index);
+    - NearMiss-1 keeps the majority rows with the smallest sum of distances to their
+      ``n_neighbors`` nearest minority rows. Above
+      :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances, a cell index on the
+      minority rows gives every majority row an upper bound of its score (distances to real
+      rows); the rows of the best bounds (:data:`NEAREST_CANDIDATES` times the rows kept)
+      are scored exactly and the best of them kept: approximate (a row whose bound is far
+      above its score can be missed), below that imbalanced-learn's exact search;
     - NearMiss-3 searches the minority rows against the majority: an approximate
       :class:`~fnguard.levers.knn.CellIndex` above
       :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances;
@@ -342,8 +390,10 @@ class FastNearMiss(NearMiss):
         minority = min(counts, key=counts.get)
         _enough_rows(self, y, [minority], "n_neighbors", 0)
         self._n_rows = X.shape[0]
+        n_minority = counts[minority]
+        large = (X.shape[0] - n_minority) * n_minority > AUTO_APPROXIMATE_WORK
         if (
-            self.version != 2
+            not (self.version == 2 or (self.version == 1 and large))
             or not isinstance(self.n_neighbors, int | np.integer)
             or sparse.issparse(X)
         ):
@@ -359,9 +409,38 @@ class FastNearMiss(NearMiss):
                 kept.append(rows)
                 continue
             n_keep = self.sampling_strategy_[label]
-            kept.append(rows[farthest_selection(X[rows], minority_X, k, n_keep)])
+            if self.version == 1:
+                chosen = _nearest_selection(X[rows], minority_X, k, n_keep, self.n_jobs)
+            else:
+                chosen = farthest_selection(X[rows], minority_X, k, n_keep)
+            kept.append(rows[chosen])
         self.sample_indices_ = np.concatenate(kept).astype(np.intp)
         return _safe_indexing(X_in, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
+
+
+def _nearest_selection(
+    X: np.ndarray, Y: np.ndarray, k: int, n_keep: int, n_jobs: int | None
+) -> np.ndarray:
+    """NearMiss-1's choice: the n_keep rows of X of the smallest sum of distances to their k
+    nearest rows of Y (positions in X, in imbalanced-learn's order).
+
+    An approximate search (a cell index on Y, :data:`MINORITY_ROWS_PER_CELL` rows per cell)
+    gives each row a sum of distances to k real rows of Y: an upper bound of its score. The
+    :data:`NEAREST_CANDIDATES` x n_keep rows of the smallest bounds are then scored exactly,
+    and the n_keep best of those are kept, ties by row order as imbalanced-learn's stable sort.
+    A row is missed only when its approximate score is far above its exact one.
+    """
+    approx = FaissNeighbors(
+        k, algorithm="cells", rows_per_cell=MINORITY_ROWS_PER_CELL, n_jobs=n_jobs
+    ).fit(Y)
+    bound = approx.kneighbors(X, k)[0].sum(axis=1)
+    n_candidates = min(len(X), NEAREST_CANDIDATES * n_keep)
+    if n_candidates < len(X):
+        candidates = np.sort(np.argpartition(bound, n_candidates - 1)[:n_candidates])
+    else:
+        candidates = np.arange(len(X))
+    exact = _exact_nn(k, n_jobs).fit(Y).kneighbors(X[candidates], k)[0].sum(axis=1)
+    return candidates[np.argsort(exact, kind="stable")[:n_keep]]
 
 
 class FastSMOTETomek(SMOTETomek):

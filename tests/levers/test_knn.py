@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
@@ -47,3 +49,27 @@ def test_few_rows_and_small_cells() -> None:
 def test_recall() -> None:
     """Check the recall of neighbour sets on a hand-made case."""
     assert recall(np.array([[1, 2], [3, 4]]), np.array([[2, 1], [4, 9]])) == 0.75
+
+
+def test_probe_for_recall(noisy) -> None:
+    """Check that the share found from the cells' ranks reaches the recall asked on its
+    queries, and that one cell fewer does not."""
+    X, Q = noisy
+    index = CellIndex(X, n_cells=200)
+    want = NearestNeighbors(n_neighbors=5).fit(X).kneighbors(Q[:300], return_distance=False)
+    probe = index.probe_for_recall(Q[:300], want, 0.9)
+    assert recall(index.search(Q[:300], 5, probe=probe)[1], want) >= 0.9
+    fewer = (math.ceil(probe * index.n_cells) - 1.5) / index.n_cells
+    assert recall(index.search(Q[:300], 5, probe=fewer)[1], want) < 0.9
+
+
+def test_cells_cover_every_row(noisy) -> None:
+    """Check that the two-level cells hold every row once, about as many as asked."""
+    X, _ = noisy
+    index = CellIndex(X, n_cells=100)
+    assert 80 <= index.n_cells <= 120
+    np.testing.assert_array_equal(np.sort(index.order), np.arange(len(X)))
+    assert index.starts[-1] == len(X)
+    np.testing.assert_array_equal(
+        index.cell_of[index.order], np.repeat(np.arange(index.n_cells), np.diff(index.starts))
+    )

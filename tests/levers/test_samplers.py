@@ -243,3 +243,18 @@ def test_too_many_neighbours(name, params, match) -> None:
 def test_imbalanced_learn_checks(estimator, check) -> None:
     """Check that our samplers pass imbalanced-learn's sampler checks."""
     check(estimator)
+
+
+def test_nearmiss_1_approximate_path(monkeypatch) -> None:
+    """Check NearMiss-1 above the work limit (an approximate search, then the best candidates
+    scored exactly): at least 99% of imbalanced-learn's kept rows, in its class counts."""
+    monkeypatch.setattr(samplers, "AUTO_APPROXIMATE_WORK", 1000)
+    monkeypatch.setattr(samplers, "MINORITY_ROWS_PER_CELL", 8)
+    X, y = make_classification(n_samples=8000, n_features=20, weights=[0.95], random_state=1)
+    ours = samplers.FastNearMiss(version=1)
+    theirs = NearMiss(version=1)
+    y_ours = ours.fit_resample(X, y)[1]
+    y_theirs = theirs.fit_resample(X, y)[1]
+    assert Counter(y_ours.tolist()) == Counter(y_theirs.tolist())
+    same = np.intersect1d(ours.sample_indices_, theirs.sample_indices_)
+    assert len(same) >= 0.99 * len(theirs.sample_indices_)
