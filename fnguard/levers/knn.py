@@ -244,16 +244,14 @@ class CellIndex:
         with threadpool_limits(self.n_jobs):
             to_cells = Qa @ self.centroids.T  # |c - q|^2 - |q|^2
         n_first = min(n_probe, FIRST_CELLS)
-        if n_probe < self.n_cells:
-            probed = np.argpartition(to_cells, n_probe - 1, axis=1)[:, :n_probe]
-        else:
-            probed = np.broadcast_to(np.arange(self.n_cells), (m, self.n_cells))
-        if n_first < n_probe:  # each query's nearest cells first
-            split = np.argpartition(np.take_along_axis(to_cells, probed, axis=1), n_first - 1)
-            probed = np.take_along_axis(probed, split, axis=1)
-        near, near_starts = _queries_by_cell(probed[:, :n_first], self.n_cells)
-        rest, rest_starts = _queries_by_cell(probed[:, n_first:], self.n_cells)
-        del to_cells, probed
+        # numpy's vectorised sort beats a selection on these short rows
+        ranked = np.sort(to_cells, axis=1)
+        near = to_cells <= ranked[:, n_first - 1 : n_first]
+        rest = to_cells <= ranked[:, n_probe - 1 : n_probe]
+        rest &= ~near
+        del to_cells, ranked
+        near, near_starts = _queries_by_cell(near, self.n_cells)
+        rest, rest_starts = _queries_by_cell(rest, self.n_cells)
 
         def first(cells: range) -> tuple[list, list, list]:
             # the `keep` best rows of each near cell for each query
@@ -263,16 +261,14 @@ class CellIndex:
                 qi = near[near_starts[c] : near_starts[c + 1]]
                 if hi == lo or not len(qi):
                     continue
-                G = self.rows[lo:hi] @ Qa[qi].T
+                G = Qa[qi] @ self.rows[lo:hi].T  # one query per row: contiguous sorts
                 if keep < hi - lo:
-                    best = np.argpartition(G, keep - 1, axis=0)[:keep]
-                    found_v.append(np.take_along_axis(G, best, axis=0).ravel())
-                    found_r.append(best.ravel() + lo)
-                    found_q.append(np.tile(qi, keep))
+                    hit = np.flatnonzero(G <= np.sort(G, axis=1)[:, keep - 1 : keep])
                 else:
-                    found_v.append(G.ravel())
-                    found_r.append(np.repeat(np.arange(lo, hi), len(qi)))
-                    found_q.append(np.tile(qi, hi - lo))
+                    hit = np.arange(G.size)
+                found_q.append(qi[hit // (hi - lo)])
+                found_r.append(hit % (hi - lo) + lo)
+                found_v.append(G.ravel()[hit])
             return found_q, found_r, found_v
 
         def scan(cells: range) -> tuple[list, list, list]:
@@ -293,14 +289,14 @@ class CellIndex:
         with threadpool_limits(1), ThreadPoolExecutor(self.n_jobs) as pool:
             run = pool.map if self.n_jobs > 1 else map
             q, r, v = _join(list(run(first, parts)))
-            # the keep-th best candidate of each query bounds the rest of its search
+            # the k-th best candidate of each query bounds the rest of its search
             order = np.lexsort((v, q))
             starts = np.searchsorted(q[order], np.arange(m + 1))
             bound = np.full(m, np.inf, dtype=np.float32)
-            enough = np.diff(starts) >= keep
-            bound[enough] = v[order[starts[:-1][enough] + keep - 1]]
-            # float32 slack: a row at the bound must survive
-            bound += np.float32(1e-4) * (1.0 + np.abs(bound))
+            enough = np.diff(starts) >= k
+            bound[enough] = v[order[starts[:-1][enough] + k - 1]]
+            # float32 slack (relative to the terms summed): a row at the bound must survive
+            bound += np.float32(1e-4) * (1.0 + np.abs(bound) + np.einsum("ij,ij->i", Q, Q))
             under = v <= bound[q]
             q, r, v = q[under], r[under], v[under]
             more = _join(list(run(scan, parts)))
@@ -341,14 +337,14 @@ class CellIndex:
         return dist, ind
 
 
-def _queries_by_cell(cells: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+def _queries_by_cell(probed: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
     """The queries probing each cell, cell by cell (query order inside a cell), and where
-    each cell's queries start, from the probed cells of each query (one row per query)."""
-    flat = cells.ravel().astype(np.int16 if n_cells < 2**15 else np.int32)
-    order = np.argsort(flat, kind="stable")  # a radix sort on small integers
+    each cell's queries start, from a (queries x cells) mask."""
+    queries, cells = np.nonzero(probed)
+    order = np.argsort(cells.astype(np.int16 if n_cells < 2**15 else np.int32), kind="stable")
     starts = np.zeros(n_cells + 1, dtype=np.intp)
-    np.cumsum(np.bincount(flat, minlength=n_cells), out=starts[1:])
-    return order // max(cells.shape[1], 1), starts
+    np.cumsum(np.bincount(cells, minlength=n_cells), out=starts[1:])
+    return queries[order], starts
 
 
 def _join(parts: list[tuple[list, list, list]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -335,7 +335,7 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
             if len(others):
                 near_other = _exact_nn(1, self.n_jobs).fit(X[others])
                 gap = near_other.kneighbors(X[rows], 1)[0][:, 0]
-                for probe in (0.0, 0.03):  # one cell, then 3% of the cells
+                for probe in (0.0, 0.03, 0.1):  # one cell, then 3%, then 10% of the cells
                     if unsure.any():
                         index = approximate().set_params(probe=probe)
                         bound = index.kneighbors(X[rows[unsure]], k)[0][:, -1]
