@@ -95,8 +95,8 @@ class FaissNeighbors(BaseEstimator):
     probe : float or None, default=None
         ``"cells"`` and ``"ivf"``: the share of the cells searched (more is slower and more
         exact); None: for ``"cells"``, calibrated on each search: the smallest share at which
-        200 of its queries, searched exactly, reach a recall of :data:`TARGET_RECALL`; 0.2
-        for ``"ivf"``.
+        200 of its queries, searched exactly, reach a recall of ``target_recall``; 0.2 for
+        ``"ivf"``.
     hnsw_m : int, default=16
         HNSW only: links per node.
     ef_search : int, default=128
@@ -106,6 +106,9 @@ class FaissNeighbors(BaseEstimator):
     n_jobs : int or None, default=None
         faiss threads; None or -1 uses every core. imbalanced-learn sets it from its own
         ``n_jobs``.
+    target_recall : float, default=TARGET_RECALL
+        ``"cells"`` with ``probe=None`` only: the recall of neighbours the probe is calibrated
+        to (:data:`TARGET_RECALL`, 0.97).
 
     Attributes
     ----------
@@ -138,6 +141,7 @@ class FaissNeighbors(BaseEstimator):
         ef_search: int = 128,
         rows_per_cell: int = ROWS_PER_CELL,
         n_jobs: int | None = None,
+        target_recall: float = TARGET_RECALL,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.algorithm = algorithm
@@ -146,6 +150,7 @@ class FaissNeighbors(BaseEstimator):
         self.ef_search = ef_search
         self.rows_per_cell = rows_per_cell
         self.n_jobs = n_jobs
+        self.target_recall = target_recall
 
     def fit(self, X: Any, y: Any = None) -> FaissNeighbors:
         """Build the index on ``X`` (``y`` is ignored)."""
@@ -246,7 +251,7 @@ class FaissNeighbors(BaseEstimator):
 
     def _calibrated_probe(self, index: CellIndex, Q: np.ndarray, k: int) -> float:
         """The smallest share of cells to probe for a recall of at least
-        :data:`TARGET_RECALL` on 200 of the queries, searched exactly once (every cell
+        ``target_recall`` on 200 of the queries, searched exactly once (every cell
         probed; :meth:`~fnguard.levers.knn.CellIndex.probe_for_recall`)."""
         probes = self.__dict__.setdefault("_probes", {})
         if k in probes:
@@ -255,7 +260,7 @@ class FaissNeighbors(BaseEstimator):
         sample = Q[rng.choice(len(Q), min(len(Q), _RECALL_SAMPLE), replace=False)]
         # every cell probed: exact (float64 ranking), and cheaper than scikit-learn's search
         exact = index.search(sample, k, probe=1.0)[1]
-        probes[k] = index.probe_for_recall(sample, exact, TARGET_RECALL)
+        probes[k] = index.probe_for_recall(sample, exact, self.target_recall)
         return probes[k]
 
     def _keep_sample(self, Q: np.ndarray, ind: np.ndarray) -> None:

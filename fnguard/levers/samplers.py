@@ -86,6 +86,9 @@ MINORITY_ROWS_PER_CELL = 32
 #: NearMiss-1 scores exactly this many times the rows it keeps (those of the best
 #: approximate scores).
 NEAREST_CANDIDATES = 2
+#: Recall of neighbours that FastEditedNearestNeighbours's approximate path is calibrated to
+#: (each row's fate hangs on all of its neighbours: higher than the default 0.97).
+EDIT_RECALL = 0.99
 #: Samplers that need no neighbours inside a class, named in the "too few rows" error.
 _NO_NEIGHBOURS = "random-over, random-under, tomek or enn"
 
@@ -318,7 +321,9 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
         def approximate() -> FaissNeighbors:
             nonlocal approx
             if approx is None:
-                approx = FaissNeighbors(k, algorithm="cells", n_jobs=self.n_jobs).fit(X)
+                approx = FaissNeighbors(
+                    k, algorithm="cells", n_jobs=self.n_jobs, target_recall=EDIT_RECALL
+                ).fit(X)
             return approx
 
         for label in np.unique(y):
@@ -328,7 +333,7 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
                 continue
             others = np.flatnonzero(y != label)
             if len(rows) * len(others) > EXACT_WORK:
-                found = approximate().kneighbors(X[rows], k, False)
+                found = approximate().set_params(probe=None).kneighbors(X[rows], k, False)
                 kept.append(rows[self._keep(found, y, label)])
                 continue
             unsure = np.ones(len(rows), dtype=bool)
