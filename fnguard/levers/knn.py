@@ -8,15 +8,15 @@ coarse centroids, then fine centroids inside each coarse group; every row goes t
 fine centroid of its nearest coarse group, so building costs ``n * (sqrt(n_cells) + n_cells /
 sqrt(n_cells))`` distances instead of ``n * n_cells``. The rows are stored cell by cell.
 
-A search runs one pass over the probed cells:
+A search runs in three steps:
 
-1. each query's :data:`FIRST_CELLS` nearest cells give its best candidates there, and a first
-   bound: the distance of its ``keep``-th best candidate (distances to real rows, so an upper
-   bound of its true ``keep``-th neighbour distance);
-2. per other probed cell, one matrix product for all the queries that probe it, on augmented
+1. each query's :data:`FIRST_CELLS` nearest cells give a bound: the ``k``-th best distance of
+   the query to their rows (distances to real rows, so an upper bound of its true ``k``-th
+   neighbour distance);
+2. per probed cell, one matrix product for all the queries that probe it, on augmented
    vectors (``[x, |x|^2] . [-2q, 1] = |x - q|^2 - |q|^2``), and a vectorised comparison with
    each query's bound: only the rows below it survive, so no selection runs over all distances;
-3. the candidates of each query ranked in float32, then its best candidates ranked again with
+3. the survivors of each query ranked in float32, then its best candidates ranked again with
    float64 distances (ties by row number, as scikit-learn's stable sort).
 
 The search is approximate (a true neighbour in a cell that is not probed is missed): the share
@@ -247,35 +247,30 @@ class CellIndex:
         # numpy's vectorised sort beats a selection on these short rows
         ranked = np.sort(to_cells, axis=1)
         near = to_cells <= ranked[:, n_first - 1 : n_first]
-        rest = to_cells <= ranked[:, n_probe - 1 : n_probe]
-        rest &= ~near
+        probed = to_cells <= ranked[:, n_probe - 1 : n_probe]
         del to_cells, ranked
-        near, near_starts = _queries_by_cell(near, self.n_cells)
-        rest, rest_starts = _queries_by_cell(rest, self.n_cells)
+        near, slots, near_starts = _queries_by_cell(near, self.n_cells)
+        probed = np.ascontiguousarray(probed.T)  # a cell's queries: one contiguous row
+        # the k best float32 values of each query in each of its near cells, side by side
+        width = int(slots.max()) + 1 if len(slots) else 1
+        best = np.full((m, width * k), np.inf, dtype=np.float32)
 
-        def first(cells: range) -> tuple[list, list, list]:
-            # the `keep` best rows of each near cell for each query
-            found_q, found_r, found_v = [], [], []
+        def first(cells: range) -> None:
             for c in cells:
                 lo, hi = self.starts[c], self.starts[c + 1]
-                qi = near[near_starts[c] : near_starts[c + 1]]
+                at = slice(near_starts[c], near_starts[c + 1])
+                qi = near[at]
                 if hi == lo or not len(qi):
                     continue
                 G = Qa[qi] @ self.rows[lo:hi].T  # one query per row: contiguous sorts
-                if keep < hi - lo:
-                    hit = np.flatnonzero(G <= np.sort(G, axis=1)[:, keep - 1 : keep])
-                else:
-                    hit = np.arange(G.size)
-                found_q.append(qi[hit // (hi - lo)])
-                found_r.append(hit % (hi - lo) + lo)
-                found_v.append(G.ravel()[hit])
-            return found_q, found_r, found_v
+                j = min(k, hi - lo)
+                best[qi[:, None], slots[at][:, None] * k + np.arange(j)] = np.sort(G, axis=1)[:, :j]
 
         def scan(cells: range) -> tuple[list, list, list]:
             found_q, found_r, found_v = [], [], []
             for c in cells:
                 lo, hi = self.starts[c], self.starts[c + 1]
-                qi = rest[rest_starts[c] : rest_starts[c + 1]]
+                qi = np.flatnonzero(probed[c])
                 if hi == lo or not len(qi):
                     continue
                 G = self.rows[lo:hi] @ Qa[qi].T
@@ -288,19 +283,12 @@ class CellIndex:
         parts = [range(i, self.n_cells, self.n_jobs) for i in range(self.n_jobs)]
         with threadpool_limits(1), ThreadPoolExecutor(self.n_jobs) as pool:
             run = pool.map if self.n_jobs > 1 else map
-            q, r, v = _join(list(run(first, parts)))
-            # the k-th best candidate of each query bounds the rest of its search
-            order = np.lexsort((v, q))
-            starts = np.searchsorted(q[order], np.arange(m + 1))
-            bound = np.full(m, np.inf, dtype=np.float32)
-            enough = np.diff(starts) >= k
-            bound[enough] = v[order[starts[:-1][enough] + k - 1]]
+            list(run(first, parts))
+            # the k-th best value in the near cells bounds the search of every probed cell
+            bound = np.partition(best, k - 1, axis=1)[:, k - 1]
             # float32 slack (relative to the terms summed): a row at the bound must survive
             bound += np.float32(1e-4) * (1.0 + np.abs(bound) + np.einsum("ij,ij->i", Q, Q))
-            under = v <= bound[q]
-            q, r, v = q[under], r[under], v[under]
-            more = _join(list(run(scan, parts)))
-        q, r, v = (np.concatenate(pair) for pair in zip((q, r, v), more, strict=True))
+            q, r, v = _join(list(run(scan, parts)))
         return self._rank(Q, q, r, v, k, keep)
 
     def _rank(
@@ -337,14 +325,16 @@ class CellIndex:
         return dist, ind
 
 
-def _queries_by_cell(probed: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
-    """The queries probing each cell, cell by cell (query order inside a cell), and where
-    each cell's queries start, from a (queries x cells) mask."""
-    queries, cells = np.nonzero(probed)
+def _queries_by_cell(probed: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From a (queries x cells) mask: the queries probing each cell, cell by cell (query order
+    inside a cell), the rank of that cell among each query's cells, and where each cell's
+    queries start."""
+    queries, cells = np.nonzero(probed)  # query by query, cells in order
+    slots = np.arange(len(queries)) - np.searchsorted(queries, queries)
     order = np.argsort(cells.astype(np.int16 if n_cells < 2**15 else np.int32), kind="stable")
     starts = np.zeros(n_cells + 1, dtype=np.intp)
     np.cumsum(np.bincount(cells, minlength=n_cells), out=starts[1:])
-    return queries[order], starts
+    return queries[order], slots[order], starts
 
 
 def _join(parts: list[tuple[list, list, list]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

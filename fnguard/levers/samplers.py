@@ -85,7 +85,7 @@ EXACT_WORK = 4_000_000_000
 MINORITY_ROWS_PER_CELL = 32
 #: NearMiss-1 scores exactly this many times the rows it keeps (those of the best
 #: approximate scores).
-NEAREST_CANDIDATES = 2
+NEAREST_CANDIDATES = 3
 #: Recall of neighbours that FastEditedNearestNeighbours's approximate path is calibrated to
 #: (each row's fate hangs on all of its neighbours: higher than the default 0.97).
 EDIT_RECALL = 0.99
