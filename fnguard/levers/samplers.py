@@ -86,6 +86,9 @@ MINORITY_ROWS_PER_CELL = 32
 #: NearMiss-1 scores exactly this many times the rows it keeps (those of the best
 #: approximate scores).
 NEAREST_CANDIDATES = 3
+#: Recall of neighbours NearMiss-3's approximate search is calibrated to (the majority rows it
+#: keeps are the neighbours found).
+NEARMISS_RECALL = 0.99
 #: Recall of neighbours that FastEditedNearestNeighbours's approximate path is calibrated to
 #: (each row's fate hangs on all of its neighbours: higher than the default 0.97).
 EDIT_RECALL = 0.99
@@ -374,7 +377,8 @@ class FastNearMiss(NearMiss):
       above its score can be missed), below that imbalanced-learn's exact search;
     - NearMiss-3 searches the minority rows against the majority: an approximate
       :class:`~fnguard.levers.knn.CellIndex` above
-      :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances;
+      :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances, calibrated to a
+      recall of :data:`NEARMISS_RECALL` (the rows it keeps are the neighbours found);
     - NearMiss-2 keeps the majority rows with the smallest mean distance to their
       ``n_neighbors`` farthest minority rows; imbalanced-learn sorts the distances to every
       minority row (2.4 GB at 100,000 rows with 1% positives). Here, the farthest rows among
@@ -385,10 +389,13 @@ class FastNearMiss(NearMiss):
     def _validate_estimator(self) -> None:
         super()._validate_estimator()
         if self.version == 3:
-            # NearMiss-1 and -2 search every majority row against the minority: scikit-learn
-            # did that faster than an approximate index (NearMiss-2 has its own search)
+            # NearMiss-1 and -2 have their own searches (see _fit_resample)
             self.nn_ = _fast(self.nn_, self._n_rows)
             self.nn_ver3_ = _fast(self.nn_ver3_, self._n_rows)
+            made = isinstance(self.n_neighbors_ver3, int | np.integer)
+            if made and isinstance(self.nn_ver3_, FaissNeighbors):
+                # the rows kept are the neighbours found: a higher recall than the default
+                self.nn_ver3_.set_params(target_recall=NEARMISS_RECALL)
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
         counts = Counter(y.tolist())
