@@ -280,6 +280,15 @@ class FastTomekLinks(TomekLinks):
         return _safe_indexing(X, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
 
 
+def _self_first(found: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Approximate neighbours of ``rows`` with each row itself first: an approximate search
+    may miss the row itself (its cell unprobed); then its farthest neighbour makes room."""
+    own = found == rows[:, None]
+    own[~own.any(axis=1), -1] = True
+    others = found[~own].reshape(len(rows), found.shape[1] - 1)
+    return np.concatenate([rows[:, None], others], axis=1)
+
+
 class FastEditedNearestNeighbours(EditedNearestNeighbours):
     """Edited Nearest Neighbours that searches exactly only the rows it cannot prove safe.
 
@@ -337,7 +346,7 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
             others = np.flatnonzero(y != label)
             if len(rows) * len(others) > EXACT_WORK:
                 found = approximate().set_params(probe=None).kneighbors(X[rows], k, False)
-                kept.append(rows[self._keep(found, y, label)])
+                kept.append(rows[self._keep(_self_first(found, rows), y, label)])
                 continue
             unsure = np.ones(len(rows), dtype=bool)
             if len(others):
