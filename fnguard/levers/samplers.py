@@ -92,6 +92,9 @@ NEARMISS_RECALL = 0.99
 #: Recall of neighbours that FastEditedNearestNeighbours's approximate path is calibrated to
 #: (each row's fate hangs on all of its neighbours: higher than the default 0.97).
 EDIT_RECALL = 0.99
+#: Query rows times index rows up to which FastEditedNearestNeighbours's approximate path
+#: searches the rows it would remove again, exactly.
+VERIFY_WORK = 4_000_000_000
 #: Samplers that need no neighbours inside a class, named in the "too few rows" error.
 _NO_NEIGHBOURS = "random-over, random-under, tomek or enn"
 
@@ -303,7 +306,9 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
     When finding the nearest row of another class exactly would compute more than
     :data:`EXACT_WORK` distances (after SMOTE with ``sampling_strategy="all"``), the
     neighbours come from an approximate cell index (:class:`~fnguard.levers.knn.CellIndex`)
-    instead.
+    instead; the rows it would remove are then searched again exactly when that costs at most
+    :data:`VERIFY_WORK` distances, so that no row imbalanced-learn keeps is removed (a row whose
+    other-class neighbour was missed can still be kept).
 
     Examples
     --------
@@ -346,7 +351,14 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
             others = np.flatnonzero(y != label)
             if len(rows) * len(others) > EXACT_WORK:
                 found = approximate().set_params(probe=None).kneighbors(X[rows], k, False)
-                kept.append(rows[self._keep(_self_first(found, rows), y, label)])
+                keep = self._keep(_self_first(found, rows), y, label)
+                # A missed neighbour of the row's own class can let a farther row of another
+                # class in: the rows to remove are searched again exactly when that is
+                # affordable, so that no row is removed that imbalanced-learn would keep.
+                drop = np.flatnonzero(~keep)
+                if len(drop) and len(drop) * len(X) <= VERIFY_WORK:
+                    keep[drop] = self._keep(exact.kneighbors(X[rows[drop]], k, False), y, label)
+                kept.append(rows[keep])
                 continue
             unsure = np.ones(len(rows), dtype=bool)
             if len(others):

@@ -125,11 +125,14 @@ def test_undersamplers_equal_imbalanced_learn(ours, theirs, fast, blobs, monkeyp
     np.testing.assert_array_equal(np.sort(ours.sample_indices_), np.sort(theirs.sample_indices_))
 
 
-def test_approximate_paths_stay_close(blobs, monkeypatch) -> None:
+@pytest.mark.parametrize("verify", [True, False], ids=["verified", "unverified"])
+def test_approximate_paths_stay_close(blobs, monkeypatch, verify) -> None:
     """Check Tomek links and ENN when the exact search is judged too large: IVF neighbours,
-    and at least 95% of imbalanced-learn's removed rows still removed."""
+    and at least 95% of imbalanced-learn's removed rows still removed; with ENN's removals
+    searched again exactly, none that imbalanced-learn keeps."""
     monkeypatch.setattr(samplers, "LARGE", 100)
     monkeypatch.setattr(samplers, "EXACT_WORK", 1000)
+    monkeypatch.setattr(samplers, "VERIFY_WORK", 10**12 if verify else 0)
     X, y = blobs
     for ours, theirs in [
         (samplers.FastTomekLinks(sampling_strategy="all"), TomekLinks(sampling_strategy="all")),
@@ -143,7 +146,7 @@ def test_approximate_paths_stay_close(blobs, monkeypatch) -> None:
         removed_ours = set(range(len(y))) - set(ours.sample_indices_)
         removed_theirs = set(range(len(y))) - set(theirs.sample_indices_)
         assert len(removed_ours & removed_theirs) >= 0.95 * len(removed_theirs)
-        if isinstance(ours, samplers.FastTomekLinks):  # every link found is checked exactly
+        if isinstance(ours, samplers.FastTomekLinks) or verify:  # removals checked exactly
             assert removed_ours <= removed_theirs
 
 
