@@ -4,9 +4,10 @@
 2. A share ``holdout`` of the **partitions** is held out (chosen with the seed). Their rows are
    split in two halves: one to choose the threshold and review band, one for the final test.
 3. From the other partitions, every positive is kept and negatives are drawn per partition at
-   one rate, chosen so that the sample takes about a quarter of one worker's memory (the search
-   copies it into folds). The sample is gathered and :func:`fnguard.search.fit` searches the
-   levers on it, its trials' folds spread over the workers
+   one rate, chosen so that the sample fits one worker's memory with room for the search's
+   copies (:data:`MEMORY_SHARE_SPREAD` of it per worker thread when the folds run on the
+   workers, :data:`MEMORY_SHARE` with ``spread=False``). The sample is gathered and
+   :func:`fnguard.search.fit` searches the levers on it, its trials' folds spread over the workers
    (:class:`~fnguard.distributed.folds.DaskFolds`: the sample is sent to each worker once, and
    the folds of a trial run in parallel, one per worker thread); with ``spread=False`` they
    run in processes of this machine (``jobs``).
@@ -35,8 +36,13 @@ from fnguard.errors import DataError
 
 __all__ = ["REFITS", "SampledModel", "fit_dask", "sample_rate"]
 
-#: Share of one worker's memory the sample may take.
+#: Share of one worker's memory the sample may take when the search runs on the client.
 MEMORY_SHARE = 0.25
+#: The same when the search's folds run on the workers (``spread``), per worker thread: each
+#: worker then holds the whole sample (as the search stores it, up to twice its file size),
+#: a fold's training copy, the feature step's output and the model at once (measured: a sample
+#: of a quarter of a 2 GB worker made it exceed its memory limit and restart).
+MEMORY_SHARE_SPREAD = 0.06
 #: Values of ``fit_dask(refit=...)``.
 REFITS = ("auto", "sample")
 
@@ -287,10 +293,14 @@ def fit_dask(
     n_neg_t = int(sum(rows[i] for i in train)) - n_pos_t
     memory = _worker_memory(client, memory_per_worker)
     row_bytes = client.submit(_row_bytes, files[train[0]], pure=False).result()
+    share = MEMORY_SHARE
+    if spread:
+        threads = max(client.nthreads().values(), default=1)
+        share = MEMORY_SHARE_SPREAD / max(1, int(threads))
     rate = (
         float(sample)
         if sample is not None
-        else sample_rate(n_pos_t, n_neg_t, row_bytes, MEMORY_SHARE * memory)
+        else sample_rate(n_pos_t, n_neg_t, row_bytes, share * memory)
     )
     futures = [
         client.submit(

@@ -13,6 +13,7 @@ here also stop a trial at its deadline the same way on every version.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,19 @@ import pandas as pd
 from fnguard.search.objective import OutOfTime, fit_score
 
 __all__ = ["DaskFolds", "fit_fold"]
+
+#: Lost workers tolerated over one search before it stops with a MemoryError.
+MAX_LOSSES = 2
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether ``exc`` says a worker died under the tasks (not that a fold failed)."""
+    from distributed.client import FuturesCancelledError
+    from distributed.scheduler import KilledWorker
+
+    return isinstance(exc, FuturesCancelledError | KilledWorker) or (
+        "lost dependencies" in str(exc)
+    )
 
 
 def fit_fold(
@@ -60,6 +74,10 @@ class DaskFolds:
         Folds of one trial run at once: the cluster's worker threads when created.
     tasks : int
         Fold tasks submitted so far.
+    losses : int
+        Times the workers lost the search's data (a worker killed or restarted): the data
+        is sent again and the batch retried once; past :data:`MAX_LOSSES` the search stops
+        with a ``MemoryError`` that says what to change.
 
     Notes
     -----
@@ -93,13 +111,14 @@ class DaskFolds:
         self._key: tuple[int, int, int] | None = None
         self._shared: list[Any] | None = None
         self._held: Any = None
+        self.losses = 0
 
     def _data(self, X: Any, y: Any, folds: Any) -> list[Any]:
         """The futures of ``X``, ``y`` and ``folds`` on every worker, sent on first use."""
         key = (id(X), id(y), id(folds))
-        if self._shared is None or key != self._key:
+        if self._shared is None or key != self._key or not self._alive():
             self.close()
-            self._shared = self.client.scatter([X, y, list(folds)], broadcast=True, hash=False)
+            self._shared = self._scatter([X, y, list(folds)])
             self._key = key
             self._held = (X, y, folds)  # keeps the ids above from being reused
         return self._shared
@@ -116,23 +135,64 @@ class DaskFolds:
         """Fit and score the folds numbered ``batch`` on the workers; see the class."""
         from distributed import wait
 
-        X_f, y_f, folds_f = self._data(X, y, folds)
-        futures = [
-            self.client.submit(fit_fold, pipeline, X_f, y_f, folds_f, int(i), pure=False)
-            for i in batch
-        ]
-        self.tasks += len(futures)
-        try:
+        for attempt in range(2):
+            X_f, y_f, folds_f = self._data(X, y, folds)
+            futures = [
+                self.client.submit(fit_fold, pipeline, X_f, y_f, folds_f, int(i), pure=False)
+                for i in batch
+            ]
+            self.tasks += len(futures)
             try:
-                with self.client.as_current():  # wait() looks for the current client
-                    wait(futures, timeout=timeout)
-            except TimeoutError:
-                raise OutOfTime from None
-            return self.client.gather(futures)
-        finally:
-            # Done futures are released; pending ones (a deadline, an error, an interrupt)
-            # are cancelled so that no worker starts them.
-            self.client.cancel([f for f in futures if not f.done()])
+                try:
+                    with self.client.as_current():  # wait() looks for the current client
+                        wait(futures, timeout=timeout)
+                except TimeoutError:
+                    raise OutOfTime from None
+                return self.client.gather(futures)
+            except OutOfTime:
+                raise
+            except Exception as exc:
+                if not (_lost(exc) or not self._alive()):
+                    raise  # the fold's own error: the trial fails, the search goes on
+                # a worker died (killed, or restarted by its nanny past its memory limit) and
+                # the search's data with it: send it again and retry the batch once
+                self.losses += 1
+                self.close()
+                with contextlib.suppress(Exception):  # the nanny restarts them in seconds
+                    self.client.wait_for_workers(1, timeout=60)
+                if attempt == 1 or self.losses > MAX_LOSSES:
+                    raise MemoryError(
+                        f"Dask workers were lost {self.losses} times while fitting the "
+                        "search's folds (a worker past its memory limit is restarted by its "
+                        "nanny): give each worker more memory (--memory-limit or "
+                        "connect(memory_limit=...)), fewer threads per worker, or a smaller "
+                        f"sample (fit_dask(sample=...)). Last error: {type(exc).__name__}: "
+                        f"{str(exc)[:200]}"
+                    ) from exc
+            finally:
+                # Done futures are released; pending ones (a deadline, an error, an interrupt)
+                # are cancelled so that no worker starts them.
+                self.client.cancel([f for f in futures if not f.done()])
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _scatter(self, data: list[Any], wait_s: float = 60.0) -> list[Any]:
+        """Send ``data`` to every worker; after lost workers, wait for their restart."""
+        import time
+
+        until = time.monotonic() + wait_s
+        while True:
+            try:
+                return self.client.scatter(data, broadcast=True, hash=False)
+            except (TimeoutError, OSError):
+                if time.monotonic() > until:
+                    raise
+                with contextlib.suppress(Exception):
+                    self.client.wait_for_workers(1, timeout=max(1.0, until - time.monotonic()))
+                time.sleep(0.5)
+
+    def _alive(self) -> bool:
+        """Whether the data sent to the workers is still there (a dead worker loses it)."""
+        return self._shared is not None and all(f.status == "finished" for f in self._shared)
 
     def close(self) -> None:
         """Free the search's data on the workers."""

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from fnguard.distributed import fit_dask
-from fnguard.distributed.fit import sample_rate
+from fnguard.distributed.fit import MEMORY_SHARE, MEMORY_SHARE_SPREAD, sample_rate
 from fnguard.errors import DataError
 from fnguard.guard import load
 
@@ -73,17 +73,22 @@ def test_saved_guard_loads(fitted, tmp_path) -> None:
     np.testing.assert_allclose(loaded.score(X), guard.score(X))
 
 
-def test_rate_fits_worker_memory(ready, tmp_path) -> None:
-    """Check that without a rate, the negatives drawn fit a quarter of one worker's memory."""
-    frame, _ = population(12_000, seed=2)
-    pattern = write_parts(frame, tmp_path, [3000] * 4)
-    guard = fit_dask(pattern, "y", 1, "recall>=0.8", client=ready, memory_per_worker="400kB",
-                     **SEARCH)
+@pytest.mark.parametrize(("spread", "share"), [(True, MEMORY_SHARE_SPREAD), (False, MEMORY_SHARE)])
+def test_rate_fits_worker_memory(ready, tmp_path, spread, share) -> None:
+    """Check that without a rate, the negatives drawn fit their share of one worker's memory:
+    a smaller one when the folds run on the workers (each then holds the sample and a fold's
+    copies at once; one thread per worker here)."""
+    frame, _ = population(60_000, seed=2)
+    pattern = write_parts(frame, tmp_path, [15_000] * 4)
+    memory = 4_000_000
+    guard = fit_dask(pattern, "y", 1, "recall>=0.8", client=ready, memory_per_worker=memory,
+                     spread=spread, **SEARCH)
     info = guard.info["dask"]
-    expected = sample_rate(info["sample_positives"], 9000 - info["sample_positives"],
-                           info["row_bytes"], 0.25 * 400_000)
-    assert info["negative_rate"] == pytest.approx(expected)
-    assert info["sample_rows"] * info["row_bytes"] <= 1.1 * 0.25 * 400_000
+    n_train = 45_000
+    expected = sample_rate(info["sample_positives"], n_train - info["sample_positives"],
+                           info["row_bytes"], share * memory)
+    assert info["negative_rate"] == pytest.approx(expected) and expected < 1
+    assert info["sample_rows"] * info["row_bytes"] <= 1.1 * share * memory
 
 
 @pytest.mark.parametrize(

@@ -73,6 +73,37 @@ def test_deadline_stops_a_slow_trial_and_cancels_its_folds(ready, xy) -> None:
     time.sleep(1.2)  # let the two started folds end on their workers
 
 
+def test_lost_data_is_sent_again(ready, xy) -> None:
+    """Check that when the search's data is gone from the workers (a worker restarted past its
+    memory limit loses it), the next batch sends it again and scores as before."""
+    X, y, folds = xy
+    with DaskFolds(ready) as spread:
+        first, _ = oof_scores(LogisticRegression(), X, y, folds, executor=spread)
+        ready.cancel(spread._shared)  # as a dead worker's data
+        assert not spread._alive()
+        again, _ = oof_scores(LogisticRegression(), X, y, folds, executor=spread)
+        assert spread._alive()
+    np.testing.assert_allclose(again, first, rtol=1e-12)
+
+
+def test_lost_workers_are_told_apart_from_failed_folds() -> None:
+    """Check which errors count as lost workers (retried, then a MemoryError) and which as a
+    fold's own failure (the trial fails, the search goes on)."""
+    from distributed.client import (
+        CancelledFuturesGroup,
+        FutureCancelledError,
+        FuturesCancelledError,
+    )
+    from distributed.scheduler import KilledWorker
+
+    from fnguard.distributed.folds import _lost
+
+    one = FutureCancelledError("fit_fold-1", "lost dependencies")
+    assert _lost(FuturesCancelledError([CancelledFuturesGroup([one], "lost dependencies")]))
+    assert _lost(KilledWorker("fit_fold-1", None, 3))
+    assert not _lost(ValueError("Input contains NaN"))
+
+
 def population(n: int, seed: int) -> pd.DataFrame:
     """Rows whose positives (about 13%) depend on x non-linearly, as trees like."""
     rng = np.random.default_rng(seed)
