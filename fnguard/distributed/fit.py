@@ -245,17 +245,13 @@ def fit_dask(
     from fnguard.decide import (
         DEFAULT_MARGIN,
         check_margin,
-        choose_threshold,
         parse_requirement,
-        review_band,
-        with_margin,
     )
     from fnguard.distributed.diagnose import scan_labels
     from fnguard.distributed.files import list_partitions
     from fnguard.distributed.folds import DaskFolds
     from fnguard.distributed.refit import refit_blocker, refit_full, unwrap
-    from fnguard.errors import FnguardError
-    from fnguard.search.fit import REVIEW_CAPACITY, _test_metrics
+    from fnguard.search.fit import _test_metrics, operating_point
     from fnguard.search.leaderboard import jsonable
 
     started = time.monotonic()
@@ -392,19 +388,10 @@ def fit_dask(
     s = np.concatenate([s[1] for s in scored])
     half = np.concatenate([s[2] for s in scored])
     # the safety margin of a plain constraint, as fnguard.fit keeps it
-    req_dec, margin_note = with_margin(req, y[half], margin)
-    if margin_note:
-        notes.append(margin_note)
-    decision = choose_threshold(
-        y[half], s[half], req_dec, positive=True, n_boot=200, random_state=seed
-    )
-    guard.threshold = float(decision.threshold)
-    try:
-        rb = review_band(y[half], s[half], req_dec, REVIEW_CAPACITY, positive=True)
-        guard.review_band, review = (float(rb.lower), float(rb.upper)), rb.to_dict()
-    except FnguardError as exc:
-        guard.review_band, review = None, None
-        notes.append(f"No review band was placed: {exc}")
+    point = operating_point(y[half], s[half], req, margin=margin, seed=seed)
+    decision, review, req_dec = point["decision"], point["review"], point["req"]
+    guard.threshold, guard.review_band = float(decision.threshold), point["band"]
+    notes += point["notes"]
     metrics, met = _test_metrics(y[~half], s[~half], guard.threshold, req, seed)
     guard.metrics, guard.met = metrics, met
     guard.holdout = pd.DataFrame({"y": y[~half], "score": s[~half]})

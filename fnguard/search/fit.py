@@ -281,6 +281,50 @@ def _guarantee_target(req: Requirement) -> float:
     return t if req.metric in ("recall", "specificity") else 1 - t
 
 
+def operating_point(
+    y: np.ndarray,
+    scores: np.ndarray,
+    req: Requirement,
+    *,
+    margin: float | None,
+    groups: Any = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The threshold and review band of a final model, chosen on scores it did not train on.
+
+    A plain constraint gets the safety margin (:func:`fnguard.decide.with_margin`) before the
+    threshold is chosen; the review band sits directly above that threshold. Used by
+    :func:`fit`, ``fnguard retrain`` and the Dask fit, so that all three choose alike.
+
+    Returns
+    -------
+    dict
+        ``decision`` (:class:`~fnguard.decide.Decision`), ``band`` (``(lower, upper)`` or
+        None), ``review`` (the band's record or None), ``req`` (the requirement the threshold
+        was chosen with) and ``notes``.
+
+    Examples
+    --------
+    >>> y = np.r_[np.ones(50, bool), np.zeros(450, bool)]
+    >>> s = np.r_[np.linspace(0.3, 1, 50), np.linspace(0, 0.7, 450)]
+    >>> p = operating_point(y, s, parse_requirement("recall>=0.8"), margin=0.9)
+    >>> p["req"].confidence, p["band"][0] == p["decision"].threshold
+    (0.9, True)
+    """
+    req_dec, margin_note = with_margin(req, y, margin)
+    notes = [margin_note] if margin_note else []
+    decision = choose_threshold(y, scores, req_dec, positive=True, groups=groups, n_boot=200,
+                                random_state=seed)
+    band, review = None, None
+    try:
+        rb = review_band(y, scores, req_dec, REVIEW_CAPACITY, positive=True)
+        band, review = (float(rb.lower), float(rb.upper)), rb.to_dict()
+    except FnguardError as exc:
+        notes.append(f"No review band was placed: {exc}")
+    return {"decision": decision, "band": band, "review": review, "req": req_dec,
+            "notes": notes}
+
+
 def _final_model(
     plan: Plan, dataset: Dataset, X: pd.DataFrame, y: np.ndarray, groups: Any,
     req: Requirement, result: SearchResult, seed: int, margin: float | None = None,
@@ -310,19 +354,10 @@ def _final_model(
         scores = result.oof[result.best]
         y_dec, g_dec = y, groups
         threshold_from = "out-of-fold"
-    # a plain constraint: the threshold off the edge, so that it holds on new data too
-    req_dec, margin_note = with_margin(req, y_dec, margin)
-    if margin_note:
-        notes.append(margin_note)
-    decision = choose_threshold(y_dec, scores, req_dec, positive=True, groups=g_dec, n_boot=200,
-                                random_state=seed)
-    band, review = None, None
-    try:
-        rb = review_band(y_dec, scores, req_dec, REVIEW_CAPACITY, positive=True)
-        band = (float(rb.lower), float(rb.upper))
-        review = rb.to_dict()
-    except FnguardError as exc:
-        notes.append(f"No review band was placed: {exc}")
+    point = operating_point(y_dec, scores, req, margin=margin, groups=g_dec, seed=seed)
+    decision, band, review = point["decision"], point["band"], point["review"]
+    req_dec = point["req"]
+    notes += point["notes"]
     threshold = decision.threshold
     calibration = None
     if not req.guaranteed:

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fnguard.errors import ArtifactError, DataError, FnguardError, FnguardWarning
+from fnguard.errors import ArtifactError, DataError, FnguardWarning
 from fnguard.serve.compare import compare
 from fnguard.serve.compare import verdict as judge
 
@@ -508,9 +508,9 @@ def _refit(
     old: Any, req: Any, X: pd.DataFrame, y: np.ndarray, cv: int, seed: int
 ) -> dict[str, Any]:
     """The Guard's levers fitted on ``X``, its threshold and band chosen as fit chose them."""
-    from fnguard.decide import choose_threshold, min_positives, review_band, with_margin
+    from fnguard.decide import min_positives
     from fnguard.levers import build
-    from fnguard.search.fit import REVIEW_CAPACITY
+    from fnguard.search.fit import operating_point
     from fnguard.search.objective import oof_scores
     from fnguard.search.split import calibration_split, cv_folds
 
@@ -536,18 +536,11 @@ def _refit(
         scores, _ = oof_scores(pipeline, X, y, folds)
         pipeline.fit(X, y)
         y_dec, g_dec, threshold_from = y, groups, "out-of-fold"
-    # the safety margin the old Guard's threshold was chosen with, if any
-    req_dec, margin_note = with_margin(req, y_dec, (old.info or {}).get("margin"))
-    if margin_note:
-        notes.append(margin_note)
-    decision = choose_threshold(y_dec, scores, req_dec, positive=True, groups=g_dec, n_boot=200,
-                                random_state=seed)
-    band, review = None, None
-    try:
-        rb = review_band(y_dec, scores, req_dec, REVIEW_CAPACITY, positive=True)
-        band, review = (float(rb.lower), float(rb.upper)), rb.to_dict()
-    except FnguardError as exc:
-        notes.append(f"No review band was placed: {exc}")
+    # as fit chose: with the safety margin the old Guard's threshold was chosen with, if any
+    point = operating_point(y_dec, scores, req, margin=(old.info or {}).get("margin"),
+                            groups=g_dec, seed=seed)
+    decision, band, review = point["decision"], point["band"], point["review"]
+    notes += point["notes"]
     threshold, calibration = float(decision.threshold), None
     if not req.guaranteed:  # as fit: a Platt map of the scores, kept if it helps
         from fnguard.search.calibration import calibrate_winner
