@@ -24,10 +24,45 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import TYPE_CHECKING
 
 from scipy import stats
 
 from fnguard.errors import RequirementError
+
+if TYPE_CHECKING:
+    from fnguard.decide.requirement import Requirement
+
+
+def rule_target(req: Requirement) -> float:
+    """The recall (``recall``, ``fnr``) or specificity (``fpr``, ``specificity``) that a
+    guarantee's rule is written for.
+
+    Examples
+    --------
+    >>> from fnguard.decide import parse_requirement
+    >>> rule_target(parse_requirement("fnr<=0.05 @95%")), rule_target(parse_requirement("fpr<=0.1"))
+    (0.95, 0.9)
+    """
+    t = float(req.target or 0.0)
+    return t if req.metric in ("recall", "specificity") else 1.0 - t
+
+
+def positives_needed(req: Requirement) -> int:
+    """Positives a calibration split must hold for the guarantee of ``req`` (a guarantee on
+    recall or FNR needs :func:`min_positives`; one on FPR or specificity, one positive).
+
+    Examples
+    --------
+    >>> from fnguard.decide import parse_requirement
+    >>> positives_needed(parse_requirement("recall>=0.95 @95%"))
+    59
+    >>> positives_needed(parse_requirement("fpr<=0.01 @95%"))
+    1
+    """
+    if req.metric not in ("recall", "fnr"):
+        return 1
+    return min_positives(rule_target(req), float(req.confidence or 0.0))
 
 
 def min_positives(target: float, confidence: float) -> int:

@@ -18,15 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from fnguard.decide.guarantee import min_positives
-from fnguard.decide.requirement import Requirement
+from fnguard.decide.guarantee import min_positives, rule_target
+from fnguard.decide.requirement import GUARANTEED, Requirement
 
 __all__ = ["DEFAULT_MARGIN", "check_margin", "with_margin"]
 
 #: Default confidence of the margin used by ``fnguard fit`` for plain constraints.
 DEFAULT_MARGIN = 0.9
-#: Constraints that can carry a margin (those that can carry a guarantee).
-_MARGIN_METRICS = {"recall", "fnr", "fpr", "specificity"}
 
 
 def check_margin(margin: Any) -> float | None:
@@ -88,14 +86,13 @@ def with_margin(req: Requirement, y: Any, margin: float | None) -> tuple[Require
         margin is None
         or req.guaranteed
         or req.kind != "constraint"
-        or req.metric not in _MARGIN_METRICS
+        or req.metric not in GUARANTEED  # the constraints that can carry a guarantee
         or req.target is None
     ):
         return req, None
     y = np.asarray(y, dtype=bool)
     on_positives = req.metric in ("recall", "fnr")
-    target = req.target if req.metric in ("recall", "specificity") else 1.0 - req.target
-    needed = min_positives(target, margin)
+    needed = min_positives(rule_target(req), margin)
     have = int(y.sum()) if on_positives else int((~y).sum())
     kind = "positives" if on_positives else "negatives"
     if have < needed:

@@ -36,7 +36,7 @@ from fnguard.decide import (
     review_band,
     with_margin,
 )
-from fnguard.decide.guarantee import min_positives
+from fnguard.decide.guarantee import positives_needed
 from fnguard.errors import DataError, FnguardError, RequirementError
 from fnguard.levers import build
 from fnguard.metrics import summary
@@ -163,8 +163,7 @@ def fit(
     notes += fold_notes
     g_s = None if groups is None else groups[search_rows]
     if req.guaranteed:
-        needed = min_positives(_guarantee_target(req), req.confidence)
-        calibration_split(y_s, needed if req.metric in ("recall", "fnr") else 1, seed)
+        calibration_split(y_s, positives_needed(req), seed)
 
     with _quiet():
         result = run_search(
@@ -275,12 +274,6 @@ def _groups(req: Requirement, X: pd.DataFrame) -> np.ndarray | None:
     return X[req.per].astype(str).to_numpy()
 
 
-def _guarantee_target(req: Requirement) -> float:
-    """The recall (or specificity) a guarantee's rule is written for."""
-    t = float(req.target or 0.0)
-    return t if req.metric in ("recall", "specificity") else 1 - t
-
-
 def operating_point(
     y: np.ndarray,
     scores: np.ndarray,
@@ -334,10 +327,7 @@ def _final_model(
     notes = list(getattr(pipeline, "fnguard_notes_", []))
     split: dict[str, int] = {}
     if req.guaranteed:
-        needed = min_positives(_guarantee_target(req), req.confidence)
-        if req.metric not in ("recall", "fnr"):
-            needed = 1
-        fit_rows, cal_rows = calibration_split(y, needed, seed)
+        fit_rows, cal_rows = calibration_split(y, positives_needed(req), seed)
         pipeline.fit(X.iloc[fit_rows], y[fit_rows])
         scores = positive_scores(pipeline, X.iloc[cal_rows])
         y_dec, g_dec = y[cal_rows], None if groups is None else groups[cal_rows]

@@ -508,7 +508,7 @@ def _refit(
     old: Any, req: Any, X: pd.DataFrame, y: np.ndarray, cv: int, seed: int
 ) -> dict[str, Any]:
     """The Guard's levers fitted on ``X``, its threshold and band chosen as fit chose them."""
-    from fnguard.decide import min_positives
+    from fnguard.decide.guarantee import positives_needed
     from fnguard.levers import build
     from fnguard.search.fit import operating_point
     from fnguard.search.objective import oof_scores
@@ -520,10 +520,7 @@ def _refit(
     groups = None if req.per is None else X[req.per].astype(str).to_numpy()
     split: dict[str, int] = {}
     if req.guaranteed:
-        t = float(req.target or 0.0)
-        t = t if req.metric in ("recall", "specificity") else 1 - t
-        needed = min_positives(t, req.confidence) if req.metric in ("recall", "fnr") else 1
-        fit_rows, cal_rows = calibration_split(y, needed, seed)
+        fit_rows, cal_rows = calibration_split(y, positives_needed(req), seed)
         pipeline.fit(X.iloc[fit_rows], y[fit_rows])
         scores, y_dec = _scores(pipeline, X.iloc[cal_rows]), y[cal_rows]
         g_dec = None if groups is None else groups[cal_rows]
