@@ -152,22 +152,21 @@ class DaskFolds:
             except OutOfTime:
                 raise
             except Exception as exc:
-                if not (_lost(exc) or not self._alive()):
+                if not _lost(exc) and self._alive():
                     raise  # the fold's own error: the trial fails, the search goes on
                 # a worker died (killed, or restarted by its nanny past its memory limit) and
-                # the search's data with it: send it again and retry the batch once
+                # the search's data with it: the next _data sends it again (waiting for the
+                # restarted workers) and the batch is retried once
                 self.losses += 1
                 self.close()
-                with contextlib.suppress(Exception):  # the nanny restarts them in seconds
-                    self.client.wait_for_workers(1, timeout=60)
                 if attempt == 1 or self.losses > MAX_LOSSES:
                     raise MemoryError(
                         f"Dask workers were lost {self.losses} times while fitting the "
                         "search's folds (a worker past its memory limit is restarted by its "
-                        "nanny): give each worker more memory (--memory-limit or "
-                        "connect(memory_limit=...)), fewer threads per worker, or a smaller "
-                        f"sample (fit_dask(sample=...)). Last error: {type(exc).__name__}: "
-                        f"{str(exc)[:200]}"
+                        "nanny): give each worker more memory (connect(memory_limit=...) or "
+                        "your cluster's worker settings), fewer threads per worker, or a "
+                        f"smaller sample (fit_dask(sample=...)). Last error: "
+                        f"{type(exc).__name__}: {str(exc)[:200]}"
                     ) from exc
             finally:
                 # Done futures are released; pending ones (a deadline, an error, an interrupt)
