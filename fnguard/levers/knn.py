@@ -6,7 +6,9 @@ each query, as faiss's ``IndexIVFFlat`` does, but cell by cell instead of query 
 The cells come from two levels of k-means (on a sample): about ``sqrt(n_cells)``
 coarse centroids, then fine centroids inside each coarse group; every row goes to the nearest
 fine centroid of its nearest coarse group, so building costs ``n * (sqrt(n_cells) + n_cells /
-sqrt(n_cells))`` distances instead of ``n * n_cells``. The rows are stored cell by cell.
+sqrt(n_cells))`` distances instead of ``n * n_cells``. The rows are assigned and stored cell by
+cell in threaded passes over chunks of rows (no float32 copy of the whole data beyond the
+index itself).
 
 A search runs in three steps:
 
@@ -82,14 +84,18 @@ def _kmeans(X: np.ndarray, k: int, rng: np.random.Generator, n_iter: int = 8) ->
     return centroids
 
 
-def _two_level_cells(X32: np.ndarray, n_cells: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Centroids and the cell of each row: coarse k-means, then fine k-means in each coarse
-    group of a sample, every row in the nearest fine cell of its nearest coarse group."""
+#: Rows handled by one task of the threaded passes over the data (bounded temporary memory).
+_CHUNK = 65_536
+
+
+def _centroids(X: np.ndarray, n_cells: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Coarse centroids (about ``sqrt(n_cells)``) and the fine centroids of each coarse group,
+    from k-means on a sample of the rows."""
     from threadpoolctl import threadpool_limits
 
-    n = len(X32)
+    n = len(X)
     rng = np.random.default_rng(seed)
-    sample = X32[np.sort(rng.choice(n, min(n, 8 * n_cells), replace=False))]
+    sample = X[np.sort(rng.choice(n, min(n, 8 * n_cells), replace=False))].astype(np.float32)
     n_coarse = max(1, min(n_cells, round(math.sqrt(n_cells))))
     fine = []
     with threadpool_limits(1):  # small products: more threads cost more than they save
@@ -99,17 +105,39 @@ def _two_level_cells(X32: np.ndarray, n_cells: int, seed: int) -> tuple[np.ndarr
             part = sample[group == g]
             f = min(len(part), max(1, round(n_cells * len(part) / len(sample))))
             fine.append(_kmeans(part, f, rng) if f else coarse[g : g + 1])
-    top = _nearest(X32, coarse)
-    order = np.argsort(top, kind="stable")
-    bounds = np.searchsorted(top[order], np.arange(len(coarse) + 1))
-    labels = np.empty(n, dtype=np.intp)
-    offset = 0
-    for g in range(len(coarse)):
-        rows = order[bounds[g] : bounds[g + 1]]
-        if len(rows):
-            labels[rows] = offset + _nearest(X32[rows], fine[g])
-        offset += len(fine[g])
-    return np.concatenate(fine).astype(np.float32), labels
+    return coarse, fine
+
+
+def _assign(
+    X: np.ndarray, coarse: np.ndarray, fine: list[np.ndarray], n_jobs: int
+) -> np.ndarray:
+    """The cell of every row: the nearest fine centroid of its nearest coarse group, in one
+    threaded pass over chunks of rows (each cast to float32 there, no full copy)."""
+    offsets = np.cumsum([0] + [len(f) for f in fine])
+    labels = np.empty(len(X), dtype=np.intp)
+
+    def chunk(start: int) -> None:
+        part = X[start : start + _CHUNK].astype(np.float32)
+        top = _nearest(part, coarse)
+        order = np.argsort(top, kind="stable")
+        bounds = np.searchsorted(top[order], np.arange(len(coarse) + 1))
+        out = np.empty(len(part), dtype=np.intp)
+        for g in np.flatnonzero(np.diff(bounds)):
+            rows = order[bounds[g] : bounds[g + 1]]
+            out[rows] = offsets[g] + _nearest(part[rows], fine[g])
+        labels[start : start + len(part)] = out
+
+    _threaded(chunk, range(0, len(X), _CHUNK), n_jobs)
+    return labels
+
+
+def _threaded(task, items, n_jobs: int) -> list:
+    """``task`` of every item, in order, run on ``n_jobs`` threads (the caller limits BLAS to
+    one thread each: :func:`threadpoolctl.threadpool_limits` costs milliseconds a call)."""
+    if n_jobs > 1:
+        with ThreadPoolExecutor(n_jobs) as pool:
+            return list(pool.map(task, items))
+    return [task(item) for item in items]
 
 
 class CellIndex:
@@ -152,17 +180,26 @@ class CellIndex:
         if n_cells is None:
             n_cells = max(1, round(n / ROWS_PER_CELL))
         n_cells = max(1, min(int(n_cells), n))
-        X32 = self.X.astype(np.float32)
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(self.n_jobs):
-            centroids, labels = _two_level_cells(X32, n_cells, random_state)
+        coarse, fine = _centroids(self.X, n_cells, random_state)
+        with threadpool_limits(1):
+            labels = _assign(self.X, coarse, fine, self.n_jobs)
+        centroids = np.concatenate(fine).astype(np.float32)
         self.n_cells = len(centroids)
         #: the cell of each row of X
         self.cell_of = labels
         self.order = np.argsort(labels, kind="stable")
         self.starts = np.searchsorted(labels[self.order], np.arange(self.n_cells + 1))
-        self.rows = _augment_rows(X32[self.order])
+        # the rows cell by cell, augmented, filled chunk by chunk (float32 cast on the way)
+        self.rows = np.empty((n, self.X.shape[1] + 1), dtype=np.float32)
+
+        def fill(start: int) -> None:
+            at = slice(start, start + _CHUNK)
+            self.rows[at] = _augment_rows(self.X[self.order[at]].astype(np.float32))
+
+        with threadpool_limits(1):
+            _threaded(fill, range(0, n, _CHUNK), self.n_jobs)
         self.centroids = _augment_rows(centroids)
 
     def search(
@@ -195,8 +232,14 @@ class CellIndex:
         step = max(256, 2**24 // self.n_cells)
         dist = np.empty((len(Q), k))
         ind = np.empty((len(Q), k), dtype=np.intp)
-        for s in range(0, len(Q), step):
-            dist[s : s + step], ind[s : s + step] = self._search(Q[s : s + step], k, keep, n_probe)
+        from threadpoolctl import threadpool_limits
+
+        # one BLAS thread in each of our threads (parallelism comes from the threads)
+        with threadpool_limits(1):
+            for s in range(0, len(Q), step):
+                dist[s : s + step], ind[s : s + step] = self._search(
+                    Q[s : s + step], k, keep, n_probe
+                )
         return dist, ind
 
     def _n_probe(self, probe: float) -> int:
@@ -237,20 +280,25 @@ class CellIndex:
     def _search(
         self, Q: np.ndarray, k: int, keep: int, n_probe: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        from threadpoolctl import threadpool_limits
-
         m = len(Q)
         Qa = _augment_queries(Q.astype(np.float32))
-        with threadpool_limits(self.n_jobs):
-            to_cells = Qa @ self.centroids.T  # |c - q|^2 - |q|^2
         n_first = min(n_probe, FIRST_CELLS)
-        # numpy's vectorised sort beats a selection on these short rows
-        ranked = np.sort(to_cells, axis=1)
-        near = to_cells <= ranked[:, n_first - 1 : n_first]
-        probed = to_cells <= ranked[:, n_probe - 1 : n_probe]
-        del to_cells, ranked
-        near, slots, near_starts = _queries_by_cell(near, self.n_cells)
-        probed = np.ascontiguousarray(probed.T)  # a cell's queries: one contiguous row
+        probed = np.empty((self.n_cells, m), dtype=bool)  # a cell's queries: one contiguous row
+
+        def mask(start: int) -> tuple[np.ndarray, np.ndarray]:
+            at = slice(start, start + 1024)
+            to_cells = Qa[at] @ self.centroids.T  # |c - q|^2 - |q|^2
+            # numpy's vectorised sort beats a selection on these short rows
+            ranked = np.sort(to_cells, axis=1)
+            probed[:, at] = (to_cells <= ranked[:, n_probe - 1 : n_probe]).T
+            queries, cells = np.nonzero(to_cells <= ranked[:, n_first - 1 : n_first])
+            return queries + start, cells
+
+        pairs = _threaded(mask, range(0, m, 1024), self.n_jobs)
+        near, slots, near_starts = _queries_by_cell(
+            np.concatenate([q for q, _ in pairs]), np.concatenate([c for _, c in pairs]),
+            self.n_cells,
+        )
         # the k best float32 values of each query in each of its near cells, side by side
         width = int(slots.max()) + 1 if len(slots) else 1
         best = np.full((m, width * k), np.inf, dtype=np.float32)
@@ -281,7 +329,7 @@ class CellIndex:
             return found_q, found_r, found_v
 
         parts = [range(i, self.n_cells, self.n_jobs) for i in range(self.n_jobs)]
-        with threadpool_limits(1), ThreadPoolExecutor(self.n_jobs) as pool:
+        with ThreadPoolExecutor(self.n_jobs) as pool:
             run = pool.map if self.n_jobs > 1 else map
             list(run(first, parts))
             # the k-th best value in the near cells bounds the search of every probed cell
@@ -314,7 +362,8 @@ class CellIndex:
         dist = np.empty((m, k))
         ind = np.empty((m, k), dtype=np.intp)
         step = max(1, 2**21 // max(keep * Q.shape[1], 1))
-        for s in range(0, m, step):
+
+        def block(s: int) -> None:
             diff = self.X[safe[s : s + step]] - Q[s : s + step, None, :]
             d2 = np.einsum("ijk,ijk->ij", diff, diff)
             d2[missing[s : s + step]] = np.inf
@@ -322,14 +371,17 @@ class CellIndex:
             best = np.lexsort((safe[s : s + step], d2), axis=-1)[:, :k]
             dist[s : s + step] = np.sqrt(np.take_along_axis(d2, best, axis=1))
             ind[s : s + step] = np.take_along_axis(cand[s : s + step], best, axis=1)
+
+        _threaded(block, range(0, m, step), self.n_jobs)
         return dist, ind
 
 
-def _queries_by_cell(probed: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """From a (queries x cells) mask: the queries probing each cell, cell by cell (query order
-    inside a cell), the rank of that cell among each query's cells, and where each cell's
-    queries start."""
-    queries, cells = np.nonzero(probed)  # query by query, cells in order
+def _queries_by_cell(
+    queries: np.ndarray, cells: np.ndarray, n_cells: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From the (query, cell) pairs of a (queries x cells) mask, query by query with cells in
+    order: the queries probing each cell, cell by cell (query order inside a cell), the rank
+    of that cell among each query's cells, and where each cell's queries start."""
     slots = np.arange(len(queries)) - np.searchsorted(queries, queries)
     order = np.argsort(cells.astype(np.int16 if n_cells < 2**15 else np.int32), kind="stable")
     starts = np.zeros(n_cells + 1, dtype=np.intp)

@@ -200,6 +200,33 @@ def test_oversamplers_equal_imbalanced_learn(ours, theirs, fast, blobs, monkeypa
         assert _on_segment(new, X[y == 1])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (samplers.FastSMOTE, SMOTE),
+        (samplers.FastADASYN, ADASYN),
+        (samplers.FastBorderlineSMOTE, BorderlineSMOTE),
+        (
+            lambda **kw: samplers.FastBorderlineSMOTE(kind="borderline-2", **kw),
+            lambda **kw: BorderlineSMOTE(kind="borderline-2", **kw),
+        ),
+    ],
+)
+def test_oversamplers_bit_for_bit(ours, theirs, dtype) -> None:
+    """Check that the threaded generation into one output array gives imbalanced-learn's rows
+    bit for bit, in float32 (its float64 steps) and float64, with three classes."""
+    X, y = make_classification(n_samples=3000, n_features=8, n_informative=5, n_classes=3,
+                               weights=[0.8, 0.15, 0.05], random_state=0)
+    X = X.astype(dtype)
+    X_ours, y_ours = ours(random_state=0).fit_resample(X, y)
+    X_theirs, y_theirs = theirs(random_state=0).fit_resample(X, y)
+    assert X_ours.dtype == X_theirs.dtype == dtype
+    np.testing.assert_array_equal(y_ours, y_theirs)
+    np.testing.assert_array_equal(X_ours, X_theirs)
+    assert len(y_ours) > len(y)
+
+
 def test_smote_nc_takes_categorical_features(caravan) -> None:
     """Check make('smote-nc', categorical_features=...) and that categories stay categories."""
     X, y = caravan
