@@ -169,7 +169,7 @@ def fit(
         result = run_search(
             X_s, y_s, dataset.schema, req, folds, pool=pool, budget=seconds, seed=seed,
             jobs=jobs, max_trials=max_trials, groups=g_s, progress=progress, start=started,
-            executor=executor, margin=margin,
+            executor=executor,
         )
     notes += result.notes
     if result.best is None:
@@ -183,7 +183,7 @@ def fit(
     metrics, met = _test_metrics(y_t, test_scores, final["threshold"], req, seed)
     with _quiet():
         reference = _reference(dataset, X_s, y_s, X.iloc[test_rows], y_t, folds, req, result,
-                               seed, jobs, g_s, margin)
+                               seed, jobs, g_s)
     notes += final["notes"] + _verdict_notes(req, result, final, metrics, met)
     states = result.states()
     info = {
@@ -442,10 +442,8 @@ def _operating_point(y: np.ndarray, scores: np.ndarray, threshold: float) -> dic
 def _reference(
     dataset: Dataset, X_s: pd.DataFrame, y_s: np.ndarray, X_t: pd.DataFrame, y_t: np.ndarray,
     folds: list, req: Requirement, result: SearchResult, seed: int, jobs: int, groups: Any,
-    margin: float | None = None,
 ) -> dict[str, Any]:
-    """A plain logistic regression on the same rows: at 0.5 and at its out-of-fold threshold
-    (chosen with the same safety margin as the winner's, so the two compare alike)."""
+    """A plain logistic regression on the same rows: at 0.5 and at its out-of-fold threshold."""
     pipeline = build(["logistic"], dataset.schema, random_state=seed)
     plain = [t for t in result.baselines
              if result.plans[t].levers == ["logistic"] and t in result.oof]
@@ -453,7 +451,7 @@ def _reference(
         oof = result.oof[plain[0]]
     else:
         oof, _ = oof_scores(pipeline, X_s, y_s, folds)
-    tuned = threshold_on(y_s, oof, with_margin(req, y_s, margin)[0], groups).threshold
+    tuned = threshold_on(y_s, oof, req, groups).threshold
     model = pipeline.fit(X_s, y_s)
     scores = positive_scores(model, X_t)
     return {

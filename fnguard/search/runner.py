@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fnguard.decide import Decision, Requirement, with_margin
+from fnguard.decide import Decision, Requirement
 from fnguard.levers import build
 from fnguard.search.leaderboard import record
 from fnguard.search.objective import (
@@ -155,7 +155,6 @@ def run_search(
     progress: Callable[[Progress], None] | None = None,
     start: float | None = None,
     executor: FoldExecutor | None = None,
-    margin: float | None = None,
 ) -> SearchResult:
     """Search lever combinations on the search part of the data.
 
@@ -188,10 +187,6 @@ def run_search(
     executor : FoldExecutor, optional
         Where the folds run instead of this machine (see
         :func:`fnguard.search.objective.oof_scores`); its ``jobs`` replaces ``jobs``.
-    margin : float, optional
-        The safety margin the final threshold will be chosen with
-        (:func:`fnguard.decide.with_margin`): each trial is judged at the threshold it would
-        ship with, so the winner is the best model at that operating point, not at the edge.
 
     Returns
     -------
@@ -237,7 +232,7 @@ def run_search(
             study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
             for plan in first:
                 enqueue(study, plan, pool)
-            search = _Search(X, y, schema, requirement, folds, pool, seed, groups, margin)
+            search = _Search(X, y, schema, requirement, folds, pool, seed, groups)
             search.budget = budget
             search.executor = executor
             search.loop(study, jobs, deadline, max_trials, progress, start, budget)
@@ -249,20 +244,8 @@ def run_search(
 class _Search:
     """The state of one search: records, kept scores, best trial."""
 
-    def __init__(self, X, y, schema, requirement, folds, pool, seed, groups,
-                 margin=None) -> None:
+    def __init__(self, X, y, schema, requirement, folds, pool, seed, groups) -> None:
         self.X, self.y, self.schema, self.req = X, y, schema, requirement
-        self.margin = margin
-        # Trials are judged at the threshold they would ship with (the margin's, when the
-        # requirement takes one and there are enough positives for it).
-        self.rank_req, _ = with_margin(requirement, y, margin)
-        self.notes: list[str] = []
-        if self.rank_req is not requirement:
-            self.notes.append(
-                f"Trials were compared at the threshold chosen with the {margin:.0%} safety "
-                "margin, the one the winner ships with (out-of-fold metrics in the leaderboard "
-                "are at that threshold)."
-            )
         self.folds, self.pool, self.seed, self.groups = folds, pool, seed, groups
         self.board: list[dict[str, Any]] = []
         self.plans: dict[int, Plan] = {}
@@ -270,6 +253,7 @@ class _Search:
         self.oof: dict[int, np.ndarray] = {}
         self.seconds: dict[int, list[float]] = {}
         self.baselines: list[int] = []
+        self.notes: list[str] = []
         self.executor: FoldExecutor | None = None
 
     def result(self, elapsed: float) -> SearchResult:
@@ -316,7 +300,7 @@ class _Search:
                 oof, secs = oof_scores(pipeline, self.X, self.y, self.folds, jobs=jobs,
                                        deadline=stop_at, on_batch=hook,
                                        executor=self.executor)
-                decision = threshold_on(self.y, oof, self.rank_req, self.groups)
+                decision = threshold_on(self.y, oof, self.req, self.groups)
                 value = rank_value(decision)
             except optuna.TrialPruned:
                 state, error = "pruned", "pruned: its first folds scored in the bottom quarter"
@@ -354,11 +338,8 @@ class _Search:
 
         def hook(scored: np.ndarray, oof: np.ndarray, step: int) -> None:
             groups = None if self.groups is None else self.groups[scored]
-            # Every trial has the same folds done at a given step, so the requirement (with
-            # the margin where these rows have the positives for it) is the same for all.
-            req, _ = with_margin(self.req, self.y[scored], self.margin)
             try:
-                partial = threshold_on(self.y[scored], oof[scored], req, groups)
+                partial = threshold_on(self.y[scored], oof[scored], self.req, groups)
             except Exception:  # a partial fold set that cannot be judged is not pruned
                 return
             trial.report(rank_value(partial), step)

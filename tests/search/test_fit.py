@@ -46,13 +46,8 @@ def test_guard_holds_the_winner(guard) -> None:
     # the threshold is re-chosen on the winner's out-of-fold scores with the safety margin
     assert guard.info["margin"] == 0.9
     assert guard.info["choice"]["requirement"].endswith("@90%")
-    # the trial was judged at that threshold too: the one the Guard ships with
-    assert record["threshold"] == guard.info["choice"]["threshold"]
-    assert guard.info["choice"]["metrics"]["recall"]["value"] == record["recall"]["value"]
-    chosen = guard.info["choice"]["threshold"]
-    if guard.info["calibration"]["applied"]:  # the threshold is mapped with the scores
-        chosen = float(guard.pipeline.calibrator_.transform(np.array([chosen]))[0])
-    assert guard.threshold == chosen
+    assert guard.threshold == guard.info["choice"]["threshold"]
+    assert guard.info["choice"]["metrics"]["recall"]["value"] >= record["recall"]["value"]
     assert guard.target == "y" and guard.positive == 1 and guard.negative == 0
     assert guard.requirement == parse_requirement("recall>=0.8").describe()
     assert guard.info["threshold_from"] == "out-of-fold"
@@ -313,19 +308,9 @@ def test_margin_none_keeps_the_point_estimate(frame, guard) -> None:
     assert plain.info["margin"] is None and plain.threshold == record["threshold"]
     assert not any("Safety margin" in n for n in plain.info["notes"])
     assert any("Safety margin" in n for n in guard.info["notes"])
-    assert not any("Trials were compared" in n for n in plain.info["notes"])
-    assert any("Trials were compared" in n for n in guard.info["notes"])
-    # with the margin every trial is judged at the margin's threshold, which catches at least
-    # as many out-of-fold positives as the edge on the same scores
-    compared = 0
-    for r_plain, r_margin in zip(plain.leaderboard, guard.leaderboard, strict=False):
-        if r_plain["levers"] != r_margin["levers"] or r_plain["params"] != r_margin["params"]:
-            break  # the searches part ways once a different trial wins
-        if r_plain["state"] == r_margin["state"] == "complete":
-            assert r_margin["threshold"] <= r_plain["threshold"]
-            assert r_margin["misses"] <= r_plain["misses"]
-            compared += 1
-    assert compared >= 1
+    assert guard.levers == plain.levers  # the same search, only the final threshold moves
+    margin_recall = guard.info["choice"]["metrics"]["recall"]["value"]
+    assert margin_recall >= plain.info["choice"]["metrics"]["recall"]["value"]
 
 
 def test_bad_margin(frame) -> None:
