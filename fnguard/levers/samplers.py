@@ -34,6 +34,7 @@ Importing the module registers the levers ``random-under``, ``random-over``, ``t
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -200,6 +201,18 @@ def _threaded_copy(out: np.ndarray, X: np.ndarray) -> None:
         list(pool.map(chunk, starts))
 
 
+def _classes_to_sample(
+    sampler: Any, X: np.ndarray, y: np.ndarray
+) -> Iterator[tuple[Any, int, np.ndarray, np.ndarray]]:
+    """imbalanced-learn's loop over the classes to over-sample: ``(label, n_new, rows,
+    X_rows)`` for every class of ``sampling_strategy_`` that gets new rows."""
+    for label, n_samples in sampler.sampling_strategy_.items():
+        if n_samples == 0:
+            continue
+        rows = np.flatnonzero(y == label)
+        yield label, n_samples, rows, X[rows]
+
+
 class _InPlaceSamples:
     """imbalanced-learn's ``_generate_samples`` on dense data, threaded and with fewer
     temporary arrays (the same rows, bit for bit); written straight into the output of
@@ -280,10 +293,7 @@ class FastSMOTE(_InPlaceSamples, SMOTE):
             return super()._fit_resample(X, y)
         self._validate_estimator()
         out = _Stacked(X, y, sum(self.sampling_strategy_.values()))
-        for class_sample, n_samples in self.sampling_strategy_.items():
-            if n_samples == 0:
-                continue
-            X_class = X[np.flatnonzero(y == class_sample)]
+        for class_sample, n_samples, _, X_class in _classes_to_sample(self, X, y):
             self.nn_k_.fit(X_class)
             nns = self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:]
             self._into = out.take(n_samples)
@@ -316,11 +326,9 @@ class FastBorderlineSMOTE(_InPlaceSamples, BorderlineSMOTE):
         self._validate_estimator()
         out = _Stacked(X, y, sum(self.sampling_strategy_.values()))
         self.in_danger_indices = {}
-        for class_sample, n_samples in self.sampling_strategy_.items():
-            if n_samples == 0:
-                continue
-            target_class_indices = np.flatnonzero(y == class_sample)
-            X_class = X[target_class_indices]
+        for class_sample, n_samples, target_class_indices, X_class in _classes_to_sample(
+            self, X, y
+        ):
             self.nn_m_.fit(X)
             mask_danger = self._in_danger_noise(
                 self.nn_m_, X_class, class_sample, y, kind="danger"
@@ -364,11 +372,9 @@ class FastADASYN(ADASYN):
         self._validate_estimator()
         random_state = check_random_state(self.random_state)
         plans = []
-        for class_sample, n_samples in self.sampling_strategy_.items():
-            if n_samples == 0:
-                continue
-            target_class_indices = np.flatnonzero(y == class_sample)
-            X_class = X[target_class_indices]
+        for class_sample, n_samples, target_class_indices, X_class in _classes_to_sample(
+            self, X, y
+        ):
             self.nn_.fit(X)
             nns = self.nn_.kneighbors(X_class, return_distance=False)[:, 1:]
             n_neighbors = self.nn_.n_neighbors - 1

@@ -165,16 +165,22 @@ def _on_segment(X_new: np.ndarray, minority: np.ndarray) -> bool:
     return True
 
 
+#: Our over-samplers and imbalanced-learn's, in pairs.
+OVERSAMPLERS = [
+    (samplers.FastSMOTE, SMOTE),
+    (samplers.FastADASYN, ADASYN),
+    (samplers.FastBorderlineSMOTE, BorderlineSMOTE),
+    (
+        lambda **kw: samplers.FastBorderlineSMOTE(kind="borderline-2", **kw),
+        lambda **kw: BorderlineSMOTE(kind="borderline-2", **kw),
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("ours", "theirs"),
     [
-        (samplers.FastSMOTE, SMOTE),
-        (samplers.FastADASYN, ADASYN),
-        (samplers.FastBorderlineSMOTE, BorderlineSMOTE),
-        (
-            lambda **kw: samplers.FastBorderlineSMOTE(kind="borderline-2", **kw),
-            lambda **kw: BorderlineSMOTE(kind="borderline-2", **kw),
-        ),
+        *OVERSAMPLERS,
         (samplers.FastSMOTETomek, SMOTETomek),
         (samplers.FastSMOTEENN, SMOTEENN),
     ],
@@ -203,15 +209,7 @@ def test_oversamplers_equal_imbalanced_learn(ours, theirs, fast, blobs, monkeypa
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
     ("ours", "theirs"),
-    [
-        (samplers.FastSMOTE, SMOTE),
-        (samplers.FastADASYN, ADASYN),
-        (samplers.FastBorderlineSMOTE, BorderlineSMOTE),
-        (
-            lambda **kw: samplers.FastBorderlineSMOTE(kind="borderline-2", **kw),
-            lambda **kw: BorderlineSMOTE(kind="borderline-2", **kw),
-        ),
-    ],
+    OVERSAMPLERS,
 )
 def test_oversamplers_bit_for_bit(ours, theirs, dtype) -> None:
     """Check that the threaded generation into one output array gives imbalanced-learn's rows
