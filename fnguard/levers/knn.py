@@ -131,6 +131,12 @@ def _assign(
     return labels
 
 
+def _n_threads(n_jobs: int | None) -> int:
+    """Threads for ``n_jobs``: None or a negative number means every core."""
+    cores = os.cpu_count() or 1
+    return cores if n_jobs is None or n_jobs < 0 else max(1, min(int(n_jobs), cores))
+
+
 def _threaded(task, items, n_jobs: int) -> list:
     """``task`` of every item, in order, run on ``n_jobs`` threads (the caller limits BLAS to
     one thread each: :func:`threadpoolctl.threadpool_limits` costs milliseconds a call)."""
@@ -175,22 +181,15 @@ class CellIndex:
     ) -> None:
         self.X = np.ascontiguousarray(X, dtype=np.float64)
         n = len(self.X)
-        cores = os.cpu_count() or 1
-        self.n_jobs = cores if n_jobs is None or n_jobs < 0 else max(1, min(int(n_jobs), cores))
+        self.n_jobs = _n_threads(n_jobs)
         if n_cells is None:
             n_cells = max(1, round(n / ROWS_PER_CELL))
         n_cells = max(1, min(int(n_cells), n))
         from threadpoolctl import threadpool_limits
 
         coarse, fine = _centroids(self.X, n_cells, random_state)
-        with threadpool_limits(1):
-            labels = _assign(self.X, coarse, fine, self.n_jobs)
         centroids = np.concatenate(fine).astype(np.float32)
         self.n_cells = len(centroids)
-        #: the cell of each row of X
-        self.cell_of = labels
-        self.order = np.argsort(labels, kind="stable")
-        self.starts = np.searchsorted(labels[self.order], np.arange(self.n_cells + 1))
         # the rows cell by cell, augmented, filled chunk by chunk (float32 cast on the way)
         self.rows = np.empty((n, self.X.shape[1] + 1), dtype=np.float32)
 
@@ -199,6 +198,11 @@ class CellIndex:
             self.rows[at] = _augment_rows(self.X[self.order[at]].astype(np.float32))
 
         with threadpool_limits(1):
+            labels = _assign(self.X, coarse, fine, self.n_jobs)
+            #: the cell of each row of X
+            self.cell_of = labels
+            self.order = np.argsort(labels, kind="stable")
+            self.starts = np.searchsorted(labels[self.order], np.arange(self.n_cells + 1))
             _threaded(fill, range(0, n, _CHUNK), self.n_jobs)
         self.centroids = _augment_rows(centroids)
 

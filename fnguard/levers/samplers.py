@@ -58,7 +58,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import _safe_indexing, check_random_state
 
 from fnguard.errors import DataError
-from fnguard.levers.knn import farthest_selection
+from fnguard.levers.knn import _n_threads, _threaded, farthest_selection
 from fnguard.levers.neighbors import AUTO_APPROXIMATE_WORK, FaissNeighbors
 from fnguard.levers.registry import register
 
@@ -148,8 +148,6 @@ def _generate_into(
     """``out[i] = X[rows[i]] + steps[i] * (nn_data[chosen[i]] - X[rows[i]])`` (the difference
     first multiplied by ``factor[i]`` when given), in chunks on threads and in
     imbalanced-learn's order and precision of operations: the same rows, bit for bit."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from threadpoolctl import threadpool_limits
 
     def chunk(start: int) -> None:
@@ -169,36 +167,19 @@ def _generate_into(
             out[at] = wide
 
     starts = range(0, len(rows), _GEN_CHUNK)
-    jobs = _threads(n_jobs)
     with threadpool_limits(1):
-        if jobs > 1 and len(starts) > 1:
-            with ThreadPoolExecutor(jobs) as pool:
-                list(pool.map(chunk, starts))
-        else:
-            for start in starts:
-                chunk(start)
-
-
-def _threads(n_jobs: int | None = None) -> int:
-    """Threads for ``n_jobs`` (None or -1: every core)."""
-    import os
-
-    cores = os.cpu_count() or 1
-    return cores if n_jobs is None or n_jobs < 0 else max(1, min(int(n_jobs), cores))
+        _threaded(chunk, starts, _n_threads(n_jobs) if len(starts) > 1 else 1)
 
 
 def _threaded_copy(out: np.ndarray, X: np.ndarray) -> None:
     """``out[:len(X)] = X`` in chunks on threads (the first touch of fresh pages is most of
     the cost of a large copy)."""
-    from concurrent.futures import ThreadPoolExecutor
 
     def chunk(start: int) -> None:
         end = min(start + _GEN_CHUNK, len(X))
         out[start:end] = X[start:end]
 
-    starts = range(0, len(X), _GEN_CHUNK)
-    with ThreadPoolExecutor(_threads()) as pool:
-        list(pool.map(chunk, starts))
+    _threaded(chunk, range(0, len(X), _GEN_CHUNK), _n_threads(None))
 
 
 def _classes_to_sample(
@@ -215,8 +196,8 @@ def _classes_to_sample(
 
 class _InPlaceSamples:
     """imbalanced-learn's ``_generate_samples`` on dense data, threaded and with fewer
-    temporary arrays (the same rows, bit for bit); written straight into the output of
-    :meth:`_dense_resample` when that is running."""
+    temporary arrays (the same rows, bit for bit); written straight into a :class:`_Stacked`
+    output by :meth:`_sample_into`."""
 
     def _generate_samples(
         self,
@@ -247,6 +228,18 @@ class _InPlaceSamples:
                        getattr(self, "n_jobs", None))
         return out
 
+    def _sample_into(
+        self, out: _Stacked, X: np.ndarray, y_dtype: Any, y_type: Any, nn_data: np.ndarray,
+        nn_num: np.ndarray, n_samples: int, **kwargs: Any,
+    ) -> None:
+        """imbalanced-learn's ``_make_samples``, its rows written into the next ``n_samples``
+        rows of ``out``."""
+        self._into = out.take(n_samples)
+        _, y_new = self._make_samples(  # type: ignore[attr-defined]
+            X, y_dtype, y_type, nn_data, nn_num, n_samples, **kwargs
+        )
+        out.add(y_new)
+
 
 class _Stacked:
     """The resampled output, allocated once: the original rows, then room for the synthetic
@@ -260,18 +253,13 @@ class _Stacked:
         self.filled = len(X)
 
     def take(self, n: int) -> np.ndarray:
-        """The next ``n`` rows of the output, to be written."""
-        at = self.X[self.filled : self.filled + n]
-        return at
+        """The next ``n`` rows of the output, to be written, then recorded by :meth:`add`."""
+        return self.X[self.filled : self.filled + n]
 
-    def add(self, X_new: np.ndarray, y_new: np.ndarray) -> None:
-        """Record ``len(y_new)`` new rows (``X_new`` is already in place or is copied in)."""
-        n = len(y_new)
-        target = self.X[self.filled : self.filled + n]
-        if X_new is not target and not np.shares_memory(X_new, target):
-            target[...] = X_new
-        self.y[self.filled : self.filled + n] = y_new
-        self.filled += n
+    def add(self, y_new: np.ndarray) -> None:
+        """Record the ``len(y_new)`` rows written into the last :meth:`take`, and their labels."""
+        self.y[self.filled : self.filled + len(y_new)] = y_new
+        self.filled += len(y_new)
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         if self.filled < len(self.y):  # a class without rows to sample from
@@ -296,9 +284,7 @@ class FastSMOTE(_InPlaceSamples, SMOTE):
         for class_sample, n_samples, _, X_class in _classes_to_sample(self, X, y):
             self.nn_k_.fit(X_class)
             nns = self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:]
-            self._into = out.take(n_samples)
-            out.add(*self._make_samples(X_class, y.dtype, class_sample, X_class, nns,
-                                        n_samples, 1.0))
+            self._sample_into(out, X_class, y.dtype, class_sample, X_class, nns, n_samples)
         return out.result()
 
 
@@ -343,11 +329,8 @@ class FastBorderlineSMOTE(_InPlaceSamples, BorderlineSMOTE):
                 X_to_sample_from, y_to_check_neighbors = X, y
             self.nn_k_.fit(X_to_sample_from)
             nns = self.nn_k_.kneighbors(X_danger, return_distance=False)[:, 1:]
-            self._into = out.take(n_samples)
-            out.add(*self._make_samples(
-                X_danger, y.dtype, class_sample, X_to_sample_from, nns, n_samples,
-                y=y_to_check_neighbors,
-            ))
+            self._sample_into(out, X_danger, y.dtype, class_sample, X_to_sample_from, nns,
+                              n_samples, y=y_to_check_neighbors)
         return out.result()
 
 
@@ -398,9 +381,8 @@ class FastADASYN(ADASYN):
             plans.append((class_sample, X_class, rows, nns[rows, cols], steps))
         out = _Stacked(X, y, sum(len(plan[2]) for plan in plans))
         for class_sample, X_class, rows, chosen, steps in plans:
-            into = out.take(len(rows))
-            _generate_into(into, X_class, X_class, rows, chosen, steps)
-            out.add(into, np.full(len(rows), class_sample, dtype=y.dtype))
+            _generate_into(out.take(len(rows)), X_class, X_class, rows, chosen, steps)
+            out.add(np.full(len(rows), class_sample, dtype=y.dtype))
         return out.result()
 
 
