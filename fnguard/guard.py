@@ -257,6 +257,31 @@ class Guard:
         """
         return self.decide(self.score(frame, source=source), index=frame.index)
 
+    @property
+    def classes_(self) -> np.ndarray:
+        """The two labels, negative then positive: the columns of :meth:`predict_proba`."""
+        return np.array([self.negative, self.positive], dtype=object)
+
+    def predict_proba(self, frame: pd.DataFrame, *, source: str = "the DataFrame") -> np.ndarray:
+        """Probabilities of both classes, as scikit-learn's ``predict_proba``.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            New rows (see :meth:`score`).
+        source : str, default="the DataFrame"
+            The table, for messages.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_rows, 2)
+            Column 0 for the negative label, column 1 for the positive one (see
+            :attr:`classes_`); column 1 is :meth:`score`. The Guard's decision is column 1
+            at or above :attr:`threshold`, not 0.5.
+        """
+        positive = self.score(frame, source=source)
+        return np.column_stack([1.0 - positive, positive])
+
     # ------------------------------------------------------------------------------ save
     def save(self, path: str | os.PathLike[str], *, report: bool = True) -> Path:
         """Save the Guard as a folder; it appears whole or not at all.

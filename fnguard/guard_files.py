@@ -29,6 +29,7 @@ from fnguard.errors import ArtifactError
 __all__ = [
     "FORMAT_VERSION",
     "TRUSTED_MODULES",
+    "check_destination",
     "content_digest",
     "import_skops",
     "library_versions",
@@ -249,6 +250,36 @@ def check_target(target: Path) -> None:
         raise ArtifactError(
             f"Cannot save the Guard to '{target}': it is a folder with other files and no "
             f"{META_FILE}, so not a Guard to replace. Choose a new or empty folder."
+        )
+
+
+def check_destination(target: str | os.PathLike[str]) -> None:
+    """Check, before any long work, that a Guard can be saved at ``target``: not a file, not
+    a folder of other files, and inside a folder that exists or can be created, writable.
+
+    Raises
+    ------
+    ArtifactError
+        Naming the path and what to choose instead.
+
+    Examples
+    --------
+    >>> check_destination(Path(tempfile.mkdtemp()) / "new" / "guard")
+    >>> check_destination(Path(tempfile.mkstemp()[1]))
+    Traceback (most recent call last):
+    ...
+    fnguard.errors.ArtifactError: Cannot save the Guard to '...': it is an existing file. Choose a folder path.
+    """  # noqa: E501
+    target = Path(target)
+    check_target(target)
+    existing = target.absolute().parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ArtifactError(
+            f"Cannot save the Guard to '{target}': '{existing}' is "
+            + ("a file" if existing.exists() and not existing.is_dir() else "not writable")
+            + ". Choose a path in a folder you can write to."
         )
 
 

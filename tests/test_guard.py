@@ -337,6 +337,15 @@ def test_predict_matches_the_pipeline_and_the_band(fitted, loans) -> None:
     assert 0 < out["review"].sum() < out["decision"].sum()
 
 
+def test_predict_proba_is_the_pipelines(fitted, loans) -> None:
+    """Check predict_proba and classes_ against the pipeline's, in scikit-learn's layout."""
+    data, _, _, new = loans
+    proba = fitted.predict_proba(new)
+    np.testing.assert_allclose(proba, fitted.pipeline.predict_proba(new), rtol=0, atol=1e-12)
+    assert fitted.classes_.tolist() == [data.negative, data.positive]
+    assert fitted.predict_proba(new.head(0)).shape == (0, 2)
+
+
 def test_predict_ignores_a_multiclass_target_and_warns_about_nothing(fitted, loans) -> None:
     """Check that clean new rows, with the target column holding other labels, raise no warning."""
     new = loans[3].assign(Class=np.resize(["bad", "good", "unknown"], len(loans[3])))

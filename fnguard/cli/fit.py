@@ -74,10 +74,12 @@ def fit(
     Exit code 1 when the requirement is not met on the held-out test set (the Guard is saved
     anyway, with that fact recorded).
     """
+    from fnguard.guard_files import check_destination
     from fnguard.search import fit as search_fit
 
     err = Console(stderr=True, highlight=False)
     engine = check_engine(engine, cluster, workers)
+    check_destination(out)  # before the search, not after it
     if engine == "dask":
         from fnguard.cli._engine import dask_client
         from fnguard.distributed import fit_dask

@@ -57,8 +57,9 @@ def read_frame(
     Parameters
     ----------
     path_or_frame : str, PathLike or DataFrame
-        A CSV file (``.csv``; ``.tsv`` is tab separated; the separator of ``.txt`` is
-        sniffed; any of them may be compressed, e.g. ``.csv.gz``), a Parquet file
+        A CSV file (``.csv``, or ``;``, tab or ``|`` separated when its header has no
+        comma; ``.tsv`` is tab separated; the separator of ``.txt`` is sniffed; any of them
+        may be compressed, e.g. ``.csv.gz``), a Parquet file
         (``.parquet``, ``.pq``), a folder of Parquet files, or a DataFrame, which is
         returned as is (only non-string column names are turned into strings, on a
         shallow copy).
@@ -210,6 +211,9 @@ def _read_header(path: Path, label: str, sep: str | None) -> tuple[list[str], st
             sep = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",\t;|").delimiter
         except csv.Error:
             sep = ","
+    elif sep == "," and "," not in lines[0]:
+        # a .csv saved with another separator (';' from spreadsheets in many locales)
+        sep = next((other for other in ";\t|" if other in lines[0]), sep)
     header = next(csv.reader(io.StringIO(sample), delimiter=sep), [])
     return header, sep
 

@@ -374,7 +374,9 @@ def _not_parsed(values: pd.Series, parsed: pd.Series) -> np.ndarray:
 
 def _as_float(values: pd.Series, name: str, where: str) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
-        return values.astype("float64")
+        out = values.astype("float64")
+        _check_finite(out, name, where)
+        return out
     parsed = pd.to_numeric(values, errors="coerce")
     bad = _not_parsed(values, parsed)
     if bad.any():
@@ -385,7 +387,45 @@ def _as_float(values: pd.Series, name: str, where: str) -> pd.Series:
             f"e.g. {show_value(values.iloc[first])} ({row_numbers(bad)}): "
             "fix or blank those values."
         )
-    return parsed.astype("float64")
+    parsed = parsed.astype("float64")
+    _check_finite(parsed, name, where)
+    return parsed
+
+
+def _check_finite(values: pd.Series, name: str, where: str) -> None:
+    check_finite(values.to_frame(name), where)
+
+
+def check_finite(X: pd.DataFrame, where: str) -> None:
+    """Refuse infinite values in numeric feature columns (no model can learn from them).
+
+    Raises
+    ------
+    DataError
+        Naming the first such column, how many values and which rows.
+
+    Examples
+    --------
+    >>> check_finite(pd.DataFrame({"a": [1.0, np.nan]}), "'x.csv'")
+    >>> check_finite(pd.DataFrame({"a": [1.0, -np.inf]}), "'x.csv'")
+    Traceback (most recent call last):
+    ...
+    fnguard.errors.DataError: The numeric column 'a' in 'x.csv' holds 1 infinite value (data row 2): replace it with a finite value, or blank it (missing values are allowed).
+    """  # noqa: E501
+    for name in X.columns:
+        values = X[name]
+        if not pd.api.types.is_float_dtype(values.dtype):
+            continue
+        infinite = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
+        if infinite.any():
+            n = int(infinite.sum())
+            it = "it with a finite value, or blank it" if n == 1 else (
+                "them with finite values, or blank them")
+            raise DataError(
+                f"The numeric column '{name}' in {where} holds "
+                f"{plural(n, 'infinite value')} ({row_numbers(infinite)}): replace {it} "
+                "(missing values are allowed)."
+            )
 
 
 def _as_datetime(values: pd.Series, name: str, where: str) -> pd.Series:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from fnguard.data.frames import read_frame, source_name
 from fnguard.data.names import missing_column_error, plural, quote_source
-from fnguard.data.schema import Schema, infer_schema
+from fnguard.data.schema import Schema, check_finite, infer_schema
 from fnguard.data.target import binarize_target
 from fnguard.errors import DataError
 
@@ -135,6 +135,7 @@ def load_table(
     y, pos, neg, notes = binarize_target(
         frame[target], positive=positive, column=target, source=source, kind="target"
     )
+    check_finite(X, quote_source(source))
     schema = infer_schema(X, target=target, positive=pos, negative=neg)
     n_missing = sum(c.n_missing for c in schema.columns)
     if n_missing:

@@ -335,7 +335,21 @@ class FastBorderlineSMOTE(_InPlaceSamples, BorderlineSMOTE):
 
 
 class FastADASYN(ADASYN):
-    """imbalanced-learn's ADASYN with faiss neighbours on large data."""
+    """imbalanced-learn's ADASYN with faiss neighbours on large data.
+
+    The same rows as imbalanced-learn's, but where its rounding would generate no row at all
+    (a few new rows spread over many minority rows, each share rounded to 0) and so raise,
+    the rows to generate go by largest remainder instead: the minority rows with the most
+    neighbours of another class get one each.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(100, 2)), np.r_[np.zeros(60, int), np.ones(40, int)]
+    >>> np.bincount(FastADASYN(sampling_strategy=0.7, random_state=0).fit_resample(X, y)[1])
+    array([60, 42])
+    """
 
     def _validate_estimator(self) -> None:
         super()._validate_estimator()
@@ -370,9 +384,9 @@ class FastADASYN(ADASYN):
                 )
             ratio_nn /= np.sum(ratio_nn)
             n_samples_generate = np.rint(ratio_nn * n_samples).astype(int)
+            if not n_samples_generate.any():  # imbalanced-learn raises here
+                n_samples_generate = _largest_remainder(ratio_nn, n_samples)
             n_samples = int(np.sum(n_samples_generate))
-            if not n_samples:
-                raise ValueError("No samples will be generated with the provided ratio settings.")
             self.nn_.fit(X_class)
             nns = self.nn_.kneighbors(X_class, return_distance=False)[:, 1:]
             rows = np.repeat(np.arange(len(target_class_indices)), n_samples_generate)
@@ -384,6 +398,23 @@ class FastADASYN(ADASYN):
             _generate_into(out.take(len(rows)), X_class, X_class, rows, chosen, steps)
             out.add(np.full(len(rows), class_sample, dtype=y.dtype))
         return out.result()
+
+
+def _largest_remainder(shares: np.ndarray, n: int) -> np.ndarray:
+    """``n`` split in proportion to ``shares`` (summing to 1) in whole numbers: the floors,
+    then one more for the largest remainders (ties to the first rows).
+
+    Examples
+    --------
+    >>> _largest_remainder(np.array([0.5, 0.3, 0.2]), 2).tolist()
+    [1, 1, 0]
+    """
+    exact = shares * n
+    out = np.floor(exact).astype(int)
+    rest = n - int(out.sum())
+    if rest > 0:
+        out[np.argsort(-(exact - out), kind="stable")[:rest]] += 1
+    return out
 
 
 class FastSMOTENC(SMOTENC):
@@ -686,9 +717,24 @@ class FastSMOTEENN(SMOTEENN):
 # --- the levers -------------------------------------------------------------------------
 
 
+#: Smallest ratio of minority to majority rows a resampling lever's search asks for.
+RATIO_LOW = 0.25
+#: Least change a searched ratio asks of the data: 10% more minority rows (over-sampling) or
+#: about 9% fewer majority rows (under-sampling), so that there is something to generate.
+RATIO_STEP = 0.1
+
+
 def _ratio(trial: Any, name: str) -> float:
-    """Minority rows per majority row after resampling."""
-    return trial.suggest_float(f"{name}.sampling_strategy", 0.25, 1.0)
+    """Minority rows per majority row after resampling.
+
+    imbalanced-learn refuses a ratio at or below the data's own (over-sampling would have to
+    remove minority rows or generate none): when the search says what the data's ratio is
+    (the trial's ``class_ratio``, the largest over its training folds), the range starts
+    :data:`RATIO_STEP` above it.
+    """
+    data = float(getattr(trial, "class_ratio", 0.0) or 0.0)
+    low = min(1.0, max(RATIO_LOW, data * (1.0 + RATIO_STEP)))
+    return trial.suggest_float(f"{name}.sampling_strategy", low, 1.0)
 
 
 def _ratio_space(name: str) -> Any:

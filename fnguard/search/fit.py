@@ -38,6 +38,7 @@ from fnguard.decide import (
 )
 from fnguard.decide.guarantee import positives_needed
 from fnguard.errors import DataError, FnguardError, RequirementError
+from fnguard.guard_files import check_destination
 from fnguard.levers import build
 from fnguard.metrics import summary
 from fnguard.search.budget import SearchError, format_seconds, parse_budget
@@ -152,6 +153,8 @@ def fit(
     if max_trials is not None and (isinstance(max_trials, bool) or int(max_trials) < 1):
         raise SearchError(f"'max_trials' must be an integer >= 1. Got {max_trials!r} instead.")
     pool = resolve_pool(levers)
+    if out is not None:
+        check_destination(out)  # before the search, not after it
     dataset = _dataset(data, target, positive, drop)
     notes = list(dataset.notes) + list(pool.notes)
     X, y = dataset.X, np.asarray(dataset.y, dtype=bool)

@@ -14,7 +14,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -30,12 +30,15 @@ from fnguard.search.objective import (
     rank_value,
     threshold_on,
 )
-from fnguard.search.space import Plan, Pool, enqueue, first_plans, suggest
+from fnguard.search.space import Plan, Pool, class_ratio, enqueue, first_plans, suggest
 
 __all__ = ["Progress", "SearchResult", "check_jobs", "run_search"]
 
 #: Share of the trials (among those seen at the same fold) below which a trial is pruned.
 PRUNE_PERCENTILE = 25.0
+#: Above this ratio of minority to majority rows the resampling levers are left out: the
+#: classes are nearly balanced already.
+BALANCED_RATIO = 0.8
 #: Longest error message kept in the leaderboard.
 _MAX_ERROR = 300
 
@@ -210,6 +213,14 @@ def run_search(
     start = time.monotonic() if start is None else start
     deadline = start + budget
     jobs = check_jobs(jobs)
+    ratio = class_ratio(y, folds)
+    balanced = None
+    if pool.samplers and ratio > BALANCED_RATIO:
+        balanced = (
+            f"The classes are nearly balanced ({ratio:.2f} minority rows per majority row): "
+            f"the resampling levers ({', '.join(pool.samplers)}) were left out of the search."
+        )
+        pool = replace(pool, samplers=())
     first = first_plans(pool)
     from threadpoolctl import threadpool_limits
 
@@ -233,6 +244,9 @@ def run_search(
             for plan in first:
                 enqueue(study, plan, pool)
             search = _Search(X, y, schema, requirement, folds, pool, seed, groups)
+            search.class_ratio = ratio
+            if balanced:
+                search.notes.append(balanced)
             search.budget = budget
             search.executor = executor
             search.loop(study, jobs, deadline, max_trials, progress, start, budget)
@@ -255,6 +269,8 @@ class _Search:
         self.baselines: list[int] = []
         self.notes: list[str] = []
         self.executor: FoldExecutor | None = None
+        #: resampling levers search only ratios above the data's own (see ``suggest``)
+        self.class_ratio: float | None = None
 
     def result(self, elapsed: float) -> SearchResult:
         res = SearchResult(self.board, None, self.plans, self.decisions, self.oof,
@@ -284,7 +300,7 @@ class _Search:
             if now >= stop_at:
                 break
             trial = study.ask()
-            plan = suggest(trial, self.pool)
+            plan = suggest(trial, self.pool, class_ratio=self.class_ratio)
             number = trial.number
             self.plans[number] = plan
             if plan.baseline:

@@ -12,11 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from fnguard.levers import registry
 from fnguard.levers.registry import LeverError
 
 __all__ = [
-    "DEFAULT_POOL", "NONE", "Plan", "Pool", "enqueue", "first_plans", "resolve_pool", "suggest",
+    "DEFAULT_POOL", "NONE", "Plan", "Pool", "class_ratio", "enqueue", "first_plans",
+    "resolve_pool", "suggest",
 ]
 
 #: Levers searched by default: fast and sensible on tables of up to ~100k rows. Slow ones
@@ -180,11 +183,14 @@ def first_plans(pool: Pool) -> list[Plan]:
 
 
 class _Prefixed:
-    """An optuna trial whose parameter names get a prefix (``"smote/k_neighbors"``)."""
+    """An optuna trial whose parameter names get a prefix (``"smote/k_neighbors"``), and
+    that carries what a search space may need to know of the data (``class_ratio``)."""
 
-    def __init__(self, trial: Any, prefix: str) -> None:
+    def __init__(self, trial: Any, prefix: str, class_ratio: float | None = None) -> None:
         self._trial = trial
         self._prefix = prefix
+        #: minority rows per majority row of the training data (None: unknown)
+        self.class_ratio = class_ratio
 
     def suggest_float(self, name: str, *args: Any, **kwargs: Any) -> float:
         return self._trial.suggest_float(f"{self._prefix}/{name}", *args, **kwargs)
@@ -199,7 +205,31 @@ class _Prefixed:
         return getattr(self._trial, name)
 
 
-def suggest(trial: Any, pool: Pool) -> Plan:
+def class_ratio(y: Any, folds: Sequence[tuple[Any, Any]] | None = None) -> float:
+    """Minority rows per majority row of ``y``, the largest over the training part of each fold.
+
+    A resampling ratio below it cannot be reached without removing minority rows, so
+    imbalanced-learn refuses it; :func:`suggest` searches only ratios above it.
+
+    Examples
+    --------
+    >>> y = np.array([0] * 6 + [1] * 3)
+    >>> class_ratio(y)
+    0.5
+    >>> class_ratio(y, [(np.arange(1, 9), np.array([0])), (np.arange(8), np.array([8]))])
+    0.6
+    """
+    y = np.asarray(y)
+    parts = [y] if not folds else [y[np.asarray(train)] for train, _ in folds]
+    ratios = []
+    for part in parts:
+        counts = np.unique(part, return_counts=True)[1]
+        if len(counts) >= 2:
+            ratios.append(counts.min() / counts.max())
+    return float(max(ratios)) if ratios else 0.0
+
+
+def suggest(trial: Any, pool: Pool, *, class_ratio: float | None = None) -> Plan:
     """Draw one plan from an optuna trial.
 
     The classifier, then (unless the classifier is a balanced ensemble, which resamples
@@ -211,6 +241,10 @@ def suggest(trial: Any, pool: Pool) -> Plan:
     ----------
     trial : optuna.Trial
     pool : Pool
+    class_ratio : float, optional
+        Minority rows per majority row of the data the plans are fitted on (the largest over
+        the training folds): resampling levers then search only ratios above it, which
+        imbalanced-learn can reach (:func:`class_ratio` computes it).
 
     Returns
     -------
@@ -241,7 +275,7 @@ def suggest(trial: Any, pool: Pool) -> Plan:
         return Plan(levers, {}, baseline=bool(fixed.get("baseline")))
     params = {}
     for name in levers:
-        drawn = registry[name].space(_Prefixed(trial, name))
+        drawn = registry[name].space(_Prefixed(trial, name, class_ratio))
         if drawn:
             params[name] = drawn
     return Plan(levers, params)

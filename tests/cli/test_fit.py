@@ -106,3 +106,21 @@ def test_missing_file_exits_2(tmp_path: Path, capsys) -> None:
     """Check that a data file that does not exist is bad input."""
     code = main(_args(tmp_path / "nope.csv", tmp_path / "guard", "f1"))
     assert code == 2 and "nope.csv" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["file", "other folder"])
+def test_bad_out_exits_2_before_the_search(csv: Path, tmp_path: Path, capsys, kind) -> None:
+    """Check that an --out the Guard cannot be saved to is refused before any trial runs."""
+    out = tmp_path / "taken"
+    if kind == "file":
+        out.write_text("not a folder")
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+    code = main(_args(csv, out, "f1"))
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2
+    assert "Cannot save the Guard to" in err and "Traceback" not in err
+    assert "Searched" not in err  # no trial ran
+    assert out.is_file() if kind == "file" else sorted(p.name for p in out.iterdir()) == [
+        "notes.txt"]

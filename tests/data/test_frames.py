@@ -77,10 +77,13 @@ def test_read_frame_rejects_folder_without_parquet(tmp_path: Path) -> None:
         ("t.tsv", "a\tb\tc\n1\tx\t0.5\n2\ty\t\n3\t\t1.5\n"),
         ("t.txt", "a;b;c\n1;x;0.5\n2;y;\n3;;1.5\n"),
         ("t.txt", "a,b,c\n1,x,0.5\n2,y,\n3,,1.5\n"),
+        ("semicolons.csv", "a;b;c\n1;x;0.5\n2;y;\n3;;1.5\n"),
+        ("tabs.csv", "a\tb\tc\n1\tx\t0.5\n2\ty\t\n3\t\t1.5\n"),
     ],
 )
 def test_read_frame_reads_text_tables(tmp_path: Path, name: str, text: str) -> None:
-    """Check that CSV, TSV and sniffed TXT tables read like the reference frame."""
+    """Check that CSV (also with ';' or tabs), TSV and sniffed TXT tables read like the
+    reference frame."""
     path = tmp_path / name
     path.write_text(text)
     pd.testing.assert_frame_equal(read_frame(path), REFERENCE, check_dtype=False)

@@ -143,6 +143,14 @@ def _trained() -> Schema:
             r"date column 'when' .* 1 value that cannot be read as dates, "
             r"e\.g\. 'soon' \(data row 2\)",
         ),
+        (
+            {"age": [1.0, np.inf], "grade": "A", "member": True, "when": "2024-01-01"},
+            r"numeric column 'age' in the DataFrame holds 1 infinite value \(data row 2\)",
+        ),
+        (
+            {"age": ["1", "-inf"], "grade": "A", "member": True, "when": "2024-01-01"},
+            r"numeric column 'age' .* 1 infinite value \(data row 2\): replace it",
+        ),
     ],
 )
 def test_schema_check_rejects_bad_frames(frame: dict[str, Any], match: str) -> None:

@@ -31,6 +31,12 @@ CSV = "id,age,grade,member,label\n1,30,A,true,0\n2,,B,false,1\n3,50,,true,0\n4,6
         ("a,label\n5,0\n6,1\n", {"target": "label", "drop": "a"}, r"and the dropped columns"),
         ("label,label\n0,0\n1,1\n", {"target": "label"}, r"duplicate column names: 'label'"),
         ("label,x\n", {"target": "label"}, r"has no rows"),
+        (
+            "label,x,z\n0,1,a\n1,inf,b\n0,-inf,c\n",
+            {"target": "label"},
+            r"numeric column 'x' in '.*data\.csv' holds 2 infinite values \(data rows 2, 3\): "
+            r"replace them with finite values, or blank them",
+        ),
     ],
 )
 def test_load_table_rejects_bad_input(

@@ -286,3 +286,37 @@ def test_nearmiss_1_approximate_path(monkeypatch) -> None:
     assert Counter(y_ours.tolist()) == Counter(y_theirs.tolist())
     same = np.intersect1d(ours.sample_indices_, theirs.sample_indices_)
     assert len(same) >= 0.99 * len(theirs.sample_indices_)
+
+
+def test_adasyn_few_new_rows_still_generates() -> None:
+    """Where imbalanced-learn's rounding leaves ADASYN nothing to generate (8 new rows over 80
+    minority rows) and it raises, ours generates the rows asked for, from the minority rows
+    with the most neighbours of the other class; elsewhere it stays imbalanced-learn's."""
+    X, y = make_classification(200, n_features=4, weights=[0.6], class_sep=0.5, random_state=0)
+    n_min, n_maj = np.bincount(y)[1], np.bincount(y)[0]
+    ratio = (n_min + 8.5) / n_maj
+    with pytest.raises(ValueError, match="No samples will be generated"):
+        ADASYN(sampling_strategy=ratio, random_state=0).fit_resample(X, y)
+    ours = samplers.FastADASYN(sampling_strategy=ratio, random_state=0)
+    Xr, yr = ours.fit_resample(X, y)
+    assert np.bincount(yr)[1] == n_min + 8
+    np.testing.assert_array_equal(Xr[: len(X)], X)
+    # each new row lies between a minority row of the highest ADASYN share and a neighbour
+    minority = X[y == 1]
+    nn = ours.nn_.fit(X)
+    share = (y[nn.kneighbors(minority, return_distance=False)[:, 1:]] != 1).mean(axis=1)
+    starts = np.flatnonzero(share >= np.sort(share)[::-1][7])
+
+    def from_top_row(x: np.ndarray) -> bool:
+        for i in starts:
+            step = x - minority[i]
+            for other in minority:
+                gap = other - minority[i]
+                t = step @ gap / max(gap @ gap, 1e-300)
+                if 0 <= t <= 1 and np.allclose(minority[i] + t * gap, x, atol=1e-9):
+                    return True
+        return False
+
+    assert all(from_top_row(x) for x in Xr[len(X):])
+    Xa, _ = ADASYN(random_state=0).fit_resample(X, y)
+    np.testing.assert_array_equal(samplers.FastADASYN(random_state=0).fit_resample(X, y)[0], Xa)

@@ -17,6 +17,8 @@ from fnguard.search.runner import run_search
 from fnguard.search.space import resolve_pool
 from fnguard.search.split import cv_folds
 
+from .conftest import make_frame
+
 REQ = parse_requirement("recall>=0.8")
 FAST = ["logistic", "random-under", "random-over"]
 
@@ -182,3 +184,27 @@ def test_resampling_stays_inside_training_folds(data, monkeypatch) -> None:
     assert all(any(np.array_equal(np.sort(ix), va) for va in valids) for ix in seen["score"])
     sizes = {tr.size for tr in trains}
     assert all(n_in in sizes and n_out > n_in for n_in, n_out in seen["resample"])
+
+
+def test_samplers_do_not_fail_on_a_common_positive_class() -> None:
+    """On 40% positives (above the default 0.25 ratio) no resampling trial fails: the ratios
+    searched start above the data's own, which imbalanced-learn refuses."""
+    d = load_table(make_frame(300, seed=3, positives=0.4), "y", positive=1)
+    folds, _ = cv_folds(d.y, 3, seed=0)
+    levers = ["logistic", "random-over", "random-under", "smote", "adasyn"]
+    res = run_search(d.X, d.y, d.schema, REQ, folds, pool=resolve_pool(levers), budget=120.0,
+                     seed=0, max_trials=25)
+    states = [r["state"] for r in res.leaderboard]
+    assert "failed" not in states, [r["error"] for r in res.leaderboard if r["error"]]
+    sampled = [r for r in res.leaderboard if len(r["levers"]) == 2 and r["state"] == "complete"]
+    assert len(sampled) >= 5
+
+
+def test_balanced_classes_leave_the_samplers_out() -> None:
+    """On balanced classes the resampling levers are left out, and a note says so."""
+    d = load_table(make_frame(200, seed=4, positives=0.5), "y", positive=1)
+    folds, _ = cv_folds(d.y, 3, seed=0)
+    res = run_search(d.X, d.y, d.schema, REQ, folds, pool=resolve_pool(["logistic", "smote"]),
+                     budget=120.0, seed=0, max_trials=4)
+    assert all(r["levers"] == ["logistic"] for r in res.leaderboard)
+    assert any("nearly balanced" in n and "smote" in n for n in res.notes)

@@ -88,3 +88,34 @@ def test_enqueued_plan_comes_back_with_default_params() -> None:
     drawn = [suggest(study.ask(), pool) for _ in range(3)]
     assert [(p.levers, p.params, p.baseline) for p in drawn] == [
         (["logistic"], {}, True), (["lightgbm"], {}, True), (["lightgbm:weighted"], {}, False)]
+
+
+def test_class_ratio_is_the_largest_over_training_folds() -> None:
+    """Check class_ratio against counts by hand: the whole of y, then per training fold."""
+    import numpy as np
+
+    from fnguard.search.space import class_ratio
+
+    y = np.array([0] * 10 + [1] * 4)
+    assert class_ratio(y) == pytest.approx(0.4)
+    folds = [(np.r_[0:8, 10:14], np.r_[8:10]), (np.r_[2:13], np.r_[0:2, 13])]
+    # first training part: 8 zeros, 4 ones (0.5); second: 8 zeros, 3 ones (0.375)
+    assert class_ratio(y, folds) == pytest.approx(0.5)
+    assert class_ratio(np.zeros(5)) == 0.0  # one class: no constraint
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.1, 0.59, 0.95])
+def test_resampling_ratios_start_above_the_datas_own(ratio: float) -> None:
+    """Check that every searched sampling_strategy is one imbalanced-learn can reach."""
+    pool = resolve_pool("random-over,random-under,smote,adasyn,smote-enn,logistic")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    drawn = []
+    for _ in range(60):
+        plan = suggest(study.ask(), pool, class_ratio=ratio)
+        for params in plan.params.values():
+            if "sampling_strategy" in params:
+                drawn.append(params["sampling_strategy"])
+    assert drawn
+    low = min(1.0, max(0.25, 1.1 * ratio))
+    assert min(drawn) >= low
+    assert max(drawn) <= 1.0

@@ -37,6 +37,8 @@ def loans_guard() -> tuple[Guard, pd.DataFrame]:
 def _write(frame: pd.DataFrame, path: Path) -> Path:
     if path.name.endswith((".parquet", ".pq")):
         frame.to_parquet(path, index=False)
+    elif path.name.startswith("semicolons"):
+        frame.to_csv(path, index=False, sep=";")
     else:
         frame.to_csv(path, index=False)
     return path
@@ -63,6 +65,7 @@ def _reference(guard: Guard, source: Path) -> pd.DataFrame:
         ("new.parquet", "out.csv", 100),
         ("new.parquet", "out.pq", 7),
         ("new.csv.gz", "out.csv.gz", 250),
+        ("semicolons.csv", "out.csv", 300),
     ],
 )
 def test_chunked_output_equals_whole_frame_predict(
