@@ -429,9 +429,18 @@ def check_finite(X: pd.DataFrame, where: str) -> None:
 
 
 def _as_datetime(values: pd.Series, name: str, where: str) -> pd.Series:
+    """Dates as naive datetimes (zones converted to UTC), read from text if need be: ISO
+    dates first, then any format pandas recognises."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert(None)
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values
-    parsed = pd.to_datetime(values, errors="coerce")
+    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+    if _not_parsed(values, parsed).any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "could not infer format"
+            parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    parsed = parsed.dt.tz_convert(None)
     bad = _not_parsed(values, parsed)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
@@ -538,7 +547,8 @@ class Drift:
             self._filled.add(spec.name)
             if spec.name not in self._types:
                 kind = _column_kind(raw[raw.notna()])
-                if kind != spec.kind:
+                # dates read from text are how a CSV holds them, not a change of type
+                if kind != spec.kind and not (spec.kind == "datetime" and kind == "categorical"):
                     self._types[spec.name] = (
                         f"'{spec.name}' ({spec.kind}, {spec.dtype} in training; "
                         f"read as {raw.dtype} here)"

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fnguard.data.columns import identifier_columns, read_dates
 from fnguard.data.frames import read_frame, source_name
-from fnguard.data.names import missing_column_error, plural, quote_source
+from fnguard.data.names import format_names, missing_column_error, plural, quote_source
 from fnguard.data.schema import Schema, check_finite, infer_schema
 from fnguard.data.target import binarize_target
 from fnguard.errors import DataError
@@ -71,14 +72,43 @@ class Dataset:
         )
 
 
+def _drop_identifiers(X: pd.DataFrame, target: str, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """Leave out text columns with a distinct value in nearly every row (see
+    :func:`~fnguard.data.columns.identifier_columns`)."""
+    found = identifier_columns(X)
+    if not found:
+        return X, []
+    shown = format_names([f"'{name}' ({share:.0%} distinct)" for name, share in found])
+    if len(found) == X.shape[1]:
+        raise DataError(
+            f"The feature columns of {quote_source(source)} besides the target '{target}' hold "
+            f"a distinct value in nearly every row: {shown}. Ids, names or free text teach a "
+            "model nothing about new rows: add feature columns (numbers, categories, dates)."
+        )
+    names = [name for name, _ in found]
+    them = "it" if len(found) == 1 else "them"
+    note = (
+        f"{plural(len(found), 'text column')} with a distinct value in nearly every row "
+        f"(ids, names or free text) left out of the features, as no model can learn from "
+        f"{them}: {shown}. Pass {' '.join(f'--drop {n}' for n in names)} to say so, or turn "
+        f"{them} into features first."
+    )
+    return X.drop(columns=names), [note]
+
+
 def load_table(
     path_or_frame: str | os.PathLike[str] | pd.DataFrame,
     target: str,
     positive: Any = None,
     *,
     drop: str | Iterable[str] | None = None,
+    auto_columns: bool = True,
 ) -> Dataset:
     """Read a labelled table and check its target.
+
+    Text columns that hold only ISO dates are read as dates, and text columns with a
+    distinct value in nearly every row (ids, names, free text) are left out of the features,
+    each with a note (see :mod:`fnguard.data.columns`).
 
     Parameters
     ----------
@@ -92,6 +122,9 @@ def load_table(
         the integer 1). When omitted the minority class is used, with a note and a warning.
     drop : str or iterable of str, optional
         Columns to leave out of the features, such as ids or columns that leak the label.
+    auto_columns : bool, default=True
+        Read text dates as dates and leave out identifier columns; False keeps the columns
+        as they are read (to match a schema made before, as ``fnguard retrain`` does).
 
     Returns
     -------
@@ -101,7 +134,8 @@ def load_table(
     ------
     DataError
         If the table cannot be read, the target or a dropped column is absent, the target
-        is not binary, or no feature column is left.
+        is not binary, a feature column holds infinite values, or no feature column is left
+        (or only identifier columns).
 
     Examples
     --------
@@ -136,6 +170,10 @@ def load_table(
         frame[target], positive=positive, column=target, source=source, kind="target"
     )
     check_finite(X, quote_source(source))
+    if auto_columns:
+        X, date_notes = read_dates(X)
+        X, id_notes = _drop_identifiers(X, target, source)
+        notes += date_notes + id_notes
     schema = infer_schema(X, target=target, positive=pos, negative=neg)
     n_missing = sum(c.n_missing for c in schema.columns)
     if n_missing:

@@ -62,10 +62,10 @@ def dates_as_days(X: Any) -> Any:
     array([ 2., nan])
     """
     frame = pd.DataFrame(X)
-    cols = [
-        (pd.to_datetime(frame[c], errors="coerce") - pd.Timestamp(0)).dt.total_seconds() / 86400
-        for c in frame.columns
-    ]
+    cols = []
+    for c in frame.columns:
+        dates = pd.to_datetime(frame[c], errors="coerce", utc=True).dt.tz_convert(None)
+        cols.append((dates - pd.Timestamp(0)).dt.total_seconds() / 86400)
     return np.column_stack(cols).astype(float) if cols else np.empty((len(frame), 0))
 
 

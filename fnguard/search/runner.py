@@ -30,7 +30,15 @@ from fnguard.search.objective import (
     rank_value,
     threshold_on,
 )
-from fnguard.search.space import Plan, Pool, class_ratio, enqueue, first_plans, suggest
+from fnguard.search.space import (
+    Plan,
+    Pool,
+    class_ratio,
+    enqueue,
+    first_plans,
+    minority_rows,
+    suggest,
+)
 
 __all__ = ["Progress", "SearchResult", "check_jobs", "run_search"]
 
@@ -271,6 +279,7 @@ class _Search:
         self.executor: FoldExecutor | None = None
         #: resampling levers search only ratios above the data's own (see ``suggest``)
         self.class_ratio: float | None = None
+        self.minority_rows = minority_rows(y, folds)
 
     def result(self, elapsed: float) -> SearchResult:
         res = SearchResult(self.board, None, self.plans, self.decisions, self.oof,
@@ -300,7 +309,8 @@ class _Search:
             if now >= stop_at:
                 break
             trial = study.ask()
-            plan = suggest(trial, self.pool, class_ratio=self.class_ratio)
+            plan = suggest(trial, self.pool, class_ratio=self.class_ratio,
+                           minority_rows=self.minority_rows)
             number = trial.number
             self.plans[number] = plan
             if plan.baseline:

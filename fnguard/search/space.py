@@ -19,7 +19,7 @@ from fnguard.levers.registry import LeverError
 
 __all__ = [
     "DEFAULT_POOL", "NONE", "Plan", "Pool", "class_ratio", "enqueue", "first_plans",
-    "resolve_pool", "suggest",
+    "minority_rows", "resolve_pool", "suggest",
 ]
 
 #: Levers searched by default: fast and sensible on tables of up to ~100k rows. Slow ones
@@ -186,11 +186,16 @@ class _Prefixed:
     """An optuna trial whose parameter names get a prefix (``"smote/k_neighbors"``), and
     that carries what a search space may need to know of the data (``class_ratio``)."""
 
-    def __init__(self, trial: Any, prefix: str, class_ratio: float | None = None) -> None:
+    def __init__(
+        self, trial: Any, prefix: str, class_ratio: float | None = None,
+        minority_rows: int | None = None,
+    ) -> None:
         self._trial = trial
         self._prefix = prefix
         #: minority rows per majority row of the training data (None: unknown)
         self.class_ratio = class_ratio
+        #: minority rows of the smallest training fold (None: unknown)
+        self.minority_rows = minority_rows
 
     def suggest_float(self, name: str, *args: Any, **kwargs: Any) -> float:
         return self._trial.suggest_float(f"{self._prefix}/{name}", *args, **kwargs)
@@ -229,7 +234,24 @@ def class_ratio(y: Any, folds: Sequence[tuple[Any, Any]] | None = None) -> float
     return float(max(ratios)) if ratios else 0.0
 
 
-def suggest(trial: Any, pool: Pool, *, class_ratio: float | None = None) -> Plan:
+def minority_rows(y: Any, folds: Sequence[tuple[Any, Any]] | None = None) -> int:
+    """Rows of the smaller class in ``y``, the fewest over the training part of each fold.
+
+    Examples
+    --------
+    >>> y = np.array([0] * 6 + [1] * 3)
+    >>> minority_rows(y), minority_rows(y, [(np.arange(1, 9), None), (np.arange(7), None)])
+    (3, 1)
+    """
+    y = np.asarray(y)
+    parts = [y] if not folds else [y[np.asarray(train)] for train, _ in folds]
+    counts = [np.unique(part, return_counts=True)[1] for part in parts]
+    return int(min(c.min() if len(c) >= 2 else 0 for c in counts))
+
+
+def suggest(
+    trial: Any, pool: Pool, *, class_ratio: float | None = None, minority_rows: int | None = None
+) -> Plan:
     """Draw one plan from an optuna trial.
 
     The classifier, then (unless the classifier is a balanced ensemble, which resamples
@@ -245,6 +267,9 @@ def suggest(trial: Any, pool: Pool, *, class_ratio: float | None = None) -> Plan
         Minority rows per majority row of the data the plans are fitted on (the largest over
         the training folds): resampling levers then search only ratios above it, which
         imbalanced-learn can reach (:func:`class_ratio` computes it).
+    minority_rows : int, optional
+        Minority rows of the smallest training fold: neighbour-based levers then ask for
+        fewer neighbours than that (:func:`minority_rows` computes it).
 
     Returns
     -------
@@ -275,7 +300,7 @@ def suggest(trial: Any, pool: Pool, *, class_ratio: float | None = None) -> Plan
         return Plan(levers, {}, baseline=bool(fixed.get("baseline")))
     params = {}
     for name in levers:
-        drawn = registry[name].space(_Prefixed(trial, name, class_ratio))
+        drawn = registry[name].space(_Prefixed(trial, name, class_ratio, minority_rows))
         if drawn:
             params[name] = drawn
     return Plan(levers, params)

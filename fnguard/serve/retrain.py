@@ -327,7 +327,7 @@ def _table(guard: Any, data: Any) -> tuple[pd.DataFrame, np.ndarray, pd.DataFram
     extra = [c for c in frame.columns if c != guard.target and c not in guard.schema.names]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FnguardWarning)
-        dataset = load_table(frame, guard.target, guard.positive, drop=extra)
+        dataset = load_table(frame, guard.target, guard.positive, drop=extra, auto_columns=False)
     if dataset.negative != guard.negative:
         raise DataError(
             f"The training table's labels are {dataset.positive!r} / {dataset.negative!r}, the "

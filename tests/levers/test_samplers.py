@@ -320,3 +320,31 @@ def test_adasyn_few_new_rows_still_generates() -> None:
     assert all(from_top_row(x) for x in Xr[len(X):])
     Xa, _ = ADASYN(random_state=0).fit_resample(X, y)
     np.testing.assert_array_equal(samplers.FastADASYN(random_state=0).fit_resample(X, y)[0], Xa)
+
+
+def test_smote_nc_in_blocks_is_imbalanced_learns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Check that SMOTE-NC made in small blocks gives imbalanced-learn's rows (with one
+    neighbour a category has no tie to break), and bounds the block it builds."""
+    from imblearn.over_sampling import SMOTENC
+
+    rng = np.random.default_rng(0)
+    n = 600
+    X = np.column_stack([rng.normal(size=n), rng.integers(0, 40, n), rng.integers(0, 7, n)])
+    y = (X[:, 0] + rng.normal(size=n) > 1.6).astype(int)
+    monkeypatch.setattr(samplers, "SMOTENC_BLOCK_BYTES", 2_000)
+    seen = []
+    original = SMOTENC._generate_samples
+
+    def spy(self, X, nn_data, nn_num, rows, *args, **kwargs):
+        seen.append(len(rows))
+        return original(self, X, nn_data, nn_num, rows, *args, **kwargs)
+
+    monkeypatch.setattr(SMOTENC, "_generate_samples", spy)
+    ours = samplers.FastSMOTENC(categorical_features=[1, 2], k_neighbors=1, random_state=0)
+    Xo, yo = ours.fit_resample(X, y)
+    blocks = len(seen)
+    seen.clear()
+    Xr, yr = SMOTENC(categorical_features=[1, 2], k_neighbors=1, random_state=0).fit_resample(X, y)
+    assert blocks > 3 and len(seen) == 1  # ours in blocks, imbalanced-learn's in one piece
+    np.testing.assert_array_equal(yo, yr)
+    np.testing.assert_array_equal(Xo, Xr)

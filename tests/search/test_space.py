@@ -119,3 +119,27 @@ def test_resampling_ratios_start_above_the_datas_own(ratio: float) -> None:
     low = min(1.0, max(0.25, 1.1 * ratio))
     assert min(drawn) >= low
     assert max(drawn) <= 1.0
+
+
+def test_neighbour_counts_stay_below_the_minority_rows() -> None:
+    """Check that with 6 minority rows in the smallest training fold no neighbour-based lever
+    asks for 6 or more neighbours (imbalanced-learn would refuse it)."""
+    pool = resolve_pool("smote,adasyn,borderline-smote-1,nearmiss-1,smote-nc,logistic")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=2))
+    asked = []
+    for _ in range(80):
+        plan = suggest(study.ask(), pool, minority_rows=6)
+        for params in plan.params.values():
+            asked += [v for k, v in params.items() if k in ("k_neighbors", "n_neighbors")]
+    assert asked and max(asked) == 5 and min(asked) >= 1
+
+
+def test_minority_rows_is_the_fewest_over_training_folds() -> None:
+    """Check minority_rows against counts by hand."""
+    import numpy as np
+
+    from fnguard.search.space import minority_rows
+
+    y = np.array([0] * 10 + [1] * 4)
+    assert minority_rows(y) == 4
+    assert minority_rows(y, [(np.r_[0:8, 10:14], None), (np.r_[2:13], None)]) == 3
