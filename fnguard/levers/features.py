@@ -20,7 +20,11 @@ from sklearn.pipeline import Pipeline
 
 from fnguard.levers.registry import LeverError, register
 
-__all__ = ["SCHEMA_LEVERS", "features_from_schema"]
+__all__ = ["ONEHOT_MAX_LEVELS", "SCHEMA_LEVERS", "features_from_schema", "many_levels"]
+
+#: Most one-hot columns per categorical column (the rarer levels share the last one): bounds
+#: the memory of a dense encoding; :func:`many_levels` finds the columns with more.
+ONEHOT_MAX_LEVELS = 100
 
 #: Levers that, given a schema, set an option of :func:`features_from_schema`: name to
 #: (keyword, value).
@@ -69,6 +73,24 @@ def dates_as_days(X: Any) -> Any:
     return np.column_stack(cols).astype(float) if cols else np.empty((len(frame), 0))
 
 
+def many_levels(schema: Any) -> list[str]:
+    """The categorical columns with more levels than one-hot encoding keeps
+    (:data:`ONEHOT_MAX_LEVELS`): target encoding suits them better.
+
+    Examples
+    --------
+    >>> from fnguard.data.schema import infer_schema
+    >>> frame = pd.DataFrame({"zip": [f"z{i}" for i in range(150)], "c": ["a", "b"] * 75})
+    >>> many_levels(infer_schema(frame))
+    ['zip']
+    """
+    return [
+        c.name for c in schema.columns
+        if c.kind == "categorical"
+        and (c.categories_truncated or len(c.categories or ()) > ONEHOT_MAX_LEVELS)
+    ]
+
+
 def _scaler(numeric: str | None, random_state: Any = None) -> Any:
     if numeric == "standard":
         from sklearn.preprocessing import StandardScaler
@@ -86,7 +108,8 @@ def _encoder(categorical: str, random_state: Any = None) -> Any:
 
     if categorical == "onehot":
         return preprocessing.OneHotEncoder(
-            handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False
+            handle_unknown="infrequent_if_exist", min_frequency=5,
+            max_categories=ONEHOT_MAX_LEVELS, sparse_output=False,
         )
     if categorical == "target":
         return _target_encoder(random_state)
@@ -119,7 +142,8 @@ def features_from_schema(
         to heavy tails), or none.
     categorical : {"onehot", "target", "ordinal"}, default="onehot"
         Encoding of categorical columns: one column per level (levels seen fewer than 5
-        times share one column; unseen levels are all zeros), the cross-fitted mean target
+        times, and those beyond the :data:`ONEHOT_MAX_LEVELS` most frequent, share one
+        column; unseen levels are all zeros), the cross-fitted mean target
         per level (scikit-learn's ``TargetEncoder``: during ``fit_transform`` each row is
         encoded by means from the other folds, so its own label does not leak), or integer
         codes (for samplers such as SMOTE-NC that must see the levels).
@@ -237,6 +261,7 @@ def _onehot(**params: Any) -> Any:
     params = {
         "handle_unknown": "infrequent_if_exist",
         "min_frequency": 5,
+        "max_categories": ONEHOT_MAX_LEVELS,
         "sparse_output": False,
         **params,
     }

@@ -21,12 +21,14 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fnguard.data import Dataset, load_table
+from fnguard.data.names import format_names, plural
 from fnguard.decide import (
     DEFAULT_MARGIN,
     Requirement,
@@ -40,13 +42,14 @@ from fnguard.decide.guarantee import positives_needed
 from fnguard.errors import DataError, FnguardError, RequirementError
 from fnguard.guard_files import check_destination
 from fnguard.levers import build
+from fnguard.levers.features import ONEHOT_MAX_LEVELS, many_levels
 from fnguard.metrics import summary
 from fnguard.search.budget import SearchError, format_seconds, parse_budget
 from fnguard.search.contributions import contributions
 from fnguard.search.leaderboard import jsonable
 from fnguard.search.objective import FoldExecutor, oof_scores, positive_scores, threshold_on
 from fnguard.search.runner import Progress, SearchResult, check_jobs, run_search
-from fnguard.search.space import Plan, resolve_pool
+from fnguard.search.space import TARGET_ENCODING, Plan, Pool, resolve_pool
 from fnguard.search.split import calibration_split, cv_folds, holdout_split
 
 __all__ = ["REVIEW_CAPACITY", "fit"]
@@ -157,6 +160,9 @@ def fit(
         check_destination(out)  # before the search, not after it
     dataset = _dataset(data, target, positive, drop)
     notes = list(dataset.notes) + list(pool.notes)
+    if levers is None:
+        pool, note = _with_target_encoding(pool, dataset.schema)
+        notes += [note] if note else []
     X, y = dataset.X, np.asarray(dataset.y, dtype=bool)
     groups = _groups(req, X)
 
@@ -248,6 +254,21 @@ def fit(
     if out is not None:
         guard.save(out)
     return guard
+
+
+def _with_target_encoding(pool: Pool, schema: Any) -> tuple[Pool, str | None]:
+    """The default pool plus 'encode:target' when a categorical column has more levels than
+    one-hot encoding keeps, with the note that says so."""
+    wide = many_levels(schema)
+    if not wide or TARGET_ENCODING in pool.transformers:
+        return pool, None
+    shown = format_names([f"'{name}'" for name in wide])
+    note = (
+        f"{plural(len(wide), 'categorical column')} with more than {ONEHOT_MAX_LEVELS} levels "
+        f"({shown}): one-hot encoding keeps the {ONEHOT_MAX_LEVELS} most frequent of each, "
+        f"so '{TARGET_ENCODING}' (each level's cross-fitted positive rate) joins the search."
+    )
+    return replace(pool, transformers=(*pool.transformers, TARGET_ENCODING)), note
 
 
 def _dataset(data: Any, target: str | None, positive: Any, drop: Any) -> Dataset:

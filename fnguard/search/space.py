@@ -43,6 +43,8 @@ DEFAULT_POOL = (
 PLAIN_FIRST = ("logistic", "lightgbm")
 #: The cost-sensitive default tried right after the plain models.
 WEIGHTED_FIRST = "lightgbm:weighted"
+#: The encoding added for categorical columns with many levels.
+TARGET_ENCODING = "encode:target"
 #: The choice "no lever of this kind".
 NONE = "none"
 
@@ -168,7 +170,9 @@ def first_plans(pool: Pool) -> list[Plan]:
 
     The plain logistic regression and plain LightGBM (whichever the pool holds; else the
     pool's first classifier), default parameters and only the threshold tuned; then the
-    class-weighted LightGBM with its default weight (negatives / positives).
+    class-weighted LightGBM with its default weight (negatives / positives), also after
+    target encoding when the pool holds it (added by ``fit`` for categorical columns with
+    many levels).
 
     Examples
     --------
@@ -179,6 +183,8 @@ def first_plans(pool: Pool) -> list[Plan]:
     plans = [Plan([name], {}, baseline=True) for name in plain]
     if WEIGHTED_FIRST in pool.classifiers:
         plans.append(Plan([WEIGHTED_FIRST], {}, baseline=False))
+        if TARGET_ENCODING in pool.transformers:
+            plans.append(Plan([TARGET_ENCODING, WEIGHTED_FIRST], {}, baseline=False))
     return plans
 
 

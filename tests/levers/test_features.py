@@ -145,3 +145,20 @@ def test_encoding_levers_on_their_own(lending) -> None:
     assert onehot.shape[1] == cats["sub_grade"].nunique() + cats["term"].nunique()
     target = registry["encode:target"].make(random_state=0)
     assert target.fit_transform(cats, y).shape == (len(X), 2)
+
+
+def test_onehot_keeps_at_most_the_cap_of_levels() -> None:
+    """Check that one-hot encoding of a 300-level column makes ONEHOT_MAX_LEVELS columns (the
+    rarer levels share the last), and that many_levels names it."""
+    import pandas as pd
+
+    from fnguard.data.schema import infer_schema
+    from fnguard.levers.features import ONEHOT_MAX_LEVELS, features_from_schema, many_levels
+
+    levels = np.repeat([f"l{i:03d}" for i in range(300)], np.arange(300) % 7 + 5)
+    frame = pd.DataFrame({"zip": levels, "small": np.resize(["a", "b", "c"], len(levels))})
+    schema = infer_schema(frame)
+    out = features_from_schema(schema, numeric=None).fit_transform(frame)
+    assert out.shape == (len(frame), ONEHOT_MAX_LEVELS + 3)
+    assert many_levels(schema) == ["zip"]
+    assert registry["encode:onehot"].make().max_categories == ONEHOT_MAX_LEVELS

@@ -317,3 +317,14 @@ def test_bad_margin(frame) -> None:
     """Check that a margin outside (0, 1) is refused before any search."""
     with pytest.raises(SearchError, match="margin"):
         _fit(frame, margin=1.5)
+
+
+def test_many_levels_bring_target_encoding_into_the_default_pool(frame) -> None:
+    """Check that a categorical column with more levels than one-hot keeps adds
+    'encode:target' to the default pool, with a note, and that its first trial runs it."""
+    wide = frame.assign(shop=[f"s{i % 150:03d}" for i in range(len(frame))])
+    g = fit(wide, "y", 1, "recall>=0.8", budget=120, cv=3, jobs=1, max_trials=4)
+    assert any("'shop'" in n and "'encode:target'" in n for n in g.info["notes"])
+    assert [r["levers"] for r in g.leaderboard][3] == ["encode:target", "lightgbm:weighted"]
+    narrow = _fit(frame)  # named levers: the pool stays as asked
+    assert not any("encode:target" in str(r["levers"]) for r in narrow.leaderboard)
