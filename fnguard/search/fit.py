@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from fnguard.data import Dataset, load_table
+from fnguard.data.leaks import leak_suspects
 from fnguard.data.names import format_names, plural
 from fnguard.decide import (
     DEFAULT_MARGIN,
@@ -167,6 +168,7 @@ def fit(
     groups = _groups(req, X)
 
     search_rows, test_rows = holdout_split(y, test_size, seed)
+    notes += _leak_notes(X.iloc[search_rows], y[search_rows], seed)
     X_s, y_s = X.iloc[search_rows], y[search_rows]
     folds, fold_notes = cv_folds(y_s, cv, seed)
     notes += fold_notes
@@ -254,6 +256,17 @@ def fit(
     if out is not None:
         guard.save(out)
     return guard
+
+
+def _leak_notes(X: pd.DataFrame, y: np.ndarray, seed: int) -> list[str]:
+    """A note per column that alone separates the classes (see
+    :func:`~fnguard.data.leaks.leak_suspects`), looked at on the search rows only."""
+    return [
+        f"Column '{name}' alone separates the classes almost perfectly (ROC-AUC {auc:.3f}): "
+        "if it is known only after the outcome, it leaks the label and the Guard will fail "
+        f"on new data. Check where it comes from; drop it with --drop {name}."
+        for name, auc in leak_suspects(X, y, seed=seed)
+    ]
 
 
 def _with_target_encoding(pool: Pool, schema: Any) -> tuple[Pool, str | None]:

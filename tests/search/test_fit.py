@@ -328,3 +328,12 @@ def test_many_levels_bring_target_encoding_into_the_default_pool(frame) -> None:
     assert [r["levers"] for r in g.leaderboard][3] == ["encode:target", "lightgbm:weighted"]
     narrow = _fit(frame)  # named levers: the pool stays as asked
     assert not any("encode:target" in str(r["levers"]) for r in narrow.leaderboard)
+
+
+def test_a_column_that_gives_the_label_away_gets_a_note(frame) -> None:
+    """Check that fit names a column that alone separates the classes, and how to drop it."""
+    leaky = frame.assign(outcome=np.where(frame["y"] == 1, "closed: fraud", "closed: ok"))
+    g = _fit(leaky, max_trials=1)
+    notes = [n for n in g.info["notes"] if "'outcome' alone separates" in n]
+    assert len(notes) == 1 and "--drop outcome" in notes[0]
+    assert not any("alone separates" in n for n in _fit(frame, max_trials=1).info["notes"])
