@@ -251,8 +251,7 @@ def run_search(
             study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
             for plan in first:
                 enqueue(study, plan, pool)
-            search = _Search(X, y, schema, requirement, folds, pool, seed, groups)
-            search.class_ratio = ratio
+            search = _Search(X, y, schema, requirement, folds, pool, seed, groups, ratio)
             if balanced:
                 search.notes.append(balanced)
             search.budget = budget
@@ -266,7 +265,7 @@ def run_search(
 class _Search:
     """The state of one search: records, kept scores, best trial."""
 
-    def __init__(self, X, y, schema, requirement, folds, pool, seed, groups) -> None:
+    def __init__(self, X, y, schema, requirement, folds, pool, seed, groups, ratio=None) -> None:
         self.X, self.y, self.schema, self.req = X, y, schema, requirement
         self.folds, self.pool, self.seed, self.groups = folds, pool, seed, groups
         self.board: list[dict[str, Any]] = []
@@ -277,8 +276,9 @@ class _Search:
         self.baselines: list[int] = []
         self.notes: list[str] = []
         self.executor: FoldExecutor | None = None
-        #: resampling levers search only ratios above the data's own (see ``suggest``)
-        self.class_ratio: float | None = None
+        #: resampling levers search only ratios above the data's own, and neighbour counts
+        #: below the smallest fold's minority rows (see ``suggest``)
+        self.class_ratio = class_ratio(y, folds) if ratio is None else ratio
         self.minority_rows = minority_rows(y, folds)
 
     def result(self, elapsed: float) -> SearchResult:

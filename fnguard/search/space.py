@@ -190,7 +190,8 @@ def first_plans(pool: Pool) -> list[Plan]:
 
 class _Prefixed:
     """An optuna trial whose parameter names get a prefix (``"smote/k_neighbors"``), and
-    that carries what a search space may need to know of the data (``class_ratio``)."""
+    that carries what a search space may need to know of the data (``class_ratio``,
+    ``minority_rows``)."""
 
     def __init__(
         self, trial: Any, prefix: str, class_ratio: float | None = None,
