@@ -152,7 +152,7 @@ class Guard:
             )
         own = drift is None
         if own:
-            drift = Drift(self.schema, source=source, ignore=[self.target])
+            drift = Drift(self.schema, source=source, ignore=self.not_features)
         X = self.schema.check(frame, source=source, drift=drift)
         if own:
             drift.warn(stacklevel=3)
@@ -256,6 +256,12 @@ class Guard:
             (see :meth:`decide`).
         """
         return self.decide(self.score(frame, source=source), index=frame.index)
+
+    @property
+    def not_features(self) -> list[str]:
+        """Columns new data may hold that are not features, so not drift: the target and the
+        columns left out at fit (``--drop`` and identifier columns)."""
+        return [self.target, *((self.info or {}).get("dropped") or [])]
 
     @property
     def classes_(self) -> np.ndarray:

@@ -38,6 +38,10 @@ class Dataset:
         Where the data came from (a path, ``"the DataFrame"`` or a bundled dataset's origin).
     notes : list of str
         What was decided for the user while loading (e.g. the positive label chosen).
+    dropped : list of str
+        The columns of the table left out of the features besides the target: those asked
+        to be dropped and the identifier columns left out (a Guard does not warn about them
+        in new data).
     """
 
     X: pd.DataFrame
@@ -48,6 +52,7 @@ class Dataset:
     schema: Schema
     source: str
     notes: list[str] = dataclasses.field(default_factory=list)
+    dropped: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def n_rows(self) -> int:
@@ -170,10 +175,13 @@ def load_table(
         frame[target], positive=positive, column=target, source=source, kind="target"
     )
     check_finite(X, quote_source(source))
+    left_out = list(dict.fromkeys(dropped))
     if auto_columns:
         X, date_notes = read_dates(X)
+        before = list(X.columns)
         X, id_notes = _drop_identifiers(X, target, source)
         notes += date_notes + id_notes
+        left_out += [name for name in before if name not in X.columns]
     schema = infer_schema(X, target=target, positive=pos, negative=neg)
     n_missing = sum(c.n_missing for c in schema.columns)
     if n_missing:
@@ -184,5 +192,5 @@ def load_table(
         )
     return Dataset(
         X=X, y=y, target=target, positive=pos, negative=neg, schema=schema,
-        source=source, notes=notes,
+        source=source, notes=notes, dropped=left_out,
     )

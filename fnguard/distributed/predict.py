@@ -52,7 +52,7 @@ def _predict_part(
     from fnguard.serve.predict import _chunk_predictions, _read_chunks, _writer
 
     target = Path(folder) / PART_NAME.format(index)
-    drift = Drift(guard.schema, source=path, ignore=[guard.target, *kept])
+    drift = Drift(guard.schema, source=path, ignore=[*guard.not_features, *kept])
     rows = positives = 0
     band: list[pd.DataFrame] = []
     cases: list[pd.DataFrame] = []

@@ -231,6 +231,7 @@ def fit(
         "notes": notes,
         "fingerprint": fingerprint(X, y),
         "source": dataset.source,
+        "dropped": list(dataset.dropped),
         "versions": versions(),
         "created": created,
     }

@@ -97,7 +97,7 @@ def predict_frame(
     """
     guard = _guard(guard)
     kept = _keep_names(keep)
-    drift = Drift(guard.schema, source=source, ignore=[guard.target, *kept])
+    drift = Drift(guard.schema, source=source, ignore=[*guard.not_features, *kept])
     out = _chunk_predictions(guard, frame, 0, kept, source, drift)
     drift.warn(stacklevel=2)
     return out
@@ -192,7 +192,7 @@ def predict_file(
     prepare_dir(out_path.absolute().parent, what="folder of the output")
     collector = None if review is None else _Collector(review, label)
     ids = [] if review is None or review.id_column is None else [review.id_column]
-    drift = Drift(guard.schema, source=label, ignore=[guard.target, *kept, *ids])
+    drift = Drift(guard.schema, source=label, ignore=[*guard.not_features, *kept, *ids])
     rows = positives = reviews = n_chunks = 0
     with atomic_path(out_path, what="output file") as tmp, _writer(fmt, out_path, tmp) as write:
         for chunk in chunks:

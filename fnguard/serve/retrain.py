@@ -411,7 +411,7 @@ def _merge(
     from fnguard.data.schema import Drift
 
     drift = Drift(guard.schema, source="the training table",
-                  ignore=[guard.target, *([id_column] if id_column else [])])
+                  ignore=[*guard.not_features, *([id_column] if id_column else [])])
     X = guard.schema.check(frame, source="the training table", drift=drift)
     drift.warn(stacklevel=4)
     y_add = np.array([sure["final"][j] == "positive" for j in added], dtype=bool)
