@@ -1,11 +1,13 @@
-"""What a text column of a table really holds: dates written as text, or identifiers.
+"""What a text column of a table really holds: dates or decimal-comma numbers written as
+text, or identifiers.
 
 A CSV has no types: dates arrive as strings and would be treated as categories with a level
 per day, and an id or free-text column would be encoded as thousands of levels that no model
 can learn from (and that make SMOTE-NC's memory explode). :func:`read_dates` turns text
-columns written as ISO dates into datetimes; :func:`identifier_columns` finds text columns
-with a distinct value in (nearly) every row. :func:`~fnguard.data.load_table` applies both
-and says so in its notes.
+columns written as ISO dates into datetimes, :func:`read_decimal_commas` numbers written with
+decimal commas (``17,99``, ``1.234,5``: spreadsheets in many locales) into floats;
+:func:`identifier_columns` finds text columns with a distinct value in (nearly) every row.
+:func:`~fnguard.data.load_table` applies all three and says so in its notes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import pandas as pd
 
 from fnguard.data.names import format_names, plural
 
-__all__ = ["ID_MIN_ROWS", "ID_SHARE", "identifier_columns", "read_dates"]
+__all__ = [
+    "ID_MIN_ROWS", "ID_SHARE", "decimal_comma_numbers", "identifier_columns", "read_dates",
+    "read_decimal_commas",
+]
 
 #: A text column is an identifier when at least this share of its values are distinct ...
 ID_SHARE = 0.95
@@ -30,6 +35,78 @@ _ISO_DATE = re.compile(
     r"([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"  # optional time, 2024-03-01 12:30:00.5
     r"(Z|[+-]\d{2}:?\d{2})?$"  # optional zone
 )
+
+
+#: A number with a decimal comma (thousands grouped by dots or not), or a whole number.
+_COMMA_NUMBER = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$")
+#: ... of which one at least must be unambiguous: a comma not followed by exactly 3 digits
+#: (1,234 may be a thousand), or dots grouping thousands before a comma.
+_SURELY_COMMA = re.compile(r"^[+-]?(\d+,(\d{1,2}|\d{4,})|\d{1,3}(\.\d{3})+,\d+)$")
+
+
+def decimal_comma_numbers(values: pd.Series, *, sure: bool = False) -> pd.Series | None:
+    """``values`` read as numbers written with decimal commas, or None if they are not.
+
+    Parameters
+    ----------
+    values : Series
+        Text.
+    sure : bool, default=False
+        Require one value that cannot be a number with a comma between thousands
+        (``17,99``; not ``1,234``).
+
+    Returns
+    -------
+    Series of float64 or None
+        Blank values are missing.
+
+    Examples
+    --------
+    >>> decimal_comma_numbers(pd.Series(["17,99", "1.234,5", "-3", None])).tolist()
+    [17.99, 1234.5, -3.0, nan]
+    >>> decimal_comma_numbers(pd.Series(["1,234", "5"]), sure=True) is None
+    True
+    >>> decimal_comma_numbers(pd.Series(["1,2", "x"])) is None
+    True
+    """
+    text = values.astype(object).where(values.notna()).astype(str).str.strip()
+    blank = values.isna() | (text == "")
+    present = text[~blank]
+    if not len(present) or not present.str.fullmatch(_COMMA_NUMBER).all():
+        return None
+    if sure and not present.str.fullmatch(_SURELY_COMMA).any():
+        return None
+    number = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    return pd.to_numeric(number.where(~blank), errors="coerce").astype("float64")
+
+
+def read_decimal_commas(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Text columns of numbers written with decimal commas read as numbers (see
+    :func:`decimal_comma_numbers`; one value at least must be unambiguous).
+
+    Examples
+    --------
+    >>> out, notes = read_decimal_commas(pd.DataFrame({"p": ["17,99", "3", None], "c": ["a"] * 3}))
+    >>> out["p"].tolist(), notes
+    ([17.99, 3.0, nan], ["1 text column holds numbers with decimal commas and is read as numbers: 'p'."])
+    """  # noqa: E501
+    parsed = {}
+    for name in X.columns:
+        if _is_text(X[name]):
+            numbers = decimal_comma_numbers(X[name], sure=True)
+            if numbers is not None:
+                parsed[str(name)] = numbers
+    if not parsed:
+        return X, []
+    out = X.copy(deep=False)
+    for name, numbers in parsed.items():
+        out[name] = numbers
+    one = len(parsed) == 1
+    return out, [
+        f"{plural(len(parsed), 'text column')} {'holds' if one else 'hold'} numbers with "
+        f"decimal commas and {'is' if one else 'are'} read as numbers: "
+        f"{format_names([repr(n) for n in parsed])}."
+    ]
 
 
 def _is_text(values: pd.Series) -> bool:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from fnguard.data.columns import decimal_comma_numbers
 from fnguard.data.names import closest_names, format_names, plural, quote_source
 from fnguard.data.target import row_numbers, show_value, to_python
 from fnguard.errors import ArtifactError, DataError, FnguardWarning
@@ -380,6 +381,10 @@ def _as_float(values: pd.Series, name: str, where: str) -> pd.Series:
     parsed = pd.to_numeric(values, errors="coerce")
     bad = _not_parsed(values, parsed)
     if bad.any():
+        commas = decimal_comma_numbers(values)
+        if commas is not None:  # 17,99: a decimal comma, as in the training table's reading
+            _check_finite(commas, name, where)
+            return commas
         first = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"The numeric column '{name}' in {where} holds "
@@ -532,6 +537,7 @@ class Drift:
         self._unseen: dict[str, dict[str, int]] = {}
         self._filled: set[str] = set()
         self._far: dict[str, list[Any]] = {}  # column -> [rows, most extreme value]
+        self._as_text: set[str] = set()  # dates or decimal-comma numbers written as text
 
     def observe(self, frame: pd.DataFrame, checked: pd.DataFrame) -> None:
         """Record the drift of one table or chunk: ``frame`` as read, ``checked`` as converted."""
@@ -545,10 +551,16 @@ class Drift:
             if not present.any():
                 continue
             self._filled.add(spec.name)
-            if spec.name not in self._types:
+            if spec.name not in self._types and spec.name not in self._as_text:
                 kind = _column_kind(raw[raw.notna()])
-                # dates read from text are how a CSV holds them, not a change of type
-                if kind != spec.kind and not (spec.kind == "datetime" and kind == "categorical"):
+                if kind == "categorical" and (
+                    spec.kind == "datetime"
+                    or (spec.kind == "numeric" and decimal_comma_numbers(raw) is not None)
+                ):
+                    # dates, or numbers with decimal commas, read from text: how a CSV holds
+                    # them, not a change of type
+                    self._as_text.add(spec.name)
+                elif kind != spec.kind:
                     self._types[spec.name] = (
                         f"'{spec.name}' ({spec.kind}, {spec.dtype} in training; "
                         f"read as {raw.dtype} here)"

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fnguard.data.columns import identifier_columns, read_dates
+from fnguard.data.columns import identifier_columns, read_dates, read_decimal_commas
 from fnguard.data.frames import read_frame, source_name
 from fnguard.data.names import format_names, missing_column_error, plural, quote_source
 from fnguard.data.schema import Schema, check_finite, infer_schema
@@ -111,7 +111,8 @@ def load_table(
 ) -> Dataset:
     """Read a labelled table and check its target.
 
-    Text columns that hold only ISO dates are read as dates, and text columns with a
+    Text columns that hold only ISO dates are read as dates, those of numbers written with
+    decimal commas (``17,99``) as numbers, and text columns with a
     distinct value in nearly every row (ids, names, free text) are left out of the features,
     each with a note (see :mod:`fnguard.data.columns`).
 
@@ -128,7 +129,8 @@ def load_table(
     drop : str or iterable of str, optional
         Columns to leave out of the features, such as ids or columns that leak the label.
     auto_columns : bool, default=True
-        Read text dates as dates and leave out identifier columns; False keeps the columns
+        Read text dates and decimal-comma numbers and leave out identifier columns; False
+        keeps the columns
         as they are read (to match a schema made before, as ``fnguard retrain`` does).
 
     Returns
@@ -178,9 +180,10 @@ def load_table(
     left_out = list(dict.fromkeys(dropped))
     if auto_columns:
         X, date_notes = read_dates(X)
+        X, comma_notes = read_decimal_commas(X)
         before = list(X.columns)
         X, id_notes = _drop_identifiers(X, target, source)
-        notes += date_notes + id_notes
+        notes += date_notes + comma_notes + id_notes
         left_out += [name for name in before if name not in X.columns]
     schema = infer_schema(X, target=target, positive=pos, negative=neg)
     n_missing = sum(c.n_missing for c in schema.columns)
