@@ -53,7 +53,10 @@ from fnguard.search.runner import Progress, SearchResult, check_jobs, run_search
 from fnguard.search.space import TARGET_ENCODING, Plan, Pool, resolve_pool
 from fnguard.search.split import calibration_split, cv_folds, holdout_split
 
-__all__ = ["REVIEW_CAPACITY", "fit"]
+__all__ = ["FLAGS_ALMOST_ALL", "REVIEW_CAPACITY", "fit"]
+
+#: A false-positive rate on the test set from which the Guard is said to flag nearly everyone.
+FLAGS_ALMOST_ALL = 0.9
 
 #: Share of cases the review band may hold.
 REVIEW_CAPACITY = "2%"
@@ -463,6 +466,13 @@ def _verdict_notes(
             f"The guarantee held on the calibration split but {req.metric} fell short on the "
             f"test set ({got.get('value', float('nan')):.4f}): a guarantee holds with the "
             "stated probability, not always."
+        )
+    fpr = (metrics.get("fpr") or {}).get("value")
+    if fpr is not None and np.isfinite(fpr) and fpr >= FLAGS_ALMOST_ALL:
+        notes.append(
+            f"The Guard flags {fpr:.0%} of the negative rows of the test set: it is barely "
+            "better than flagging everyone. The features may not tell the classes apart at "
+            "this requirement: relax it, give the search more time, or add informative columns."
         )
     return notes
 

@@ -356,3 +356,18 @@ def test_columns_left_out_at_fit_are_not_drift_at_predict(frame) -> None:
         g.predict(new)
     with pytest.warns(FnguardWarning, match="'extra'"):
         g.predict(new.assign(extra=1))
+
+
+def test_a_guard_that_flags_nearly_everyone_says_so(guard) -> None:
+    """On features that carry no signal, recall>=0.95 is reached only by flagging nearly every
+    row: the notes say so (and not on the informative frame)."""
+    rng = np.random.default_rng(5)
+    noise = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400),
+                          "y": (rng.random(400) < 0.2).astype(int)})
+    g = fit(noise, "y", 1, "recall>=0.95", budget=120, levers=["logistic"], cv=3, jobs=1,
+            max_trials=2, margin=None)
+    fpr = g.metrics["fpr"]["value"]
+    flagged = [n for n in g.info["notes"] if "barely better than flagging everyone" in n]
+    assert (fpr >= 0.9) == bool(flagged)
+    assert flagged and f"{fpr:.0%}" in flagged[0]
+    assert not any("flagging everyone" in n for n in guard.info["notes"])
