@@ -96,15 +96,23 @@ def read_decimal_commas(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             numbers = decimal_comma_numbers(X[name], sure=True)
             if numbers is not None:
                 parsed[str(name)] = numbers
+    return _replaced(X, parsed, "numbers with decimal commas", "numbers")
+
+
+def _replaced(
+    X: pd.DataFrame, parsed: dict[str, pd.Series], holds: str, read_as: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """``X`` with the ``parsed`` columns replaced (a shallow copy; ``X`` itself when none),
+    and the note that names them."""
     if not parsed:
         return X, []
     out = X.copy(deep=False)
-    for name, numbers in parsed.items():
-        out[name] = numbers
+    for name, values in parsed.items():
+        out[name] = values
     one = len(parsed) == 1
     return out, [
-        f"{plural(len(parsed), 'text column')} {'holds' if one else 'hold'} numbers with "
-        f"decimal commas and {'is' if one else 'are'} read as numbers: "
+        f"{plural(len(parsed), 'text column')} {'holds' if one else 'hold'} {holds} and "
+        f"{'is' if one else 'are'} read as {read_as}: "
         f"{format_names([repr(n) for n in parsed])}."
     ]
 
@@ -158,17 +166,7 @@ def read_dates(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         if dates.notna().sum() != len(present):
             continue  # e.g. 2024-13-45: not dates after all
         parsed[str(name)] = dates.dt.tz_convert(None)
-    if not parsed:
-        return X, []
-    out = X.copy(deep=False)
-    for name, dates in parsed.items():
-        out[name] = dates
-    names = format_names([f"'{n}'" for n in parsed])
-    return out, [
-        f"{plural(len(parsed), 'text column')} "
-        f"{'holds' if len(parsed) == 1 else 'hold'} dates and "
-        f"{'is' if len(parsed) == 1 else 'are'} read as dates: {names}."
-    ]
+    return _replaced(X, parsed, "dates", "dates")
 
 
 def identifier_columns(X: pd.DataFrame) -> list[tuple[str, float]]:
