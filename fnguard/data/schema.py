@@ -376,29 +376,21 @@ def _not_parsed(values: pd.Series, parsed: pd.Series) -> np.ndarray:
 def _as_float(values: pd.Series, name: str, where: str) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
         out = values.astype("float64")
-        _check_finite(out, name, where)
-        return out
-    parsed = pd.to_numeric(values, errors="coerce")
-    bad = _not_parsed(values, parsed)
-    if bad.any():
-        commas = decimal_comma_numbers(values)
-        if commas is not None:  # 17,99: a decimal comma, as in the training table's reading
-            _check_finite(commas, name, where)
-            return commas
-        first = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"The numeric column '{name}' in {where} holds "
-            f"{plural(int(bad.sum()), 'non-numeric value')}, "
-            f"e.g. {show_value(values.iloc[first])} ({row_numbers(bad)}): "
-            "fix or blank those values."
-        )
-    parsed = parsed.astype("float64")
-    _check_finite(parsed, name, where)
-    return parsed
-
-
-def _check_finite(values: pd.Series, name: str, where: str) -> None:
-    check_finite(values.to_frame(name), where)
+    else:
+        parsed = pd.to_numeric(values, errors="coerce")
+        bad = _not_parsed(values, parsed)
+        # 17,99: a decimal comma, as a training table of such text was read
+        out = decimal_comma_numbers(values) if bad.any() else parsed.astype("float64")
+        if out is None:
+            first = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"The numeric column '{name}' in {where} holds "
+                f"{plural(int(bad.sum()), 'non-numeric value')}, "
+                f"e.g. {show_value(values.iloc[first])} ({row_numbers(bad)}): "
+                "fix or blank those values."
+            )
+    check_finite(out.to_frame(name), where)
+    return out
 
 
 def check_finite(X: pd.DataFrame, where: str) -> None:

@@ -107,10 +107,7 @@ def _encoder(categorical: str, random_state: Any = None) -> Any:
     from sklearn import preprocessing
 
     if categorical == "onehot":
-        return preprocessing.OneHotEncoder(
-            handle_unknown="infrequent_if_exist", min_frequency=5,
-            max_categories=ONEHOT_MAX_LEVELS, sparse_output=False,
-        )
+        return _onehot()
     if categorical == "target":
         return _target_encoder(random_state)
     return preprocessing.OrdinalEncoder(

@@ -231,13 +231,7 @@ def class_ratio(y: Any, folds: Sequence[tuple[Any, Any]] | None = None) -> float
     >>> class_ratio(y, [(np.arange(1, 9), np.array([0])), (np.arange(8), np.array([8]))])
     0.6
     """
-    y = np.asarray(y)
-    parts = [y] if not folds else [y[np.asarray(train)] for train, _ in folds]
-    ratios = []
-    for part in parts:
-        counts = np.unique(part, return_counts=True)[1]
-        if len(counts) >= 2:
-            ratios.append(counts.min() / counts.max())
+    ratios = [c.min() / c.max() for c in _class_counts(y, folds) if len(c) >= 2]
     return float(max(ratios)) if ratios else 0.0
 
 
@@ -250,10 +244,14 @@ def minority_rows(y: Any, folds: Sequence[tuple[Any, Any]] | None = None) -> int
     >>> minority_rows(y), minority_rows(y, [(np.arange(1, 9), None), (np.arange(7), None)])
     (3, 1)
     """
+    return int(min(c.min() if len(c) >= 2 else 0 for c in _class_counts(y, folds)))
+
+
+def _class_counts(y: Any, folds: Sequence[tuple[Any, Any]] | None) -> list[np.ndarray]:
+    """Rows per class of ``y``, or of the training part of each fold."""
     y = np.asarray(y)
     parts = [y] if not folds else [y[np.asarray(train)] for train, _ in folds]
-    counts = [np.unique(part, return_counts=True)[1] for part in parts]
-    return int(min(c.min() if len(c) >= 2 else 0 for c in counts))
+    return [np.unique(part, return_counts=True)[1] for part in parts]
 
 
 def suggest(
