@@ -382,13 +382,8 @@ def _as_float(values: pd.Series, name: str, where: str) -> pd.Series:
         # 17,99: a decimal comma, as a training table of such text was read
         out = decimal_comma_numbers(values) if bad.any() else parsed.astype("float64")
         if out is None:
-            first = int(np.flatnonzero(bad)[0])
-            raise DataError(
-                f"The numeric column '{name}' in {where} holds "
-                f"{plural(int(bad.sum()), 'non-numeric value')}, "
-                f"e.g. {show_value(values.iloc[first])} ({row_numbers(bad)}): "
-                "fix or blank those values."
-            )
+            what = plural(int(bad.sum()), "non-numeric value")
+            raise _unreadable(values, bad, f"The numeric column '{name}' in {where} holds {what}")
     check_finite(out.to_frame(name), where)
     return out
 
@@ -440,14 +435,18 @@ def _as_datetime(values: pd.Series, name: str, where: str) -> pd.Series:
     parsed = parsed.dt.tz_convert(None)
     bad = _not_parsed(values, parsed)
     if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"The date column '{name}' in {where} holds "
-            f"{plural(int(bad.sum()), 'value')} that cannot be read as dates, "
-            f"e.g. {show_value(values.iloc[first])} ({row_numbers(bad)}): "
-            "fix or blank those values."
-        )
+        what = f"{plural(int(bad.sum()), 'value')} that cannot be read as dates"
+        raise _unreadable(values, bad, f"The date column '{name}' in {where} holds {what}")
     return parsed
+
+
+def _unreadable(values: pd.Series, bad: np.ndarray, start: str) -> DataError:
+    """The error for values a column's type cannot read: ``start``, an example, the rows."""
+    first = int(np.flatnonzero(bad)[0])
+    return DataError(
+        f"{start}, e.g. {show_value(values.iloc[first])} ({row_numbers(bad)}): "
+        "fix or blank those values."
+    )
 
 
 def _as_text_like(values: pd.Series, spec: ColumnSpec) -> pd.Series:
