@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fnguard.data.columns import decimal_comma_numbers
 from fnguard.data.frames import read_frame, source_name
 from fnguard.data.names import missing_column_error, plural, quote_source
 from fnguard.data.target import binarize_target, row_numbers, show_value, to_python
@@ -78,6 +79,9 @@ def _scores(values: pd.Series, column: str, source: str) -> np.ndarray:
         parsed = pd.to_numeric(values, errors="coerce")
         text = values.astype(str).str.strip()
         bad = (values.notna() & parsed.isna() & (text != "")).to_numpy(dtype=bool)
+        commas = decimal_comma_numbers(values) if bad.any() else None
+        if commas is not None:  # 0,95: a spreadsheet's decimal comma
+            parsed, bad = commas, np.zeros(len(values), dtype=bool)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
             raise DataError(

@@ -79,6 +79,15 @@ def test_load_scores_accepts_numeric_text_and_booleans() -> None:
                                   [0.0, 1.0])
 
 
+
+def test_load_scores_reads_decimal_commas(tmp_path: Path) -> None:
+    """Check that a spreadsheet export (';' separators, decimal commas) gives the scores."""
+    path = tmp_path / "scores.csv"
+    path.write_text("label;score\n0;0,1\n1;0,95\n0;0,3\n1;1\n")
+    np.testing.assert_array_equal(load_scores(path, label="label", score="score").y_score,
+                                  [0.1, 0.95, 0.3, 1.0])
+
+
 def test_load_scores_notes_scores_outside_unit_interval() -> None:
     """Check that margins outside [0, 1] are accepted with a note about calibration."""
     frame = pd.DataFrame({"y": [0, 1, 0], "margin": [-2.5, 3.0, 0.5]})
