@@ -47,7 +47,7 @@ from fnguard.levers.features import ONEHOT_MAX_LEVELS, many_levels
 from fnguard.metrics import summary
 from fnguard.search.budget import SearchError, format_seconds, parse_budget
 from fnguard.search.contributions import contributions
-from fnguard.search.leaderboard import jsonable
+from fnguard.search.leaderboard import is_repeat, jsonable
 from fnguard.search.objective import FoldExecutor, oof_scores, positive_scores, threshold_on
 from fnguard.search.runner import Progress, SearchResult, check_jobs, run_search
 from fnguard.search.space import TARGET_ENCODING, Plan, Pool, resolve_pool
@@ -511,7 +511,7 @@ def _reference(
 
 def _nothing_finished(result: SearchResult, seconds: float) -> SearchError:
     failed = [r for r in result.leaderboard if r["state"] == "failed"]
-    if failed and len(failed) == len(result.leaderboard):
+    if failed and len(failed) == sum(not is_repeat(r) for r in result.leaderboard):
         reasons = "; ".join(f"{' + '.join(r['levers'])}: {r['error']}" for r in failed[:3])
         return SearchError(
             f"Every trial failed ({len(failed)}), so there is no model to keep: {reasons}. "

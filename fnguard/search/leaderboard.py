@@ -21,10 +21,23 @@ import numpy as np
 
 from fnguard.decide import Decision
 
-__all__ = ["STATES", "jsonable", "record"]
+__all__ = ["REPEAT", "STATES", "is_repeat", "jsonable", "record"]
 
 #: The states of a trial.
 STATES = ("complete", "pruned", "failed")
+#: How the error of a trial that repeats an earlier plan (a "pruned" row, not fitted) ends.
+REPEAT = "not fitted again"
+
+
+def is_repeat(row: dict[str, Any]) -> bool:
+    """Whether a leaderboard row repeats an earlier trial's plan (and was not fitted).
+
+    Examples
+    --------
+    >>> is_repeat({"state": "pruned", "error": "the same plan as trial 3: not fitted again"})
+    True
+    """
+    return row["state"] == "pruned" and str(row.get("error") or "").endswith(REPEAT)
 _EMPTY = {"value": None, "low": None, "high": None}
 
 

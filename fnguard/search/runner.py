@@ -10,6 +10,7 @@ pruned; a trial that raises is recorded as failed with its message.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import warnings
@@ -22,7 +23,7 @@ import pandas as pd
 
 from fnguard.decide import Decision, Requirement
 from fnguard.levers import build
-from fnguard.search.leaderboard import record
+from fnguard.search.leaderboard import REPEAT, record
 from fnguard.search.objective import (
     FoldExecutor,
     OutOfTime,
@@ -47,6 +48,9 @@ PRUNE_PERCENTILE = 25.0
 #: Above this ratio of minority to majority rows the resampling levers are left out: the
 #: classes are nearly balanced already.
 BALANCED_RATIO = 0.8
+#: Plans drawn again in a row (each already tried) after which the search stops: its space
+#: is exhausted.
+MAX_REPEATS = 30
 #: Longest error message kept in the leaderboard.
 _MAX_ERROR = 300
 
@@ -280,6 +284,10 @@ class _Search:
         #: below the smallest fold's minority rows (see ``suggest``)
         self.class_ratio = class_ratio(y, folds) if ratio is None else ratio
         self.minority_rows = minority_rows(y, folds)
+        #: the trial number and value of each plan tried to the end (None: it failed), by
+        #: :func:`_plan_key`
+        self._tried: dict[str, tuple[int, float | None]] = {}
+        self._repeats = 0  # plans drawn again in a row
 
     def result(self, elapsed: float) -> SearchResult:
         res = SearchResult(self.board, None, self.plans, self.decisions, self.oof,
@@ -311,6 +319,22 @@ class _Search:
             trial = study.ask()
             plan = suggest(trial, self.pool, class_ratio=self.class_ratio,
                            minority_rows=self.minority_rows)
+            key = _plan_key(plan)
+            if key in self._tried:
+                # the same pipeline again: its result is known, nothing to fit
+                self._repeat(study, trial, plan, *self._tried[key])
+                if progress is not None:
+                    progress(self._progress(best, start, budget))
+                if self._repeats >= MAX_REPEATS:
+                    self.notes.append(
+                        f"The search stopped early, after {len(self.board)} trials of which "
+                        f"{len(self._tried)} distinct plans ran to the end: the last "
+                        f"{MAX_REPEATS} plans drawn had all been tried (the levers' search "
+                        "space is small). Name more levers to search further."
+                    )
+                    break
+                continue
+            self._repeats = 0
             number = trial.number
             self.plans[number] = plan
             if plan.baseline:
@@ -350,10 +374,29 @@ class _Search:
                 number, plan.levers, plan.params, state=state, seconds=time.perf_counter() - t0,
                 baseline=plan.baseline, decision=decision, value=value, error=error,
             ))
+            if state in ("complete", "failed"):
+                self._tried[key] = (number, value)
             if state == "complete":
                 best = self._keep()
             if progress is not None:
                 progress(self._progress(best, start, budget))
+
+    def _repeat(self, study: Any, trial: Any, plan: Plan, first: int, value: float | None) -> None:
+        """Tell optuna the known result of a plan drawn again (None: it failed), and keep a
+        row for it (the leaderboard has one per trial number) that says which trial it
+        repeats."""
+        import optuna
+
+        self._repeats += 1
+        if value is None:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            study.tell(trial, value)
+        self.plans[trial.number] = plan
+        self.board.append(record(
+            trial.number, plan.levers, plan.params, state="pruned", seconds=0.0,
+            baseline=plan.baseline, error=f"the same plan as trial {first}: {REPEAT}",
+        ))
 
     def _pruning_hook(
         self, trial: Any, prune: bool
@@ -412,3 +455,8 @@ def _short(r: dict[str, Any], req: Requirement) -> str:
     if req.kind == "constraint" and not r["met"]:
         parts.append("not met")
     return ", ".join(parts) if parts else "-"
+
+
+def _plan_key(plan: Plan) -> str:
+    """The pipeline a plan builds, as text: equal plans build equal pipelines."""
+    return json.dumps([plan.levers, plan.params], sort_keys=True, default=repr)

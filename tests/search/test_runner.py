@@ -208,3 +208,37 @@ def test_balanced_classes_leave_the_samplers_out() -> None:
                      budget=120.0, seed=0, max_trials=4)
     assert all(r["levers"] == ["logistic"] for r in res.leaderboard)
     assert any("nearly balanced" in n and "smote" in n for n in res.notes)
+
+
+@pytest.fixture
+def tiny() -> Iterator[None]:
+    """A classifier lever whose search space has two points."""
+
+    def space(trial):
+        return {"C": trial.suggest_categorical("C", [0.1, 1.0])}
+
+    register("test:tiny", "algorithm", "classifier", "Two points.", "None.", search=space)(
+        LogisticRegression)
+    yield
+    registry._levers.pop("test:tiny")
+
+
+def test_an_exhausted_space_stops_the_search(data, tiny) -> None:
+    """Plans drawn again are not fitted again; once every draw is a repeat the search stops
+    early with a note, long before its budget."""
+    from fnguard.search.leaderboard import is_repeat
+    from fnguard.search.runner import MAX_REPEATS
+
+    d, folds = data
+    started = time.monotonic()
+    res = run_search(d.X, d.y, d.schema, REQ, folds, pool=resolve_pool(["test:tiny"]),
+                     budget=120.0, seed=0)
+    assert time.monotonic() - started < 60
+    fitted = [r for r in res.leaderboard if not is_repeat(r)]
+    plans = [(tuple(r["levers"]), repr(r["params"])) for r in fitted]
+    assert len(plans) == len(set(plans)) <= 3  # the plain model, then C=0.1 and C=1.0
+    repeats = [r for r in res.leaderboard if r not in fitted]
+    assert len(repeats) >= MAX_REPEATS
+    assert all(r["state"] == "pruned" and r["seconds"] == 0 for r in repeats)
+    assert [r["trial"] for r in res.leaderboard] == list(range(len(res.leaderboard)))
+    assert any(f"the last {MAX_REPEATS} plans drawn had all been tried" in n for n in res.notes)
