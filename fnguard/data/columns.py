@@ -20,8 +20,8 @@ import pandas as pd
 from fnguard.data.names import format_names, plural
 
 __all__ = [
-    "ID_MIN_ROWS", "ID_SHARE", "decimal_comma_numbers", "identifier_columns", "read_dates",
-    "read_decimal_commas",
+    "ID_MIN_ROWS", "ID_SHARE", "decimal_comma_numbers", "identifier_columns", "not_parsed",
+    "read_dates", "read_decimal_commas", "read_numbers",
 ]
 
 #: A text column is an identifier when at least this share of its values are distinct ...
@@ -78,6 +78,38 @@ def decimal_comma_numbers(values: pd.Series, *, sure: bool = False) -> pd.Series
         return None
     number = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     return pd.to_numeric(number.where(~blank), errors="coerce").astype("float64")
+
+
+def not_parsed(values: pd.Series, parsed: pd.Series) -> np.ndarray:
+    """Rows with a non-blank value that the parser could not read."""
+    text = values.astype(str).str.strip()
+    return (values.notna() & parsed.isna() & (text != "")).to_numpy(dtype=bool)
+
+
+def read_numbers(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Text read as numbers, with decimal points or, failing that, decimal commas.
+
+    Returns
+    -------
+    numbers : Series of float64
+        Missing where a value is blank or unreadable.
+    bad : ndarray of bool
+        The rows holding a value that could not be read.
+
+    Examples
+    --------
+    >>> numbers, bad = read_numbers(pd.Series(["0,5", "2"]))
+    >>> numbers.tolist(), bad.tolist()
+    ([0.5, 2.0], [False, False])
+    >>> read_numbers(pd.Series(["0.5", "high"]))[1].tolist()
+    [False, True]
+    """
+    parsed = pd.to_numeric(values, errors="coerce")
+    bad = not_parsed(values, parsed)
+    commas = decimal_comma_numbers(values) if bad.any() else None
+    if commas is not None:  # 0,95: a spreadsheet's decimal comma
+        return commas, np.zeros(len(values), dtype=bool)
+    return parsed.astype("float64"), bad
 
 
 def read_decimal_commas(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

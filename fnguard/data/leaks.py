@@ -27,11 +27,11 @@ _MIN_PER_CLASS = 10
 
 
 def _auc(values: np.ndarray, y: np.ndarray) -> float:
-    """ROC-AUC of ``values`` as scores of ``y`` (ties count half), by ranks."""
-    ranks = pd.Series(values).rank(method="average").to_numpy()
-    n_pos = int(y.sum())
-    n_neg = len(y) - n_pos
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    """ROC-AUC of ``values`` as scores of ``y`` (fnguard's, scikit-learn's to 1e-9)."""
+    from fnguard.metrics.confusion import _curve_from_scores
+    from fnguard.metrics.ranking import roc_auc
+
+    return roc_auc(_curve_from_scores(np.asarray(values, dtype=np.float64), y))
 
 
 def _numeric_auc(values: np.ndarray, y: np.ndarray) -> float:
@@ -106,10 +106,11 @@ def leak_suspects(
     found = []
     for name in X.columns:
         column = X[name]
-        if pd.api.types.is_bool_dtype(column.dtype) or isinstance(
-            column.dtype, pd.CategoricalDtype
-        ) or not (pd.api.types.is_numeric_dtype(column.dtype)
-                  or pd.api.types.is_datetime64_any_dtype(column.dtype)):
+        dtype = column.dtype
+        numeric = not pd.api.types.is_bool_dtype(dtype) and (
+            pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)
+        )
+        if not numeric:  # text, categories, booleans: by their levels' rates
             if column.nunique(dropna=False) < 2:
                 continue
             auc = _categorical_auc(column, y, seed)

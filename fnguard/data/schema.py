@@ -10,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from fnguard.data.columns import decimal_comma_numbers
+from fnguard.data.columns import decimal_comma_numbers, not_parsed, read_numbers
 from fnguard.data.names import closest_names, format_names, plural, quote_source
 from fnguard.data.target import row_numbers, show_value, to_python
 from fnguard.errors import ArtifactError, DataError, FnguardWarning
@@ -367,21 +367,13 @@ class Schema:
         return pd.DataFrame(out, index=frame.index)
 
 
-def _not_parsed(values: pd.Series, parsed: pd.Series) -> np.ndarray:
-    """Rows with a non-blank value that the parser could not read."""
-    text = values.astype(str).str.strip()
-    return (values.notna() & parsed.isna() & (text != "")).to_numpy(dtype=bool)
-
-
 def _as_float(values: pd.Series, name: str, where: str) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
         out = values.astype("float64")
     else:
-        parsed = pd.to_numeric(values, errors="coerce")
-        bad = _not_parsed(values, parsed)
-        # 17,99: a decimal comma, as a training table of such text was read
-        out = decimal_comma_numbers(values) if bad.any() else parsed.astype("float64")
-        if out is None:
+        # 17,99 reads too: a decimal comma, as a training table of such text was read
+        out, bad = read_numbers(values)
+        if bad.any():
             what = plural(int(bad.sum()), "non-numeric value")
             raise _unreadable(values, bad, f"The numeric column '{name}' in {where} holds {what}")
     check_finite(out.to_frame(name), where)
@@ -428,12 +420,12 @@ def _as_datetime(values: pd.Series, name: str, where: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values
     parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
-    if _not_parsed(values, parsed).any():
+    if not_parsed(values, parsed).any():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "could not infer format"
             parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
     parsed = parsed.dt.tz_convert(None)
-    bad = _not_parsed(values, parsed)
+    bad = not_parsed(values, parsed)
     if bad.any():
         what = f"{plural(int(bad.sum()), 'value')} that cannot be read as dates"
         raise _unreadable(values, bad, f"The date column '{name}' in {where} holds {what}")

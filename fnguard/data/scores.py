@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fnguard.data.columns import decimal_comma_numbers
+from fnguard.data.columns import read_numbers
 from fnguard.data.frames import read_frame, source_name
 from fnguard.data.names import missing_column_error, plural, quote_source
 from fnguard.data.target import binarize_target, row_numbers, show_value, to_python
@@ -76,12 +76,7 @@ def _scores(values: pd.Series, column: str, source: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
         parsed = values.astype("float64")
     else:
-        parsed = pd.to_numeric(values, errors="coerce")
-        text = values.astype(str).str.strip()
-        bad = (values.notna() & parsed.isna() & (text != "")).to_numpy(dtype=bool)
-        commas = decimal_comma_numbers(values) if bad.any() else None
-        if commas is not None:  # 0,95: a spreadsheet's decimal comma
-            parsed, bad = commas, np.zeros(len(values), dtype=bool)
+        parsed, bad = read_numbers(values)  # 0,95 reads too: a spreadsheet's decimal comma
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
             raise DataError(
@@ -89,7 +84,6 @@ def _scores(values: pd.Series, column: str, source: str) -> np.ndarray:
                 f"({row_numbers(bad)}; the first is {show_value(values.iloc[first])}): pass the "
                 "model's numeric score for the positive class."
             )
-        parsed = parsed.astype("float64")
     scores = parsed.to_numpy(dtype=np.float64, copy=True)
     missing = np.isnan(scores)
     if missing.any():
