@@ -33,10 +33,11 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
-__all__ = ["CellIndex", "farthest_selection", "recall"]
+__all__ = ["CellIndex", "farthest_selection", "nearest_selection", "recall"]
 
 #: Rows per cell aimed at by default (fewer cells: cheaper to build, more rows per probe).
 ROWS_PER_CELL = 256
@@ -417,6 +418,132 @@ def recall(found: np.ndarray, exact: np.ndarray) -> float:
 def _smallest(score: np.ndarray, n: int) -> np.ndarray:
     """Positions of the n smallest scores, ties in order (imbalanced-learn's stable sort)."""
     return np.argsort(score, kind="stable")[:n]
+
+
+#: Rows sampled to estimate the score of the last row :func:`nearest_selection` keeps.
+_SAMPLE = 4096
+#: Rows of X per float32 product of :func:`nearest_selection` (fewer when Y is large).
+_ROWS = 256
+
+
+def nearest_selection(
+    X: np.ndarray,
+    Y: np.ndarray,
+    k: int,
+    n_keep: int,
+    exact: Any,
+    n_jobs: int | None = None,
+) -> np.ndarray:
+    """NearMiss-1's choice: the ``n_keep`` rows of X of the smallest sum of distances to their
+    ``k`` nearest rows of Y, exactly, scoring with ``exact`` only the rows that can be chosen.
+
+    One threaded pass of float32 matrix products against every row of Y gives each row of X
+    its nearest distance ``d1``, so ``k * d1`` bounds its score from below. A sample of rows
+    scored with ``exact`` estimates the score of the last row kept; the rows whose bound is
+    below that estimate get their ``k`` nearest rows from the same product (bounds from
+    below and above). The ``n_keep``-th smallest bound from above caps the score of the last
+    row kept, and only the rows whose bound from below is under that cap are scored with
+    ``exact`` and ranked (stable sort: ties in row order, as imbalanced-learn). The float32
+    bounds are widened by a margin far above their rounding errors.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+        The rows to choose from.
+    Y : ndarray of shape (n_minority, n_features)
+        The rows whose distances score them (at least ``k``).
+    k : int
+        Nearest rows of Y in a score.
+    n_keep : int
+        Rows to keep.
+    exact : object
+        A fitted exact neighbours search on Y with ``kneighbors(Q, k)`` (imbalanced-learn's,
+        so that the scores compared are the ones it compares).
+    n_jobs : int or None, default=None
+        Threads; None or -1 uses every core.
+
+    Returns
+    -------
+    ndarray
+        Positions in X of the rows kept, in imbalanced-learn's order (by score).
+    """
+    from threadpoolctl import threadpool_limits
+
+    def score(rows: np.ndarray) -> np.ndarray:
+        return exact.kneighbors(X[rows], k)[0].sum(axis=1)
+
+    n = len(X)
+    if n_keep >= n or n <= _SAMPLE:
+        return _smallest(score(np.arange(n)), n_keep)
+    guess = _last_score_guess(score, n, n_keep)
+    Ya = np.empty((len(Y), Y.shape[1] + 1), dtype=np.float32)
+    Ya[:, :-1] = Y
+    Ya[:, -1] = -0.5 * np.einsum("ij,ij->i", Y, Y)  # [y, -|y|^2/2] . [x, 1]: the larger, the nearer
+    YaT = np.ascontiguousarray(Ya.T)
+    x_sq = np.einsum("ij,ij->i", X, X)
+    # float32 error of |x - y|^2 = |x|^2 - 2 G: far below this margin
+    slack = 1e-4 * (1.0 + x_sq + float(np.max(Ya[:, -1] * -2.0)))
+    low = np.empty(n)
+    high = np.full(n, np.inf)
+    step = max(8, min(_ROWS, 2**23 // max(len(Y), 1)))
+    kk = min(k, len(Y))
+
+    def nearest(G: np.ndarray, rows: np.ndarray) -> None:
+        """Bounds of the score of ``rows`` from their products G (k passes of argmax)."""
+        every = np.arange(len(rows))
+        found = np.empty((len(rows), kk), dtype=np.intp)
+        value = np.empty((len(rows), kk))
+        for j in range(kk):
+            best = G.argmax(axis=1)
+            found[:, j] = best
+            value[:, j] = G[every, best]
+            G[every, best] = -np.inf
+        d2 = x_sq[rows, None] - 2.0 * value
+        low[rows] = np.sqrt(np.maximum(d2 - slack[rows, None], 0.0)).sum(axis=1)
+        diff = Y[found] - X[rows, None, :]  # distances to real rows: from above
+        high[rows] = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff)).sum(axis=1)
+
+    n_threads = _n_threads(n_jobs)
+
+    def blocks(first: int) -> None:
+        """Every n_threads-th block from ``first``, in buffers allocated once."""
+        Qa = np.empty((step, Ya.shape[1]), dtype=np.float32)
+        Qa[:, -1] = 1.0
+        G = np.empty((step, len(Y)), dtype=np.float32)
+        for start in range(first * step, n, n_threads * step):
+            stop = min(n, start + step)
+            m = stop - start
+            Qa[:m, :-1] = X[start:stop]
+            np.matmul(Qa[:m], YaT, out=G[:m])
+            d1 = x_sq[start:stop] - 2.0 * G[:m].max(axis=1)
+            low[start:stop] = k * np.sqrt(np.maximum(d1 - slack[start:stop], 0.0))
+            near = np.flatnonzero(low[start:stop] <= guess)
+            if len(near):
+                nearest(G[near], near + start)
+
+    with threadpool_limits(1):
+        _threaded(blocks, range(n_threads), n_threads)
+        cap = np.partition(high, n_keep - 1)[n_keep - 1]
+        if cap > guess:  # the estimate was low: bound the rows between it and the cap too
+            more = np.flatnonzero((low <= cap) & np.isinf(high))
+            for start in range(0, len(more), step):
+                rows = more[start : start + step]
+                Qa = np.empty((len(rows), Ya.shape[1]), dtype=np.float32)
+                Qa[:, :-1] = X[rows]
+                Qa[:, -1] = 1.0
+                nearest(Qa @ YaT, rows)
+            cap = np.partition(high, n_keep - 1)[n_keep - 1]
+    candidates = np.flatnonzero(low <= cap)
+    return candidates[_smallest(score(candidates), n_keep)]
+
+
+def _last_score_guess(score: Any, n: int, n_keep: int) -> float:
+    """A generous estimate of the score of the last of ``n_keep`` rows kept out of ``n``: its
+    quantile in a sample of rows scored exactly, plus three standard errors."""
+    sample = np.sort(np.random.default_rng(0).choice(n, _SAMPLE, replace=False))
+    q = n_keep / n
+    at = min(1.0, q + 3.0 * math.sqrt(q * (1.0 - q) / _SAMPLE) + 1.0 / _SAMPLE)
+    return float(np.quantile(score(sample), at))
 
 
 def _farthest_sums(X: np.ndarray, Y: np.ndarray, k: int) -> np.ndarray:

@@ -13,9 +13,9 @@ Each neighbour-based sampler here is imbalanced-learn's class with two changes:
 - SMOTE and Borderline-SMOTE build their synthetic rows in place (the same rows, bit for
   bit, with fewer temporary copies).
 
-Tomek links, Edited Nearest Neighbours and NearMiss-2 have their own algorithms, exact and
-equal to imbalanced-learn's (up to exact ties in distance) on the sizes where their exact
-searches stay affordable (see each class); NearMiss-1 is approximate on large data:
+Tomek links, Edited Nearest Neighbours and NearMiss-1 and -2 have their own algorithms, exact
+and equal to imbalanced-learn's (up to exact ties in distance) on the sizes where their exact
+searches stay affordable (see each class):
 
 - :class:`FastTomekLinks` searches the nearest neighbour of the rows outside the largest class
   only, then of their neighbours, instead of every row;
@@ -24,7 +24,7 @@ searches stay affordable (see each class); NearMiss-1 is approximate on large da
   approximate cell index) and searches exactly only the rest;
 - :class:`FastNearMiss` (version 2) keeps the sum of the distances to the farthest minority
   rows in blocks instead of sorting every distance to every minority row; version 1 on large
-  data scores exactly only the rows that an approximate search ranks among the best.
+  data scores exactly only the rows that float32 bounds cannot rule out.
 
 Importing the module registers the levers ``random-under``, ``random-over``, ``tomek``,
 ``nearmiss-1/2/3``, ``enn``, ``smote``, ``borderline-smote-1/2``, ``adasyn``, ``smote-tomek``,
@@ -58,7 +58,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import _safe_indexing, check_random_state
 
 from fnguard.errors import DataError
-from fnguard.levers.knn import _n_threads, _threaded, farthest_selection
+from fnguard.levers.knn import _n_threads, _threaded, farthest_selection, nearest_selection
 from fnguard.levers.neighbors import AUTO_APPROXIMATE_WORK, FaissNeighbors
 from fnguard.levers.registry import register
 
@@ -81,12 +81,6 @@ LARGE = 20_000
 #: Query rows times index rows above which FastTomekLinks and FastEditedNearestNeighbours
 #: give up the exact search of every row of a class for an approximate one.
 EXACT_WORK = 4_000_000_000
-#: Rows per cell of the index on the minority rows that NearMiss-1 searches (few rows, many
-#: queries: small cells).
-MINORITY_ROWS_PER_CELL = 32
-#: NearMiss-1 scores exactly this many times the rows it keeps (those of the best
-#: approximate scores).
-NEAREST_CANDIDATES = 3
 #: Recall of neighbours NearMiss-3's approximate search is calibrated to (the majority rows it
 #: keeps are the neighbours found: at the default 0.97 its PR-AUC in the benchmark fell 0.0058
 #: below imbalanced-learn's, at 0.99 by 0.0023).
@@ -629,11 +623,10 @@ class FastNearMiss(NearMiss):
 
     - NearMiss-1 keeps the majority rows with the smallest sum of distances to their
       ``n_neighbors`` nearest minority rows. Above
-      :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances, a cell index on the
-      minority rows gives every majority row an upper bound of its score (distances to real
-      rows); the rows of the best bounds (:data:`NEAREST_CANDIDATES` times the rows kept)
-      are scored exactly and the best of them kept: approximate (a row whose bound is far
-      above its score can be missed), below that imbalanced-learn's exact search;
+      :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances, one pass of float32
+      matrix products bounds every majority row's score, and only the rows whose bound can
+      reach the selection are scored by imbalanced-learn's search
+      (:func:`~fnguard.levers.knn.nearest_selection`): exact, same result;
     - NearMiss-3 searches the minority rows against the majority: an approximate
       :class:`~fnguard.levers.knn.CellIndex` above
       :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances, calibrated to a
@@ -681,37 +674,13 @@ class FastNearMiss(NearMiss):
                 continue
             n_keep = self.sampling_strategy_[label]
             if self.version == 1:
-                chosen = _nearest_selection(X[rows], minority_X, k, n_keep, self.n_jobs)
+                exact = _exact_nn(k, self.n_jobs).fit(minority_X)
+                chosen = nearest_selection(X[rows], minority_X, k, n_keep, exact, self.n_jobs)
             else:
                 chosen = farthest_selection(X[rows], minority_X, k, n_keep)
             kept.append(rows[chosen])
         self.sample_indices_ = np.concatenate(kept).astype(np.intp)
         return _safe_indexing(X_in, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
-
-
-def _nearest_selection(
-    X: np.ndarray, Y: np.ndarray, k: int, n_keep: int, n_jobs: int | None
-) -> np.ndarray:
-    """NearMiss-1's choice: the n_keep rows of X of the smallest sum of distances to their k
-    nearest rows of Y (positions in X, in imbalanced-learn's order).
-
-    An approximate search (a cell index on Y, :data:`MINORITY_ROWS_PER_CELL` rows per cell)
-    gives each row a sum of distances to k real rows of Y: an upper bound of its score. The
-    :data:`NEAREST_CANDIDATES` x n_keep rows of the smallest bounds are then scored exactly,
-    and the n_keep best of those are kept, ties by row order as imbalanced-learn's stable sort.
-    A row is missed only when its approximate score is far above its exact one.
-    """
-    approx = FaissNeighbors(
-        k, algorithm="cells", rows_per_cell=MINORITY_ROWS_PER_CELL, n_jobs=n_jobs
-    ).fit(Y)
-    bound = approx.kneighbors(X, k)[0].sum(axis=1)
-    n_candidates = min(len(X), NEAREST_CANDIDATES * n_keep)
-    if n_candidates < len(X):
-        candidates = np.sort(np.argpartition(bound, n_candidates - 1)[:n_candidates])
-    else:
-        candidates = np.arange(len(X))
-    exact = _exact_nn(k, n_jobs).fit(Y).kneighbors(X[candidates], k)[0].sum(axis=1)
-    return candidates[np.argsort(exact, kind="stable")[:n_keep]]
 
 
 class FastSMOTETomek(SMOTETomek):

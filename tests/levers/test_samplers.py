@@ -14,7 +14,7 @@ from sklearn.datasets import make_classification
 
 from fnguard.data.datasets import load_caravan
 from fnguard.errors import DataError
-from fnguard.levers import samplers
+from fnguard.levers import knn, samplers
 from fnguard.levers.registry import registry
 
 NAMES = [lever.name for lever in registry.family("resampling") if lever.kind == "sampler"]
@@ -273,19 +273,45 @@ def test_imbalanced_learn_checks(estimator, check) -> None:
     check(estimator)
 
 
-def test_nearmiss_1_approximate_path(monkeypatch) -> None:
-    """Check NearMiss-1 above the work limit (an approximate search, then the best candidates
-    scored exactly): at least 99% of imbalanced-learn's kept rows, in its class counts."""
+@pytest.mark.parametrize("low_guess", [False, True])
+def test_nearmiss_1_large_path_is_exact(monkeypatch, low_guess: bool) -> None:
+    """Check NearMiss-1 above the work limit (float32 bounds, then only the rows they cannot
+    rule out scored by imbalanced-learn's search): the same rows as imbalanced-learn, in its
+    order, also when the estimate of the last score kept is too low (every row between it and
+    the cap is bounded again)."""
     monkeypatch.setattr(samplers, "AUTO_APPROXIMATE_WORK", 1000)
-    monkeypatch.setattr(samplers, "MINORITY_ROWS_PER_CELL", 8)
+    if low_guess:
+        monkeypatch.setattr(knn, "_last_score_guess", lambda score, n, n_keep: 0.0)
     X, y = make_classification(n_samples=8000, n_features=20, weights=[0.95], random_state=1)
     ours = samplers.FastNearMiss(version=1)
     theirs = NearMiss(version=1)
-    y_ours = ours.fit_resample(X, y)[1]
-    y_theirs = theirs.fit_resample(X, y)[1]
-    assert Counter(y_ours.tolist()) == Counter(y_theirs.tolist())
-    same = np.intersect1d(ours.sample_indices_, theirs.sample_indices_)
-    assert len(same) >= 0.99 * len(theirs.sample_indices_)
+    X_ours, y_ours = ours.fit_resample(X, y)
+    X_theirs, y_theirs = theirs.fit_resample(X, y)
+    np.testing.assert_array_equal(ours.sample_indices_, theirs.sample_indices_)
+    np.testing.assert_array_equal(X_ours, X_theirs)
+    np.testing.assert_array_equal(y_ours, y_theirs)
+
+
+def test_nearest_selection_scores_few_rows_exactly() -> None:
+    """Check that nearest_selection asks the exact search for few more rows than it keeps
+    (the bounds rule out the rest), on 20,000 rows keeping 200."""
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(20_000, 10)), rng.normal(size=(500, 10))
+    nn = NearestNeighbors(n_neighbors=3).fit(Y)
+    asked = []
+
+    class Counting:
+        def kneighbors(self, Q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+            asked.append(len(Q))
+            return nn.kneighbors(Q, k)
+
+    chosen = knn.nearest_selection(X, Y, 3, 200, Counting())
+    score = nn.kneighbors(X, 3)[0].sum(axis=1)
+    np.testing.assert_array_equal(chosen, np.argsort(score, kind="stable")[:200])
+    assert asked[0] == knn._SAMPLE  # the estimate of the last score kept
+    assert sum(asked[1:]) < 0.1 * len(X)
 
 
 def test_adasyn_few_new_rows_still_generates() -> None:
