@@ -37,7 +37,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CellIndex", "farthest_selection", "nearest_selection", "recall"]
+__all__ = [
+    "CellIndex",
+    "count_within",
+    "farthest_selection",
+    "nearest_other",
+    "nearest_selection",
+    "recall",
+]
 
 #: Rows per cell aimed at by default (fewer cells: cheaper to build, more rows per probe).
 ROWS_PER_CELL = 256
@@ -247,6 +254,62 @@ class CellIndex:
                 )
         return dist, ind
 
+    def cell_bounds(self, at: np.ndarray, k: int, n_near: int = 1) -> np.ndarray:
+        """Upper bounds of the distance from indexed rows to their ``k``-th nearest indexed
+        row (the row itself included): the ``k``-th smallest distance to the rows of the
+        row's own cell and of the ``n_near - 1`` cells whose centroids are nearest to it.
+
+        The queries are rows of the index, so their cells are known: no cell is ranked per
+        query, and the rows of one cell share one matrix product.
+
+        Parameters
+        ----------
+        at : ndarray of int
+            Positions in ``X`` of the rows.
+        k : int
+            Rank of the neighbour bounded (1: the row itself).
+        n_near : int, default=1
+            Cells searched for each row, its own first.
+
+        Returns
+        -------
+        ndarray of shape (len(at),)
+            Distances to real rows (float64); ``inf`` where those cells hold fewer than ``k``
+            rows.
+        """
+        from threadpoolctl import threadpool_limits
+
+        near = _nearest_cells(self.centroids, max(1, min(int(n_near), self.n_cells)))
+        cells = self.cell_of[at]
+        by_cell = np.argsort(cells, kind="stable")
+        first = np.searchsorted(cells[by_cell], np.arange(self.n_cells + 1))
+        out = np.full(len(at), np.inf)
+
+        def task(part: range) -> None:
+            for c in part:
+                if first[c] == first[c + 1]:
+                    continue
+                mine = by_cell[first[c] : first[c + 1]]
+                q = at[mine]
+                cand = np.concatenate(
+                    [np.arange(self.starts[d], self.starts[d + 1]) for d in near[c]]
+                )
+                if len(cand) < k:
+                    continue
+                G = _augment_queries(self.X[q].astype(np.float32)) @ self.rows[cand].T
+                every = np.arange(len(q))
+                pick = np.empty((len(q), k), dtype=np.intp)
+                for j in range(k):  # k passes of a vectorised argmin
+                    pick[:, j] = G.argmin(axis=1)
+                    G[every, pick[:, j]] = np.inf
+                diff = self.X[self.order[cand[pick]]] - self.X[q][:, None, :]
+                out[mine] = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff).max(axis=1))
+
+        with threadpool_limits(1):
+            parts = [range(i, self.n_cells, self.n_jobs) for i in range(self.n_jobs)]
+            _threaded(task, parts, self.n_jobs)
+        return out
+
     def _n_probe(self, probe: float) -> int:
         return max(1, min(self.n_cells, math.ceil(probe * self.n_cells)))
 
@@ -381,6 +444,22 @@ class CellIndex:
         return dist, ind
 
 
+def _nearest_cells(centroids: np.ndarray, n: int) -> np.ndarray:
+    """The ``n`` cells nearest to each cell, nearest first and itself before all (augmented
+    centroids: ``[c, |c|^2]``)."""
+    n_cells = len(centroids)
+    C = centroids[:, :-1]
+    out = np.empty((n_cells, n), dtype=np.intp)
+    for s in range(0, n_cells, 1024):
+        part = np.arange(s, min(n_cells, s + 1024))
+        d2 = centroids[None, :, -1] - 2.0 * C[part] @ C.T  # |c'|^2 - 2 c.c': ranks by distance
+        d2[np.arange(len(part)), part] = -np.inf  # the cell itself first
+        top = np.argpartition(d2, n - 1, axis=1)[:, :n] if n < n_cells else np.argsort(d2, 1)
+        rank = np.argsort(np.take_along_axis(d2, top, axis=1), axis=1, kind="stable")
+        out[part] = np.take_along_axis(top, rank, axis=1)
+    return out
+
+
 def _queries_by_cell(
     queries: np.ndarray, cells: np.ndarray, n_cells: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -413,6 +492,201 @@ def recall(found: np.ndarray, exact: np.ndarray) -> float:
     k = exact.shape[1]
     hits = sum(len(set(a.tolist()) & set(b.tolist())) for a, b in zip(found, exact, strict=True))
     return hits / (k * len(exact))
+
+
+#: Tile of the float32 products of :func:`nearest_other` and :func:`count_within`: many query
+#: rows by few indexed rows (OpenBLAS runs near its peak on that shape at 32 columns).
+_TILE_ROWS, _TILE_COLS = 2048, 512
+#: Relative margin on float32 squared distances: far above their rounding errors.
+_MARGIN = 1e-4
+
+
+def _both_norms(Z: np.ndarray, left: bool, centre: np.ndarray) -> np.ndarray:
+    """Rows augmented so that a product of a left and a right row is ``-|a - b|^2 / 2``:
+    ``[a, -|a|^2/2, 1] . [b, 1, -|b|^2/2]``, after subtracting ``centre`` (small norms: small
+    float32 errors)."""
+    Z = Z - centre
+    out = np.empty((len(Z), Z.shape[1] + 2), dtype=np.float32)
+    out[:, :-2] = Z
+    half = -0.5 * np.einsum("ij,ij->i", Z, Z)
+    out[:, -2], out[:, -1] = (half, 1.0) if left else (1.0, half)
+    return out
+
+
+def _margin(Q: np.ndarray, R: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Error bound of the float32 squared distances from each row of Q to rows of R, both
+    centred on ``centre`` (the ``|q|^2`` and ``|r|^2`` terms)."""
+    q, r = Q - centre, R - centre
+    top = float(np.einsum("ij,ij->i", r, r).max(initial=0.0))
+    return _MARGIN * (1.0 + np.einsum("ij,ij->i", q, q) + top)
+
+
+def nearest_other(
+    X: np.ndarray, y: np.ndarray, classes: Any, n_jobs: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of the squared distance from each row to its nearest row of another class.
+
+    Every pair of classes of which at least one is in ``classes`` is compared once, in tiles
+    of float32 matrix products whose rows and columns both give maxima: the nearest row of
+    the other class for the rows of both classes at once. Work: the sum over those pairs of
+    the product of their row counts.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+        The rows.
+    y : ndarray of shape (n_rows,)
+        Their classes.
+    classes : collection
+        Classes whose rows need the distance (the others get ``nan`` unless compared with one
+        of them).
+    n_jobs : int or None, default=None
+        Threads; None or -1 uses every core.
+
+    Returns
+    -------
+    low, high : ndarray of shape (n_rows,)
+        The squared distance lies between them (``inf`` where no other class was compared).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [3.0], [7.0]])
+    >>> low, high = nearest_other(X, np.array([0, 0, 1, 1]), [0, 1])
+    >>> bool(np.all((low <= [9, 4, 4, 36]) & ([9, 4, 4, 36] <= high)))
+    True
+    """
+    X = np.asarray(X, dtype=np.float64)
+    centre = X.mean(axis=0)
+    labels = np.unique(y)
+    H = np.full(len(X), -np.inf, dtype=np.float32)  # max of -d^2/2 over other classes
+    n_threads = _n_threads(n_jobs)
+    for i, a in enumerate(labels):
+        for b in labels[i + 1 :]:
+            if a not in classes and b not in classes:
+                continue
+            rows, cols = np.flatnonzero(y == a), np.flatnonzero(y == b)
+            row_max, col_max = _cross_maxima(X[rows], X[cols], centre, n_threads)
+            H[rows] = np.maximum(H[rows], row_max)
+            H[cols] = np.maximum(H[cols], col_max)
+    d2 = -2.0 * H.astype(np.float64)
+    margin = _margin(X, X, centre)
+    return np.maximum(d2 - margin, 0.0), d2 + margin
+
+
+def _cross_maxima(
+    A: np.ndarray, B: np.ndarray, centre: np.ndarray, n_threads: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maxima of ``-|a - b|^2 / 2`` over B for each row of A, and over A for each row of B."""
+    from threadpoolctl import threadpool_limits
+
+    left = _both_norms(A, True, centre)
+    tiles = [
+        np.ascontiguousarray(_both_norms(B[c : c + _TILE_COLS], False, centre).T)
+        for c in range(0, len(B), _TILE_COLS)
+    ]
+    row_max = np.empty(len(A), dtype=np.float32)
+
+    def strips(first: int) -> np.ndarray:
+        """Row maxima written in place; the column maxima of this thread's strips."""
+        col_max = np.full(len(B), -np.inf, dtype=np.float32)
+        out = np.empty((_TILE_ROWS, _TILE_COLS), dtype=np.float32)
+        best = np.empty(_TILE_ROWS, dtype=np.float32)
+        part = np.empty(max(_TILE_ROWS, _TILE_COLS), dtype=np.float32)
+        for start in range(first * _TILE_ROWS, len(left), n_threads * _TILE_ROWS):
+            m = min(_TILE_ROWS, len(left) - start)
+            best[:m] = -np.inf
+            for t, tile in enumerate(tiles):
+                c = tile.shape[1]
+                h = out[:m, :c]
+                np.matmul(left[start : start + m], tile, out=h)
+                np.maximum(best[:m], h.max(axis=1, out=part[:m]), out=best[:m])
+                at = slice(t * _TILE_COLS, t * _TILE_COLS + c)
+                np.maximum(col_max[at], h.max(axis=0, out=part[:c]), out=col_max[at])
+            row_max[start : start + m] = best[:m]
+        return col_max
+
+    with threadpool_limits(1):
+        col_max = np.max(_threaded(strips, range(n_threads), n_threads), axis=0)
+    return row_max, col_max
+
+
+def count_within(
+    Q: np.ndarray,
+    R: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    n_jobs: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each query, how many rows of R lie surely closer than ``low`` and how many may lie
+    within ``high`` (squared distances; float32 products with a margin for their errors).
+
+    Parameters
+    ----------
+    Q : ndarray of shape (n_queries, n_features)
+        The queries.
+    R : ndarray of shape (n_rows, n_features)
+        The rows counted.
+    low, high : ndarray of shape (n_queries,)
+        Squared radii.
+    n_jobs : int or None, default=None
+        Threads; None or -1 uses every core.
+
+    Returns
+    -------
+    surely, maybe : ndarray of shape (n_queries,)
+        Rows with squared distance surely below ``low``, and rows whose squared distance may
+        be at most ``high``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> R = np.array([[0.0], [1.0], [2.0]])
+    >>> surely, maybe = count_within(np.array([[0.0]]), R, np.array([1.0]), np.array([1.0]))
+    >>> surely.tolist(), maybe.tolist()
+    ([1], [2])
+    """
+    from threadpoolctl import threadpool_limits
+
+    Q = np.asarray(Q, dtype=np.float64)
+    R = np.asarray(R, dtype=np.float64)
+    centre = R.mean(axis=0)
+    margin = _margin(Q, R, centre)
+    # in products -d^2/2: surely closer above one cut, maybe within at or above the other
+    above = (-0.5 * (low - margin)).astype(np.float32)
+    at_least = (-0.5 * (high + margin)).astype(np.float32)
+    left = _both_norms(Q, True, centre)
+    tiles = [
+        np.ascontiguousarray(_both_norms(R[c : c + _TILE_COLS], False, centre).T)
+        for c in range(0, len(R), _TILE_COLS)
+    ]
+    surely = np.zeros(len(Q), dtype=np.intp)
+    maybe = np.zeros(len(Q), dtype=np.intp)
+    n_threads = _n_threads(n_jobs)
+
+    def strips(first: int) -> None:
+        out = np.empty((_TILE_ROWS, _TILE_COLS), dtype=np.float32)
+        mask = np.empty((_TILE_ROWS, _TILE_COLS), dtype=bool)
+        for start in range(first * _TILE_ROWS, len(Q), n_threads * _TILE_ROWS):
+            at = slice(start, min(len(Q), start + _TILE_ROWS))
+            m = at.stop - start
+            for tile in tiles:
+                c = tile.shape[1]
+                h, hit = out[:m, :c], mask[:m, :c]
+                np.matmul(left[at], tile, out=h)
+                # one comparison over the tile; the second only on the rows it hit
+                np.greater_equal(h, at_least[at, None], out=hit)
+                count = hit.sum(axis=1)
+                rows = np.flatnonzero(count)
+                if len(rows):
+                    maybe[start + rows] += count[rows]
+                    surely[start + rows] += np.count_nonzero(
+                        h[rows] > above[start + rows, None], axis=1
+                    )
+
+    with threadpool_limits(1):
+        _threaded(strips, range(n_threads), n_threads)
+    return surely, maybe
 
 
 def _smallest(score: np.ndarray, n: int) -> np.ndarray:
@@ -476,13 +750,19 @@ def nearest_selection(
     if n_keep >= n or n <= _SAMPLE:
         return _smallest(score(np.arange(n)), n_keep)
     guess = _last_score_guess(score, n, n_keep)
+    # both centred on Y's mean (small norms, small float32 errors)
+    centre = Y.mean(axis=0)
+    Yc = Y - centre
     Ya = np.empty((len(Y), Y.shape[1] + 1), dtype=np.float32)
-    Ya[:, :-1] = Y
-    Ya[:, -1] = -0.5 * np.einsum("ij,ij->i", Y, Y)  # [y, -|y|^2/2] . [x, 1]: the larger, the nearer
+    Ya[:, :-1] = Yc
+    Ya[:, -1] = -0.5 * np.einsum("ij,ij->i", Yc, Yc)  # [y, -|y|^2/2] . [x, 1]: larger, nearer
     YaT = np.ascontiguousarray(Ya.T)
-    x_sq = np.einsum("ij,ij->i", X, X)
+    x_sq = np.empty(n)
+    for start in range(0, n, 65_536):
+        part = X[start : start + 65_536] - centre
+        x_sq[start : start + len(part)] = np.einsum("ij,ij->i", part, part)
     # float32 error of |x - y|^2 = |x|^2 - 2 G: far below this margin
-    slack = 1e-4 * (1.0 + x_sq + float(np.max(Ya[:, -1] * -2.0)))
+    slack = _MARGIN * (1.0 + x_sq + float(np.max(Ya[:, -1] * -2.0)))
     low = np.empty(n)
     high = np.full(n, np.inf)
     step = max(8, min(_ROWS, 2**23 // max(len(Y), 1)))
@@ -513,7 +793,7 @@ def nearest_selection(
         for start in range(first * step, n, n_threads * step):
             stop = min(n, start + step)
             m = stop - start
-            Qa[:m, :-1] = X[start:stop]
+            Qa[:m, :-1] = X[start:stop] - centre
             np.matmul(Qa[:m], YaT, out=G[:m])
             d1 = x_sq[start:stop] - 2.0 * G[:m].max(axis=1)
             low[start:stop] = k * np.sqrt(np.maximum(d1 - slack[start:stop], 0.0))
@@ -529,7 +809,7 @@ def nearest_selection(
             for start in range(0, len(more), step):
                 rows = more[start : start + step]
                 Qa = np.empty((len(rows), Ya.shape[1]), dtype=np.float32)
-                Qa[:, :-1] = X[rows]
+                Qa[:, :-1] = X[rows] - centre
                 Qa[:, -1] = 1.0
                 nearest(Qa @ YaT, rows)
             cap = np.partition(high, n_keep - 1)[n_keep - 1]

@@ -58,7 +58,15 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import _safe_indexing, check_random_state
 
 from fnguard.errors import DataError
-from fnguard.levers.knn import _n_threads, _threaded, farthest_selection, nearest_selection
+from fnguard.levers.knn import (
+    CellIndex,
+    _n_threads,
+    _threaded,
+    count_within,
+    farthest_selection,
+    nearest_other,
+    nearest_selection,
+)
 from fnguard.levers.neighbors import AUTO_APPROXIMATE_WORK, FaissNeighbors
 from fnguard.levers.registry import register
 
@@ -78,9 +86,12 @@ __all__ = [
 
 #: Rows above which neighbour-based samplers search with faiss instead of scikit-learn.
 LARGE = 20_000
-#: Query rows times index rows above which FastTomekLinks and FastEditedNearestNeighbours
-#: give up the exact search of every row of a class for an approximate one.
+#: Query rows times index rows above which FastTomekLinks gives up the exact search of the
+#: rows outside the largest class for an approximate one.
 EXACT_WORK = 4_000_000_000
+#: Distances (rows of a class times rows of another, summed over pairs) above which
+#: FastEditedNearestNeighbours gives up its exact bounds for an approximate search.
+CROSS_WORK = 20_000_000_000
 #: Recall of neighbours NearMiss-3's approximate search is calibrated to (the majority rows it
 #: keeps are the neighbours found: at the default 0.97 its PR-AUC in the benchmark fell 0.0058
 #: below imbalanced-learn's, at 0.99 by 0.0023).
@@ -525,22 +536,28 @@ def _self_first(found: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 class FastEditedNearestNeighbours(EditedNearestNeighbours):
-    """Edited Nearest Neighbours that searches exactly only the rows it cannot prove safe.
+    """Edited Nearest Neighbours that searches exactly only the rows it cannot decide from
+    bounds.
 
-    A row is kept when its ``n_neighbors`` nearest rows are of its own class. Its nearest
-    row of another class is found exactly (on the default ``sampling_strategy="auto"`` the
-    index holds the minority only, so this is cheap), and an approximate search gives an
-    upper bound of the distance of its ``n_neighbors``-th neighbour (a distance to a real row).
-    A row whose other class is farther than that bound is kept without more work; the others
-    get an exact search. Same parameters, same result and same ``sample_indices_`` as
-    :class:`imblearn.under_sampling.EditedNearestNeighbours` with integer ``n_neighbors``.
+    A row is kept when its ``n_neighbors`` nearest rows are of its own class. One pass of
+    float32 matrix products over every pair of classes bounds the distance of each row to
+    its nearest row of another class (:func:`~fnguard.levers.knn.nearest_other`); an
+    approximate cell index on the row's own class bounds the distance of its
+    ``n_neighbors``-th own neighbour from above. A row whose other class is farther than that
+    is kept (the index searches the row's own cell first, then more cells around it). For
+    the rest, the rows of its own class surely closer than the other class, and
+    those maybe as close, are counted (:func:`~fnguard.levers.knn.count_within`): enough
+    surely closer keeps it; too few maybe as close removes it (``kind_sel="all"``); only the
+    rows between get imbalanced-learn's exact search. Same parameters, same result and same
+    ``sample_indices_`` as :class:`imblearn.under_sampling.EditedNearestNeighbours` with
+    integer ``n_neighbors``.
 
-    When finding the nearest row of another class exactly would compute more than
-    :data:`EXACT_WORK` distances (after SMOTE with ``sampling_strategy="all"``), the
-    neighbours come from an approximate cell index (:class:`~fnguard.levers.knn.CellIndex`)
-    instead; the rows it would remove are then searched again exactly when that costs at most
-    :data:`VERIFY_WORK` distances, so that no row imbalanced-learn keeps is removed (a row whose
-    other-class neighbour was missed can still be kept).
+    When that pass would compute more than :data:`CROSS_WORK` distances (SMOTE-ENN on a
+    million rows: half of them against the other half), the neighbours come from an
+    approximate cell index (:class:`~fnguard.levers.knn.CellIndex`) instead; the rows it
+    would remove are then searched again exactly when that costs at most
+    :data:`VERIFY_WORK` distances, so that no row imbalanced-learn keeps is removed (a row
+    whose other-class neighbour was missed can still be kept).
 
     Examples
     --------
@@ -564,50 +581,77 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
         k = int(self.n_neighbors) + 1  # the row itself comes first
         X_in, X = X, np.asarray(X, dtype=np.float64)
         exact = _exact_nn(k, self.n_jobs).fit(X)
-        approx = None
-        kept = []
-
-        def approximate() -> FaissNeighbors:
-            nonlocal approx
-            if approx is None:
-                approx = FaissNeighbors(
-                    k, algorithm="cells", n_jobs=self.n_jobs, target_recall=EDIT_RECALL
-                ).fit(X)
-            return approx
-
-        for label in np.unique(y):
-            rows = np.flatnonzero(y == label)
-            if label not in self.sampling_strategy_:
-                kept.append(rows)
-                continue
-            others = np.flatnonzero(y != label)
-            if len(rows) * len(others) > EXACT_WORK:
-                found = approximate().set_params(probe=None).kneighbors(X[rows], k, False)
-                keep = self._keep(_self_first(found, rows), y, label)
-                # A missed neighbour of the row's own class can let a farther row of another
-                # class in: the rows to remove are searched again exactly when that is
-                # affordable, so that no row is removed that imbalanced-learn would keep.
-                drop = np.flatnonzero(~keep)
-                if len(drop) and len(drop) * len(X) <= VERIFY_WORK:
-                    keep[drop] = self._keep(exact.kneighbors(X[rows[drop]], k, False), y, label)
-                kept.append(rows[keep])
-                continue
-            unsure = np.ones(len(rows), dtype=bool)
-            if len(others):
-                near_other = _exact_nn(1, self.n_jobs).fit(X[others])
-                gap = near_other.kneighbors(X[rows], 1)[0][:, 0]
-                for probe in (0.0, 0.03, 0.1):  # one cell, then 3%, then 10% of the cells
-                    if unsure.any():
-                        index = approximate().set_params(probe=probe)
-                        bound = index.kneighbors(X[rows[unsure]], k)[0][:, -1]
-                        unsure[unsure] = gap[unsure] <= bound * (1 + 1e-9)
-            keep = np.ones(len(rows), dtype=bool)
-            if unsure.any():
-                found = exact.kneighbors(X[rows[unsure]], k, False)
-                keep[unsure] = self._keep(found, y, label)
-            kept.append(rows[keep])
-        self.sample_indices_ = np.concatenate(kept).astype(np.intp)
+        labels, counts = np.unique(y, return_counts=True)
+        cleaned = [label for label in labels if label in self.sampling_strategy_]
+        size = dict(zip(labels.tolist(), counts.tolist(), strict=True))
+        work = sum(
+            size[a] * size[b]
+            for i, a in enumerate(size)
+            for b in list(size)[i + 1 :]
+            if a in cleaned or b in cleaned
+        )
+        if work > CROSS_WORK:
+            keep = self._approximate(X, y, cleaned, k, exact)
+        else:
+            keep = self._bounded(X, y, cleaned, k, exact)
+        self.sample_indices_ = np.flatnonzero(keep).astype(np.intp)
         return _safe_indexing(X_in, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
+
+    def _bounded(
+        self, X: np.ndarray, y: np.ndarray, cleaned: list, k: int, exact: Any
+    ) -> np.ndarray:
+        """Which rows are kept, exactly: bounds first, imbalanced-learn's search for the rest."""
+        keep = np.ones(len(y), dtype=bool)
+        low, high = nearest_other(X, y, cleaned, self.n_jobs)
+        for label in cleaned:
+            rows = np.flatnonzero(y == label)
+            unsure = np.ones(len(rows), dtype=bool)
+            if len(rows) >= k:
+                own = CellIndex(X[rows], n_jobs=self.n_jobs)
+                per_cell = len(rows) / own.n_cells
+                # the row's own cell, then more cells around it while a stage searches at
+                # most 1/8 of the class (counting, below, reads all of it at a third of the
+                # cost per row)
+                n_near = 1
+                while unsure.any() and (n_near == 1 or n_near * per_cell <= len(rows) / 8):
+                    at = np.flatnonzero(unsure)
+                    bound = own.cell_bounds(at, k, n_near)
+                    unsure[at] = low[rows[at]] <= bound * bound * (1 + 1e-9)
+                    n_near = 8 if n_near == 1 else 4 * n_near
+            at = rows[unsure]
+            if not len(at):
+                continue
+            surely, maybe = count_within(X[at], X[rows], low[at], high[at], self.n_jobs)
+            # counts include the row itself; an other-class row at distance ~0 is a tie
+            kept = (surely - 1 >= k - 1) & (low[at] > 0)
+            removed = (maybe - 1 < k - 1) & (low[at] > 0) & (self.kind_sel == "all")
+            keep[at] = kept
+            open_ = at[~(kept | removed)]
+            if len(open_):
+                keep[open_] = self._keep(exact.kneighbors(X[open_], k, False), y, label)
+        return keep
+
+    def _approximate(
+        self, X: np.ndarray, y: np.ndarray, cleaned: list, k: int, exact: Any
+    ) -> np.ndarray:
+        """Which rows are kept, from an approximate search (rows it would remove searched
+        again exactly when affordable)."""
+        keep = np.ones(len(y), dtype=bool)
+        approx = FaissNeighbors(
+            k, algorithm="cells", n_jobs=self.n_jobs, target_recall=EDIT_RECALL
+        ).fit(X)
+        for label in cleaned:
+            rows = np.flatnonzero(y == label)
+            found = approx.set_params(probe=None).kneighbors(X[rows], k, False)
+            kept = self._keep(_self_first(found, rows), y, label)
+            # A missed neighbour of the row's own class can let a farther row of another
+            # class in: the rows to remove are searched again exactly when that is
+            # affordable, so that no row is removed that imbalanced-learn would keep.
+            drop = np.flatnonzero(~kept)
+            if len(drop) and len(drop) * len(X) <= VERIFY_WORK:
+                kept[drop] = self._keep(exact.kneighbors(X[rows[drop]], k, False), y, label)
+            keep[rows] = kept
+        return keep
 
     def _keep(self, neighbours: np.ndarray, y: np.ndarray, label: Any) -> np.ndarray:
         """imbalanced-learn's rule on neighbours that include the row itself first."""

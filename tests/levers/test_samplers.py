@@ -11,6 +11,7 @@ from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE
 from imblearn.under_sampling import EditedNearestNeighbours, NearMiss, TomekLinks
 from imblearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.datasets import make_classification
+from sklearn.neighbors import NearestNeighbors
 
 from fnguard.data.datasets import load_caravan
 from fnguard.errors import DataError
@@ -132,6 +133,7 @@ def test_approximate_paths_stay_close(blobs, monkeypatch, verify) -> None:
     searched again exactly, none that imbalanced-learn keeps."""
     monkeypatch.setattr(samplers, "LARGE", 100)
     monkeypatch.setattr(samplers, "EXACT_WORK", 1000)
+    monkeypatch.setattr(samplers, "CROSS_WORK", 1000)
     monkeypatch.setattr(samplers, "VERIFY_WORK", 10**12 if verify else 0)
     X, y = blobs
     for ours, theirs in [
@@ -148,6 +150,91 @@ def test_approximate_paths_stay_close(blobs, monkeypatch, verify) -> None:
         assert len(removed_ours & removed_theirs) >= 0.95 * len(removed_theirs)
         if isinstance(ours, samplers.FastTomekLinks) or verify:  # removals checked exactly
             assert removed_ours <= removed_theirs
+
+
+def _smote_then_duplicates() -> tuple[np.ndarray, np.ndarray]:
+    """SMOTE's output (two large classes, half synthetic) with three classes and exact
+    duplicates: rows repeated inside a class and across classes (ties at distance zero)."""
+    X, y = make_classification(
+        n_samples=3000, n_features=8, n_informative=4, n_classes=3, n_clusters_per_class=1,
+        weights=[0.8, 0.15], random_state=3,
+    )
+    X, y = samplers.FastSMOTE(random_state=0).fit_resample(X, y)
+    rng = np.random.default_rng(0)
+    twins = rng.choice(len(y), 60, replace=False)
+    flipped = (y[twins[:30]] + 1) % 3
+    X = np.vstack([X, X[twins]])
+    y = np.concatenate([y, flipped, y[twins[30:]]])
+    return X, y
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"sampling_strategy": "all"},
+        {"sampling_strategy": "all", "kind_sel": "mode", "n_neighbors": 5},
+        {},
+        {"sampling_strategy": "not majority", "n_neighbors": 1},
+    ],
+    ids=["all", "mode-5", "auto", "not-majority-1"],
+)
+def test_enn_bounded_path_equals_imbalanced_learn(params, monkeypatch) -> None:
+    """Check ENN's bounded path (cross-class pass, own-class index, counts, exact search for
+    the undecided) row for row against imbalanced-learn, on SMOTE's output of three classes
+    with rows repeated inside and across classes."""
+    monkeypatch.setattr(samplers, "LARGE", 100)
+    X, y = _smote_then_duplicates()
+    ours = samplers.FastEditedNearestNeighbours(**params)
+    theirs = EditedNearestNeighbours(**params)
+    X_ours, y_ours = ours.fit_resample(X, y)
+    X_theirs, y_theirs = theirs.fit_resample(X, y)
+    np.testing.assert_array_equal(np.sort(ours.sample_indices_), np.sort(theirs.sample_indices_))
+    assert len(y_theirs) < len(y)  # something was removed
+    assert Counter(y_ours.tolist()) == Counter(y_theirs.tolist())
+    assert X_ours.shape == X_theirs.shape
+
+
+def test_enn_bounds_decide_most_rows(monkeypatch) -> None:
+    """Check that ENN's bounds and counts leave few rows to the exact search (on SMOTE's
+    output, where about a tenth of the rows are removed)."""
+    monkeypatch.setattr(samplers, "LARGE", 100)
+    X, y = make_classification(n_samples=6000, n_features=10, weights=[0.9], random_state=0)
+    X, y = samplers.FastSMOTE(random_state=0).fit_resample(X, y)
+    ours = samplers.FastEditedNearestNeighbours(sampling_strategy="all")
+    asked = []
+    search = NearestNeighbors.kneighbors
+
+    def counting(self, X=None, *args, **kwargs):
+        asked.append(0 if X is None else len(X))
+        return search(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(NearestNeighbors, "kneighbors", counting)
+    ours.fit_resample(X, y)
+    removed = len(y) - len(ours.sample_indices_)
+    assert removed > 0.02 * len(y)
+    assert sum(asked) < 0.25 * removed
+
+
+def test_nearest_other_and_count_within_against_exact() -> None:
+    """Check the float32 bounds against scikit-learn's exact distances: the nearest row of
+    another class lies between the bounds, and the counts bracket the exact counts."""
+    from sklearn.metrics import pairwise_distances
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1500, 6)) * 1000.0 + 5e4  # far from the origin: centring matters
+    y = rng.integers(0, 3, size=1500)
+    low, high = knn.nearest_other(X, y, [0, 2])
+    D2 = pairwise_distances(X, metric="sqeuclidean")
+    truth = np.where(y[:, None] != y[None, :], D2, np.inf).min(axis=1)
+    assert np.all(low <= truth) and np.all(truth <= high)
+    assert np.median((high - low) / truth) < 0.05  # not centred: above 1
+    own = np.flatnonzero(y == 0)
+    radius = truth[own]
+    surely, maybe = knn.count_within(X[own], X[own], radius, radius)
+    inside = (D2[np.ix_(own, own)] < radius[:, None]).sum(axis=1)
+    at_most = (D2[np.ix_(own, own)] <= radius[:, None]).sum(axis=1)
+    assert np.all(surely <= inside) and np.all(at_most <= maybe)
+    assert np.mean(surely == inside) > 0.95
 
 
 def _on_segment(X_new: np.ndarray, minority: np.ndarray) -> bool:
