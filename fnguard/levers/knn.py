@@ -41,6 +41,7 @@ __all__ = [
     "CellIndex",
     "count_within",
     "farthest_selection",
+    "nearest_distances",
     "nearest_other",
     "nearest_selection",
     "recall",
@@ -390,10 +391,15 @@ class CellIndex:
                 if hi == lo or not len(qi):
                     continue
                 G = self.rows[lo:hi] @ Qa[qi].T
-                hit = np.flatnonzero(G <= bound[qi])
-                found_q.append(qi[hit % len(qi)])
-                found_r.append(hit // len(qi) + lo)
-                found_v.append(G.ravel()[hit])
+                # few queries have a row of this cell below their bound: find them first
+                # with a column minimum, then compare only their columns
+                some = np.flatnonzero(G.min(axis=0) <= bound[qi])
+                if not len(some):
+                    continue
+                rows, cols = np.nonzero(G[:, some] <= bound[qi[some]])
+                found_q.append(qi[some[cols]])
+                found_r.append(rows + lo)
+                found_v.append(G[rows, some[cols]])
             return found_q, found_r, found_v
 
         parts = [range(i, self.n_cells, self.n_jobs) for i in range(self.n_jobs)]
@@ -815,6 +821,70 @@ def nearest_selection(
             cap = np.partition(high, n_keep - 1)[n_keep - 1]
     candidates = np.flatnonzero(low <= cap)
     return candidates[_smallest(score(candidates), n_keep)]
+
+
+def nearest_distances(
+    X: np.ndarray, Y: np.ndarray, k: int, n_jobs: int | None = None
+) -> np.ndarray:
+    """Distances from each row of X to its ``k`` nearest rows of Y, nearest first: the
+    ``k + 2`` best candidates of float32 matrix products (all of Y searched), ranked again
+    with float64 distances.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_queries, n_features)
+        The queries.
+    Y : ndarray of shape (n_rows, n_features)
+        The rows searched (at least ``k``).
+    k : int
+        Neighbours per query.
+    n_jobs : int or None, default=None
+        Threads; None or -1 uses every core.
+
+    Returns
+    -------
+    ndarray of shape (n_queries, k)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> nearest_distances(np.array([[0.0, 0.0]]), np.array([[3.0, 4.0], [1.0, 0.0], [9, 9]]), 2)
+    array([[1., 5.]])
+    """
+    from threadpoolctl import threadpool_limits
+
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    centre = Y.mean(axis=0)
+    Ya = np.empty((len(Y), Y.shape[1] + 1), dtype=np.float32)
+    Ya[:, :-1] = Y - centre
+    Ya[:, -1] = -0.5 * np.einsum("ij,ij->i", Ya[:, :-1], Ya[:, :-1])
+    YaT = np.ascontiguousarray(Ya.T)
+    kk = min(len(Y), k + 2)
+    out = np.empty((len(X), k))
+    step = max(8, min(_ROWS, 2**23 // max(len(Y), 1)))
+    n_threads = _n_threads(n_jobs)
+
+    def blocks(first: int) -> None:
+        Qa = np.empty((step, Ya.shape[1]), dtype=np.float32)
+        Qa[:, -1] = 1.0
+        G = np.empty((step, len(Y)), dtype=np.float32)
+        for start in range(first * step, len(X), n_threads * step):
+            m = min(step, len(X) - start)
+            Qa[:m, :-1] = X[start : start + m] - centre
+            np.matmul(Qa[:m], YaT, out=G[:m])
+            every = np.arange(m)
+            found = np.empty((m, kk), dtype=np.intp)
+            for j in range(kk):  # the larger the product, the nearer
+                found[:, j] = G[:m].argmax(axis=1)
+                G[every, found[:, j]] = -np.inf
+            diff = Y[found] - X[start : start + m, None, :]
+            d = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+            out[start : start + m] = np.sort(d, axis=1)[:, :k]
+
+    with threadpool_limits(1):
+        _threaded(blocks, range(n_threads), n_threads)
+    return out
 
 
 def _last_score_guess(score: Any, n: int, n_keep: int) -> float:

@@ -33,6 +33,7 @@ Importing the module registers the levers ``random-under``, ``random-over``, ``t
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -64,6 +65,7 @@ from fnguard.levers.knn import (
     _threaded,
     count_within,
     farthest_selection,
+    nearest_distances,
     nearest_other,
     nearest_selection,
 )
@@ -701,8 +703,9 @@ class FastNearMiss(NearMiss):
         n_minority = counts[minority]
         large = (X.shape[0] - n_minority) * n_minority > AUTO_APPROXIMATE_WORK
         if (
-            not (self.version == 2 or (self.version == 1 and large))
+            not (self.version == 2 or (self.version in (1, 3) and large))
             or not isinstance(self.n_neighbors, int | np.integer)
+            or (self.version == 3 and not isinstance(self.n_neighbors_ver3, int | np.integer))
             or sparse.issparse(X)
         ):
             return super()._fit_resample(X, y)
@@ -720,11 +723,30 @@ class FastNearMiss(NearMiss):
             if self.version == 1:
                 exact = _exact_nn(k, self.n_jobs).fit(minority_X)
                 chosen = nearest_selection(X[rows], minority_X, k, n_keep, exact, self.n_jobs)
-            else:
+            elif self.version == 2:
                 chosen = farthest_selection(X[rows], minority_X, k, n_keep)
+            else:
+                chosen = self._version_3(X[rows], minority_X, k, n_keep)
             kept.append(rows[chosen])
         self.sample_indices_ = np.concatenate(kept).astype(np.intp)
         return _safe_indexing(X_in, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
+
+
+    def _version_3(self, X: np.ndarray, Y: np.ndarray, k: int, n_keep: int) -> np.ndarray:
+        """NearMiss-3's choice (imbalanced-learn's steps, without its copies of the data):
+        the nearest rows of X to each row of Y, then those of the largest sum of distances
+        to their k nearest rows of Y (ties in row order)."""
+        found = self.nn_ver3_.fit(X).kneighbors(Y, return_distance=False)
+        candidates = np.unique(found.reshape(-1))
+        score = nearest_distances(X[candidates], Y, k, self.n_jobs).sum(axis=1)
+        if len(candidates) < n_keep:
+            warnings.warn(
+                "The number of the samples to be selected is larger than the number of samples"
+                " available. The balancing ratio cannot be ensure and all samples will be"
+                " returned.",
+                stacklevel=3,
+            )
+        return candidates[np.argsort(-score, kind="stable")[:n_keep]]
 
 
 class FastSMOTETomek(SMOTETomek):

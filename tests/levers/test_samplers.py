@@ -360,18 +360,22 @@ def test_imbalanced_learn_checks(estimator, check) -> None:
     check(estimator)
 
 
-@pytest.mark.parametrize("low_guess", [False, True])
-def test_nearmiss_1_large_path_is_exact(monkeypatch, low_guess: bool) -> None:
-    """Check NearMiss-1 above the work limit (float32 bounds, then only the rows they cannot
-    rule out scored by imbalanced-learn's search): the same rows as imbalanced-learn, in its
-    order, also when the estimate of the last score kept is too low (every row between it and
-    the cap is bounded again)."""
+@pytest.mark.parametrize(
+    ("version", "low_guess"), [(1, False), (1, True), (3, False)], ids=["nm1", "nm1-low", "nm3"]
+)
+def test_nearmiss_large_path_equals_imbalanced_learn(monkeypatch, version, low_guess) -> None:
+    """Check NearMiss-1 and -3 above the work limit: NearMiss-1's float32 bounds, then only
+    the rows they cannot rule out scored by imbalanced-learn's search, give the same rows as
+    imbalanced-learn in its order, also when the estimate of the last score kept is too low
+    (every row between it and the cap is bounded again); NearMiss-3's own steps (float32
+    scores of the candidates) give imbalanced-learn's rows where its first search is exact."""
     monkeypatch.setattr(samplers, "AUTO_APPROXIMATE_WORK", 1000)
+    monkeypatch.setattr(samplers, "LARGE", 100)
     if low_guess:
         monkeypatch.setattr(knn, "_last_score_guess", lambda score, n, n_keep: 0.0)
     X, y = make_classification(n_samples=8000, n_features=20, weights=[0.95], random_state=1)
-    ours = samplers.FastNearMiss(version=1)
-    theirs = NearMiss(version=1)
+    ours = samplers.FastNearMiss(version=version)
+    theirs = NearMiss(version=version)
     X_ours, y_ours = ours.fit_resample(X, y)
     X_theirs, y_theirs = theirs.fit_resample(X, y)
     np.testing.assert_array_equal(ours.sample_indices_, theirs.sample_indices_)
