@@ -244,8 +244,8 @@ def section(
         "Cleaning samplers (tomek, enn, smote-tomek, smote-enn) run at 100,000 rows only "
         "unless `--cleaning-1m`. Neighbour recall: where fnguard searched approximately, the "
         "lowest recall of its searches (200 queries of each searched again exactly; that time "
-        "is not counted); `exact`: every search was exact (ENN's fixed-probe searches only "
-        "bound distances before an exact search decides, so they are not counted).",
+        "is not counted); `exact`: every search was exact (ENN's and NearMiss-1's float32 "
+        "bounds only decide what an exact count or search settles, so they count as exact).",
         "",
         "| sampler | N | imblearn s | fnguard s | ratio | peak MB imblearn | peak MB fnguard "
         "| PR-AUC imblearn | PR-AUC fnguard | diff | neighbour recall |",

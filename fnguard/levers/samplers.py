@@ -596,7 +596,10 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
             keep = self._approximate(X, y, cleaned, k, exact)
         else:
             keep = self._bounded(X, y, cleaned, k, exact)
-        self.sample_indices_ = np.flatnonzero(keep).astype(np.intp)
+        # class by class, as imbalanced-learn orders them
+        self.sample_indices_ = np.concatenate(
+            [np.flatnonzero(keep & (y == label)) for label in labels]
+        ).astype(np.intp)
         return _safe_indexing(X_in, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
 
     def _bounded(
