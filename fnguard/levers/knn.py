@@ -519,6 +519,15 @@ def _both_norms(Z: np.ndarray, left: bool, centre: np.ndarray) -> np.ndarray:
     return out
 
 
+def _tiled(Q: np.ndarray, R: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, list]:
+    """Q as left rows, and R as right rows cut into transposed tiles of :data:`_TILE_COLS`."""
+    tiles = [
+        np.ascontiguousarray(_both_norms(R[c : c + _TILE_COLS], False, centre).T)
+        for c in range(0, len(R), _TILE_COLS)
+    ]
+    return _both_norms(Q, True, centre), tiles
+
+
 def _margin(Q: np.ndarray, R: np.ndarray, centre: np.ndarray) -> np.ndarray:
     """Error bound of the float32 squared distances from each row of Q to rows of R, both
     centred on ``centre`` (the ``|q|^2`` and ``|r|^2`` terms)."""
@@ -586,11 +595,7 @@ def _cross_maxima(
     """Maxima of ``-|a - b|^2 / 2`` over B for each row of A, and over A for each row of B."""
     from threadpoolctl import threadpool_limits
 
-    left = _both_norms(A, True, centre)
-    tiles = [
-        np.ascontiguousarray(_both_norms(B[c : c + _TILE_COLS], False, centre).T)
-        for c in range(0, len(B), _TILE_COLS)
-    ]
+    left, tiles = _tiled(A, B, centre)
     row_max = np.empty(len(A), dtype=np.float32)
 
     def strips(first: int) -> np.ndarray:
@@ -661,11 +666,7 @@ def count_within(
     # in products -d^2/2: surely closer above one cut, maybe within at or above the other
     above = (-0.5 * (low - margin)).astype(np.float32)
     at_least = (-0.5 * (high + margin)).astype(np.float32)
-    left = _both_norms(Q, True, centre)
-    tiles = [
-        np.ascontiguousarray(_both_norms(R[c : c + _TILE_COLS], False, centre).T)
-        for c in range(0, len(R), _TILE_COLS)
-    ]
+    left, tiles = _tiled(Q, R, centre)
     surely = np.zeros(len(Q), dtype=np.intp)
     maybe = np.zeros(len(Q), dtype=np.intp)
     n_threads = _n_threads(n_jobs)
