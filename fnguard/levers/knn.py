@@ -759,10 +759,7 @@ def nearest_selection(
     guess = _last_score_guess(score, n, n_keep)
     # both centred on Y's mean (small norms, small float32 errors)
     centre = Y.mean(axis=0)
-    Yc = Y - centre
-    Ya = np.empty((len(Y), Y.shape[1] + 1), dtype=np.float32)
-    Ya[:, :-1] = Yc
-    Ya[:, -1] = -0.5 * np.einsum("ij,ij->i", Yc, Yc)  # [y, -|y|^2/2] . [x, 1]: larger, nearer
+    Ya = _half_norm_rows(Y, centre)  # [y, -|y|^2/2] . [x, 1]: larger, nearer
     YaT = np.ascontiguousarray(Ya.T)
     x_sq = np.empty(n)
     for start in range(0, n, 65_536):
@@ -857,9 +854,7 @@ def nearest_distances(
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
     centre = Y.mean(axis=0)
-    Ya = np.empty((len(Y), Y.shape[1] + 1), dtype=np.float32)
-    Ya[:, :-1] = Y - centre
-    Ya[:, -1] = -0.5 * np.einsum("ij,ij->i", Ya[:, :-1], Ya[:, :-1])
+    Ya = _half_norm_rows(Y, centre)
     YaT = np.ascontiguousarray(Ya.T)
     kk = min(len(Y), k + 2)
     out = np.empty((len(X), k))
@@ -886,6 +881,15 @@ def nearest_distances(
     with threadpool_limits(1):
         _threaded(blocks, range(n_threads), n_threads)
     return out
+
+
+def _half_norm_rows(Y: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """float32 rows ``[y - centre, -|y - centre|^2 / 2]``: their product with ``[x - centre,
+    1]`` is ``x.y - |y|^2 / 2`` (centred), the larger the nearer."""
+    Ya = np.empty((len(Y), Y.shape[1] + 1), dtype=np.float32)
+    Ya[:, :-1] = Y - centre
+    Ya[:, -1] = -0.5 * np.einsum("ij,ij->i", Y - centre, Y - centre)
+    return Ya
 
 
 def _last_score_guess(score: Any, n: int, n_keep: int) -> float:
