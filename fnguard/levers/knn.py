@@ -503,8 +503,14 @@ def recall(found: np.ndarray, exact: np.ndarray) -> float:
 #: Tile of the float32 products of :func:`nearest_other` and :func:`count_within`: many query
 #: rows by few indexed rows (OpenBLAS runs near its peak on that shape at 32 columns).
 _TILE_ROWS, _TILE_COLS = 2048, 512
-#: Relative margin on float32 squared distances: far above their rounding errors.
-_MARGIN = 1e-4
+
+
+def _relative_margin(n_columns: int) -> float:
+    """Error bound on float32 squared distances from products of ``n_columns`` augmented
+    columns, relative to ``1 + |q|^2 + |r|^2`` (both centred): twice the worst case of a
+    float32 dot product (``n u / (1 - n u)`` of the sum of its terms' sizes, ``u = 2^-24``),
+    with the rounding of the inputs and of the compared radius."""
+    return (4 * (n_columns + 2) + 8) * 2.0**-24
 
 
 def _both_norms(Z: np.ndarray, left: bool, centre: np.ndarray) -> np.ndarray:
@@ -533,7 +539,7 @@ def _margin(Q: np.ndarray, R: np.ndarray, centre: np.ndarray) -> np.ndarray:
     centred on ``centre`` (the ``|q|^2`` and ``|r|^2`` terms)."""
     q, r = Q - centre, R - centre
     top = float(np.einsum("ij,ij->i", r, r).max(initial=0.0))
-    return _MARGIN * (1.0 + np.einsum("ij,ij->i", q, q) + top)
+    return _relative_margin(Q.shape[1] + 2) * (1.0 + np.einsum("ij,ij->i", q, q) + top)
 
 
 def nearest_other(
@@ -673,22 +679,23 @@ def count_within(
 
     def strips(first: int) -> None:
         out = np.empty((_TILE_ROWS, _TILE_COLS), dtype=np.float32)
-        mask = np.empty((_TILE_ROWS, _TILE_COLS), dtype=bool)
+        top = np.empty(_TILE_ROWS, dtype=np.float32)
         for start in range(first * _TILE_ROWS, len(Q), n_threads * _TILE_ROWS):
             at = slice(start, min(len(Q), start + _TILE_ROWS))
             m = at.stop - start
             for tile in tiles:
-                c = tile.shape[1]
-                h, hit = out[:m, :c], mask[:m, :c]
+                h = out[:m, : tile.shape[1]]
                 np.matmul(left[at], tile, out=h)
-                # one comparison over the tile; the second only on the rows it hit
-                np.greater_equal(h, at_least[at, None], out=hit)
-                count = hit.sum(axis=1)
-                rows = np.flatnonzero(count)
+                # one pass over the tile (each row's maximum); comparisons only on the few
+                # rows that reach the radius
+                rows = np.flatnonzero(h.max(axis=1, out=top[:m]) >= at_least[at])
                 if len(rows):
-                    maybe[start + rows] += count[rows]
+                    near = h[rows]
+                    maybe[start + rows] += np.count_nonzero(
+                        near >= at_least[start + rows, None], axis=1
+                    )
                     surely[start + rows] += np.count_nonzero(
-                        h[rows] > above[start + rows, None], axis=1
+                        near > above[start + rows, None], axis=1
                     )
 
     with threadpool_limits(1):
@@ -766,7 +773,7 @@ def nearest_selection(
         part = X[start : start + 65_536] - centre
         x_sq[start : start + len(part)] = np.einsum("ij,ij->i", part, part)
     # float32 error of |x - y|^2 = |x|^2 - 2 G: far below this margin
-    slack = _MARGIN * (1.0 + x_sq + float(np.max(Ya[:, -1] * -2.0)))
+    slack = _relative_margin(Ya.shape[1] + 1) * (1.0 + x_sq + float(np.max(Ya[:, -1] * -2.0)))
     low = np.empty(n)
     high = np.full(n, np.inf)
     step = max(8, min(_ROWS, 2**23 // max(len(Y), 1)))

@@ -21,7 +21,8 @@ searches stay affordable (see each class):
   only, then of their neighbours, instead of every row;
 - :class:`FastEditedNearestNeighbours` proves most rows safe with a cheap bound (their
   nearest row of another class is farther than an upper bound of their k-th neighbour from an
-  approximate cell index) and searches exactly only the rest;
+  approximate cell index) and searches exactly only the rest; after SMOTE (in
+  :class:`FastSMOTEENN`) it bounds distances to the new rows from their segments;
 - :class:`FastNearMiss` (version 2) keeps the sum of the distances to the farthest minority
   rows in blocks instead of sorting every distance to every minority row; version 1 on large
   data scores exactly only the rows that float32 bounds cannot rule out.
@@ -54,9 +55,10 @@ from imblearn.under_sampling import (
     RandomUnderSampler,
     TomekLinks,
 )
+from imblearn.utils import check_target_type
 from scipy import sparse, stats
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import _safe_indexing, check_random_state, check_X_y
 
 from fnguard.errors import DataError
 from fnguard.levers.knn import (
@@ -71,6 +73,7 @@ from fnguard.levers.knn import (
 )
 from fnguard.levers.neighbors import AUTO_APPROXIMATE_WORK, FaissNeighbors
 from fnguard.levers.registry import register
+from fnguard.levers.segments import Segments, segment_bounds, segment_other
 
 __all__ = [
     "LARGE",
@@ -94,6 +97,11 @@ EXACT_WORK = 4_000_000_000
 #: Distances (rows of a class times rows of another, summed over pairs) above which
 #: FastEditedNearestNeighbours gives up its exact bounds for an approximate search.
 CROSS_WORK = 20_000_000_000
+#: Cross-class distances above which FastEditedNearestNeighbours, after FastSMOTE over-sampled
+#: one of two classes, bounds them from the new rows' segments instead (see FastSMOTEENN).
+SEGMENT_WORK = 0
+#: Cells around each row whose k-th row bounds the search of SMOTE-ENN's segments.
+FIRST_NEAR_CELLS = 32
 #: Recall of neighbours NearMiss-3's approximate search is calibrated to (the majority rows it
 #: keeps are the neighbours found: at the default 0.97 its PR-AUC in the benchmark fell 0.0058
 #: below imbalanced-learn's, at 0.99 by 0.0023).
@@ -222,6 +230,8 @@ class _InPlaceSamples:
                 X, nn_data, nn_num, rows, cols, steps, y_type, y
             )
         chosen = nn_num[rows, cols]
+        if "_drawn" in self.__dict__:  # FastSMOTE keeps where the new rows lie
+            self._drawn.append((rows, chosen, np.ravel(steps)))
         factor = None
         if y is not None:  # Borderline-SMOTE-2: shorter steps toward another class
             random_state = check_random_state(self.random_state)  # type: ignore[attr-defined]
@@ -284,14 +294,21 @@ class FastSMOTE(_InPlaceSamples, SMOTE):
     def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
         _too_few_for_smote(self, y)
         self._n_rows = X.shape[0]
+        want = self.__dict__.pop("_want_segments", False)
         if sparse.issparse(X):
             return super()._fit_resample(X, y)
         self._validate_estimator()
         out = _Stacked(X, y, sum(self.sampling_strategy_.values()))
-        for class_sample, n_samples, _, X_class in _classes_to_sample(self, X, y):
+        drawn = []
+        for class_sample, n_samples, rows, X_class in _classes_to_sample(self, X, y):
             self.nn_k_.fit(X_class)
             nns = self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:]
+            self._drawn: list = []
             self._sample_into(out, X_class, y.dtype, class_sample, X_class, nns, n_samples)
+            drawn += [(rows, *made) for made in self.__dict__.pop("_drawn")]
+        if want and len(drawn) == 1:  # where the new rows lie, for FastSMOTEENN
+            rows, start, end, step = drawn[0]
+            self._segments = Segments(len(X), rows[start], rows[end], step)
         return out.result()
 
 
@@ -537,6 +554,17 @@ def _self_first(found: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.concatenate([rows[:, None], others], axis=1)
 
 
+def _over_sampled(segments: Segments | None, X: np.ndarray, y: np.ndarray) -> Any:
+    """The class whose new rows ``segments`` describes, when y has two classes, every row
+    past the originals is of that class and lies on its segment; else None."""
+    if segments is None or len(np.unique(y)) != 2 or not segments.check(X):
+        return None
+    label = np.unique(y[segments.n_orig :])
+    if len(label) != 1 or (y[segments.start] != label[0]).any():
+        return None
+    return label[0]
+
+
 class FastEditedNearestNeighbours(EditedNearestNeighbours):
     """Edited Nearest Neighbours that searches exactly only the rows it cannot decide from
     bounds.
@@ -554,8 +582,11 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
     ``sample_indices_`` as :class:`imblearn.under_sampling.EditedNearestNeighbours` with
     integer ``n_neighbors``.
 
-    When that pass would compute more than :data:`CROSS_WORK` distances (SMOTE-ENN on a
-    million rows: half of them against the other half), the neighbours come from an
+    After :class:`FastSMOTE` over-sampled one of two classes (:class:`FastSMOTEENN`), the
+    pass compares the other class with the original rows of the over-sampled one only: the
+    new rows' distances follow from their segments
+    (:func:`~fnguard.levers.segments.segment_other`). Otherwise, when the pass would compute
+    more than :data:`CROSS_WORK` distances, the neighbours come from an
     approximate cell index (:class:`~fnguard.levers.knn.CellIndex`) instead; the rows it
     would remove are then searched again exactly when that costs at most
     :data:`VERIFY_WORK` distances, so that no row imbalanced-learn keeps is removed (a row
@@ -571,6 +602,7 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
     """
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
+        segments = self.__dict__.pop("_segments", None)
         if (
             not isinstance(self.n_neighbors, int | np.integer)
             or X.shape[0] <= LARGE
@@ -592,7 +624,10 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
             for b in list(size)[i + 1 :]
             if a in cleaned or b in cleaned
         )
-        if work > CROSS_WORK:
+        label = _over_sampled(segments, X, y)
+        if label is not None and work > SEGMENT_WORK:
+            keep = self._segmented(X, y, cleaned, k, exact, segments, label)
+        elif work > CROSS_WORK:
             keep = self._approximate(X, y, cleaned, k, exact)
         else:
             keep = self._bounded(X, y, cleaned, k, exact)
@@ -602,22 +637,55 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
         ).astype(np.intp)
         return _safe_indexing(X_in, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
 
-    def _bounded(
-        self, X: np.ndarray, y: np.ndarray, cleaned: list, k: int, exact: Any
+    def _segmented(
+        self, X: np.ndarray, y: np.ndarray, cleaned: list, k: int, exact: Any,
+        segments: Segments, label: Any,
     ) -> np.ndarray:
-        """Which rows are kept, exactly: bounds first, imbalanced-learn's search for the rest."""
+        """Which rows are kept, exactly, after SMOTE over-sampled ``label`` (two classes): the
+        other class's distances to the new rows come from their segments."""
+        other = next(c for c in np.unique(y) if c != label)
+        ceiling = np.zeros(len(y))
+        start: dict = {}
+        if other in cleaned:
+            rows = np.flatnonzero(y == other)
+            index = CellIndex(X[rows], n_jobs=self.n_jobs)
+            # the k-th row among the nearest cells: beyond it, a row's other class need not
+            # be known exactly (a tighter bound costs more here, and saves more in the search)
+            n_near = max(1, min(FIRST_NEAR_CELLS, index.n_cells // 8))
+            bound = index.cell_bounds(np.arange(len(rows)), k, n_near)
+            ceiling[rows] = bound * bound * (1.0 + 1e-6)
+            start[other] = (index, bound, 4 * n_near)
+        low, high = segment_other(X, y, label, segments, ceiling, self.n_jobs)
+        if label in cleaned:
+            start[label] = (None, segment_bounds(X, y, label, segments, k)[y == label], 0)
+        return self._bounded(X, y, cleaned, k, exact, (low, high), start)
+
+    def _bounded(
+        self, X: np.ndarray, y: np.ndarray, cleaned: list, k: int, exact: Any,
+        other: tuple[np.ndarray, np.ndarray] | None = None, start: dict | None = None,
+    ) -> np.ndarray:
+        """Which rows are kept, exactly: bounds first, imbalanced-learn's search for the rest.
+
+        ``other``: bounds of each row's squared distance to its other class, when known;
+        ``start``: per class, its cell index (or None: count at once), the upper bounds of
+        its rows' k-th neighbour already found, and the cells to search next."""
         keep = np.ones(len(y), dtype=bool)
-        low, high = nearest_other(X, y, cleaned, self.n_jobs)
+        low, high = nearest_other(X, y, cleaned, self.n_jobs) if other is None else other
+        start = start or {}
         for label in cleaned:
             rows = np.flatnonzero(y == label)
             unsure = np.ones(len(rows), dtype=bool)
-            if len(rows) >= k:
+            own, n_near = None, 1
+            if label in start:
+                own, bound, n_near = start[label]
+                unsure = low[rows] <= bound * bound * (1 + 1e-9)
+            elif len(rows) >= k:
                 own = CellIndex(X[rows], n_jobs=self.n_jobs)
+            if own is not None:
                 per_cell = len(rows) / own.n_cells
                 # the row's own cell, then more cells around it while a stage searches at
                 # most 1/8 of the class (counting, below, reads all of it at a third of the
                 # cost per row)
-                n_near = 1
                 while unsure.any() and (n_near == 1 or n_near * per_cell <= len(rows) / 8):
                     at = np.flatnonzero(unsure)
                     bound = own.cell_bounds(at, k, n_near)
@@ -767,7 +835,33 @@ class FastSMOTETomek(SMOTETomek):
 
 class FastSMOTEENN(SMOTEENN):
     """imbalanced-learn's SMOTE-ENN on :class:`FastSMOTE` and
-    :class:`FastEditedNearestNeighbours`."""
+    :class:`FastEditedNearestNeighbours`.
+
+    When SMOTE over-sampled one of two classes, the editing knows where each new row lies:
+    on a segment between two original rows. A row's squared distance to any point of a
+    segment follows from its distances to the segment's two ends, so the rows of the other
+    class are compared with the original minority rows only, and each new row's nearest
+    other-class row is bounded from those of its segment's ends
+    (:func:`~fnguard.levers.segments.segment_other`); the new rows of a segment lie on one
+    line, which bounds their own neighbours (:func:`~fnguard.levers.segments.segment_bounds`).
+    Same result as imbalanced-learn's.
+    """
+
+    def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
+        self._validate_estimator()
+        y = check_target_type(y)
+        X, y = check_X_y(X, y, accept_sparse=["csr", "csc"])
+        self.sampling_strategy_ = self.sampling_strategy
+        handing = isinstance(self.smote_, FastSMOTE) and isinstance(
+            self.enn_, FastEditedNearestNeighbours
+        )
+        if handing:
+            self.smote_._want_segments = True
+        X_res, y_res = self.smote_.fit_resample(X, y)
+        segments = self.smote_.__dict__.pop("_segments", None)
+        if handing and segments is not None:
+            self.enn_._segments = segments
+        return self.enn_.fit_resample(X_res, y_res)
 
     def _validate_estimator(self) -> None:
         super()._validate_estimator()
