@@ -97,9 +97,6 @@ EXACT_WORK = 4_000_000_000
 #: Distances (rows of a class times rows of another, summed over pairs) above which
 #: FastEditedNearestNeighbours gives up its exact bounds for an approximate search.
 CROSS_WORK = 20_000_000_000
-#: Cross-class distances above which FastEditedNearestNeighbours, after FastSMOTE over-sampled
-#: one of two classes, bounds them from the new rows' segments instead (see FastSMOTEENN).
-SEGMENT_WORK = 0
 #: Cells around each row whose k-th row bounds the search of SMOTE-ENN's segments.
 FIRST_NEAR_CELLS = 32
 #: Recall of neighbours NearMiss-3's approximate search is calibrated to (the majority rows it
@@ -625,7 +622,7 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
             if a in cleaned or b in cleaned
         )
         label = _over_sampled(segments, X, y)
-        if label is not None and work > SEGMENT_WORK:
+        if label is not None:  # after FastSMOTE (FastSMOTEENN): every size
             keep = self._segmented(X, y, cleaned, k, exact, segments, label)
         elif work > CROSS_WORK:
             keep = self._approximate(X, y, cleaned, k, exact)
