@@ -23,6 +23,8 @@ __all__ = ["Segments", "segment_bounds", "segment_other"]
 
 #: float32 products held at once by one thread of :func:`segment_other`.
 _STRIP_VALUES = 4_000_000
+#: (row, segment) pairs searched at once by one thread of :func:`segment_other`.
+_SEGMENT_PAIRS = 1 << 20
 
 
 @dataclass
@@ -263,10 +265,21 @@ class _Search:
     def pairs(self, H: np.ndarray, qi: np.ndarray, pi: np.ndarray, s: int) -> None:
         """Lower ``near`` and ``best`` for the pairs of one strip of products ``H``
         (``-|q - p|^2/2 + reach/2``) whose first row is ``s``."""
-        lines, reach = self.lines, self.reach
-        d = reach[pi] - 2.0 * H[qi, pi].astype(np.float64)
+        d = self.reach[pi] - 2.0 * H[qi, pi].astype(np.float64)
         np.minimum.at(self.near, qi + s, d)
         count = self.ptr[pi + 1] - self.ptr[pi]
+        # bounded memory: at most about _SEGMENT_PAIRS (row, segment) pairs at once
+        ends = np.cumsum(count)
+        cuts = np.searchsorted(ends, np.arange(_SEGMENT_PAIRS, int(ends[-1]), _SEGMENT_PAIRS))
+        for part in np.split(np.arange(len(qi)), np.unique(cuts)):
+            if len(part):
+                self._segments(H, qi[part], pi[part], count[part], s)
+
+    def _segments(
+        self, H: np.ndarray, qi: np.ndarray, pi: np.ndarray, count: np.ndarray, s: int
+    ) -> None:
+        """Lower ``best`` with the nearest new row of every segment at those pairs' ends."""
+        lines, reach = self.lines, self.reach
         total = int(count.sum())
         if not total:
             return

@@ -174,3 +174,21 @@ def test_sparse_nonzero_finds_every_flag() -> None:
         expected = np.nonzero(flags[:size].reshape(shape))
         np.testing.assert_array_equal(rows, expected[0])
         np.testing.assert_array_equal(cols, expected[1])
+
+
+def test_smote_enn_segments_in_small_parts_on_a_dense_minority(monkeypatch) -> None:
+    """Check the segment path where every majority row is near many segments (a dense
+    minority cluster inside a sparse majority), searched a few pairs at a time."""
+    monkeypatch.setattr(samplers, "LARGE", 100)
+    monkeypatch.setattr(segments, "_SEGMENT_PAIRS", 64)
+    calls = _spy(monkeypatch)
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(1500, 6)) * 3.0, rng.normal(size=(60, 6)) * 0.5])
+    y = np.r_[np.zeros(1500, dtype=int), np.ones(60, dtype=int)]
+    ours = samplers.FastSMOTEENN(random_state=0)
+    theirs = SMOTEENN(random_state=0)
+    ours.fit_resample(X, y)
+    theirs.fit_resample(X, y)
+    assert calls
+    np.testing.assert_array_equal(ours.enn_.sample_indices_, theirs.enn_.sample_indices_)
+    assert len(theirs.enn_.sample_indices_) < 3000
