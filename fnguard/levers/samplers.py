@@ -18,7 +18,8 @@ and equal to imbalanced-learn's (up to exact ties in distance) on the sizes wher
 searches stay affordable (see each class):
 
 - :class:`FastTomekLinks` searches the nearest neighbour of the rows outside the largest class
-  only, then of their neighbours, instead of every row;
+  only, then of their neighbours, instead of every row (after SMOTE, only the new class's rows
+  that its segments cannot rule out);
 - :class:`FastEditedNearestNeighbours` proves most rows safe with a cheap bound (their
   nearest row of another class is farther than an upper bound of their k-th neighbour from an
   approximate cell index) and searches exactly only the rest; after SMOTE (in
@@ -510,6 +511,9 @@ class FastTomekLinks(TomekLinks):
     exact search of them would compute more than :data:`EXACT_WORK` distances, their nearest
     neighbours come from an approximate cell index (:class:`~fnguard.levers.knn.CellIndex`)
     and every link found is checked with an exact search: no false links, a few links may be missed.
+    After :class:`FastSMOTE` over-sampled one of two classes (:class:`FastSMOTETomek`), the
+    searched rows are those of the over-sampled class whose other class may come nearer than
+    their nearest row on their segment's line: exact at every size.
 
     Examples
     --------
@@ -522,10 +526,14 @@ class FastTomekLinks(TomekLinks):
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
         n = X.shape[0]
+        segments = self.__dict__.pop("_segments", None)
+        label = None if sparse.issparse(X) else _over_sampled(segments, X, y)
         labels, counts = np.unique(y, return_counts=True)
         queries = np.flatnonzero(y != labels[np.argmax(counts)])
         exact = _exact_nn(2, self.n_jobs).fit(X)
-        if len(queries) * n > EXACT_WORK:
+        if label is not None:  # after FastSMOTE (FastSMOTETomek)
+            queries = self._segment_queries(X, y, label, segments)
+        elif len(queries) * n > EXACT_WORK:
             approx = FaissNeighbors(n_neighbors=2, algorithm="cells", n_jobs=self.n_jobs).fit(X)
             first = _first_neighbour(approx, X, queries)
             # keep the rows whose approximate neighbour is of another class, then be exact
@@ -540,6 +548,17 @@ class FastTomekLinks(TomekLinks):
         links &= np.isin(y, list(self.sampling_strategy_))
         self.sample_indices_ = np.flatnonzero(~links)
         return _safe_indexing(X, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
+
+    def _segment_queries(
+        self, X: np.ndarray, y: np.ndarray, label: Any, segments: Segments
+    ) -> np.ndarray:
+        """The rows of the over-sampled class (of two: every link has one end in it) whose
+        nearest other-class row may be nearer than their nearest row on their line."""
+        X = np.asarray(X, dtype=np.float64)
+        low, _ = segment_other(X, y, label, segments, np.zeros(len(y)), self.n_jobs)
+        bound = segment_bounds(X, y, label, segments, 2)
+        rows = np.flatnonzero(y == label)
+        return rows[low[rows] <= bound[rows] ** 2 * (1 + 1e-9)]
 
 
 def _self_first(found: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -817,8 +836,41 @@ class FastNearMiss(NearMiss):
         return candidates[np.argsort(-score, kind="stable")[:n_keep]]
 
 
-class FastSMOTETomek(SMOTETomek):
-    """imbalanced-learn's SMOTE-Tomek on :class:`FastSMOTE` and :class:`FastTomekLinks`."""
+class _HandsOverSegments:
+    """imbalanced-learn's SMOTE-then-clean ``_fit_resample``, with SMOTE's draws handed to
+    the cleaner (its attribute ``_cleaner``) when both are ours."""
+
+    _cleaner: str
+    _cleans_with: type
+
+    def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
+        self._validate_estimator()  # type: ignore[attr-defined]
+        y = check_target_type(y)
+        X, y = check_X_y(X, y, accept_sparse=["csr", "csc"])
+        self.sampling_strategy_ = self.sampling_strategy  # type: ignore[attr-defined]
+        smote, cleaner = self.smote_, getattr(self, self._cleaner)  # type: ignore[attr-defined]
+        handing = isinstance(smote, FastSMOTE) and isinstance(cleaner, self._cleans_with)
+        if handing:
+            smote._want_segments = True
+        X_res, y_res = smote.fit_resample(X, y)
+        segments = smote.__dict__.pop("_segments", None)
+        if handing and segments is not None:
+            cleaner._segments = segments
+        return cleaner.fit_resample(X_res, y_res)
+
+
+class FastSMOTETomek(_HandsOverSegments, SMOTETomek):
+    """imbalanced-learn's SMOTE-Tomek on :class:`FastSMOTE` and :class:`FastTomekLinks`.
+
+    When SMOTE over-sampled one of two classes, the Tomek links are searched from the rows
+    of that class only, and only from those whose nearest other-class row may come closer
+    than their nearest row on their own segment's line (bounds from the segments:
+    :func:`~fnguard.levers.segments.segment_other`,
+    :func:`~fnguard.levers.segments.segment_bounds`): exact, same result as
+    imbalanced-learn's.
+    """
+
+    _cleaner, _cleans_with = "tomek_", FastTomekLinks
 
     def _validate_estimator(self) -> None:
         super()._validate_estimator()
@@ -830,7 +882,7 @@ class FastSMOTETomek(SMOTETomek):
             self.tomek_ = FastTomekLinks(sampling_strategy="all", n_jobs=self.n_jobs)
 
 
-class FastSMOTEENN(SMOTEENN):
+class FastSMOTEENN(_HandsOverSegments, SMOTEENN):
     """imbalanced-learn's SMOTE-ENN on :class:`FastSMOTE` and
     :class:`FastEditedNearestNeighbours`.
 
@@ -844,21 +896,7 @@ class FastSMOTEENN(SMOTEENN):
     Same result as imbalanced-learn's.
     """
 
-    def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
-        self._validate_estimator()
-        y = check_target_type(y)
-        X, y = check_X_y(X, y, accept_sparse=["csr", "csc"])
-        self.sampling_strategy_ = self.sampling_strategy
-        handing = isinstance(self.smote_, FastSMOTE) and isinstance(
-            self.enn_, FastEditedNearestNeighbours
-        )
-        if handing:
-            self.smote_._want_segments = True
-        X_res, y_res = self.smote_.fit_resample(X, y)
-        segments = self.smote_.__dict__.pop("_segments", None)
-        if handing and segments is not None:
-            self.enn_._segments = segments
-        return self.enn_.fit_resample(X_res, y_res)
+    _cleaner, _cleans_with = "enn_", FastEditedNearestNeighbours
 
     def _validate_estimator(self) -> None:
         super()._validate_estimator()
