@@ -101,6 +101,39 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list:
     return calls
 
 
+#: Their class for each of our samplers that a combined sampler's parameters may hold.
+_THEIRS = {
+    samplers.FastEditedNearestNeighbours: EditedNearestNeighbours,
+    samplers.FastTomekLinks: TomekLinks,
+    samplers.FastSMOTE: SMOTE,
+}
+
+
+def _against_imbalanced_learn(ours_class, theirs_class, cleaner, params, data, twins):
+    """Fit ours and imbalanced-learn's combined sampler on the same data (some rows repeated
+    inside and across classes when ``twins``); check them row for row."""
+    X, y = data
+    X = X.copy()
+    if twins:
+        minority = np.flatnonzero(y == 1)
+        X[minority[:6]] = X[minority[6]]
+        X[np.flatnonzero(y == 0)[:3]] = X[minority[7]]
+    theirs_params = {
+        key: _THEIRS[type(value)](**value.get_params()) if type(value) in _THEIRS else value
+        for key, value in params.items()
+    }
+    ours = ours_class(random_state=0, **params)
+    theirs = theirs_class(random_state=0, **theirs_params)
+    X_ours, y_ours = ours.fit_resample(X, y)
+    X_theirs, y_theirs = theirs.fit_resample(X, y)
+    np.testing.assert_array_equal(
+        getattr(ours, cleaner).sample_indices_, getattr(theirs, cleaner).sample_indices_
+    )
+    np.testing.assert_array_equal(X_ours, X_theirs)
+    np.testing.assert_array_equal(y_ours, y_theirs)
+    assert len(y_theirs) < len(y) + ours.smote_.sampling_strategy_[1]  # rows were removed
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -120,30 +153,35 @@ def test_smote_enn_through_segments_equals_imbalanced_learn(params, twins, monke
     the path taken."""
     monkeypatch.setattr(samplers, "LARGE", 100)
     calls = _spy(monkeypatch)
-    X, y = make_classification(
+    data = make_classification(
         n_samples=4000, n_features=10, weights=[0.95], flip_y=0.02, random_state=5
     )
-    if twins:
-        minority = np.flatnonzero(y == 1)
-        X[minority[:6]] = X[minority[6]]
-        X[np.flatnonzero(y == 0)[:3]] = X[minority[7]]
-    theirs_params = {
-        key: (
-            EditedNearestNeighbours(**value.get_params())
-            if key == "enn"
-            else SMOTE(**value.get_params()) if key == "smote" else value
-        )
-        for key, value in params.items()
-    }
-    ours = samplers.FastSMOTEENN(random_state=0, **params)
-    theirs = SMOTEENN(random_state=0, **theirs_params)
-    X_ours, y_ours = ours.fit_resample(X, y)
-    X_theirs, y_theirs = theirs.fit_resample(X, y)
+    _against_imbalanced_learn(samplers.FastSMOTEENN, SMOTEENN, "enn_", params, data, twins)
     assert calls
-    np.testing.assert_array_equal(ours.enn_.sample_indices_, theirs.enn_.sample_indices_)
-    np.testing.assert_array_equal(X_ours, X_theirs)
-    np.testing.assert_array_equal(y_ours, y_theirs)
-    assert len(y_theirs) < len(y) + (ours.smote_.sampling_strategy_[1])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"tomek": samplers.FastTomekLinks(sampling_strategy="majority")},
+        {"smote": samplers.FastSMOTE(k_neighbors=2, random_state=1)},
+        {"sampling_strategy": 0.5},
+    ],
+    ids=["default", "majority-only", "smote-k2", "ratio-0.5"],
+)
+@pytest.mark.parametrize("twins", [False, True], ids=["distinct", "repeated-rows"])
+def test_smote_tomek_through_segments_equals_imbalanced_learn(params, twins, monkeypatch) -> None:
+    """Check SMOTE-Tomek's segment path (links searched only from the new class's rows that
+    the segments cannot rule out) row for row against imbalanced-learn."""
+    monkeypatch.setattr(samplers, "LARGE", 100)
+    calls = _spy(monkeypatch)
+    data = make_classification(
+        n_samples=4000, n_features=6, weights=[0.9], flip_y=0.05, class_sep=0.5,
+        random_state=6,
+    )
+    _against_imbalanced_learn(samplers.FastSMOTETomek, SMOTETomek, "tomek_", params, data, twins)
+    assert calls
 
 
 def test_smote_enn_of_three_classes_takes_the_other_path(monkeypatch) -> None:
@@ -192,46 +230,3 @@ def test_smote_enn_segments_in_small_parts_on_a_dense_minority(monkeypatch) -> N
     assert calls
     np.testing.assert_array_equal(ours.enn_.sample_indices_, theirs.enn_.sample_indices_)
     assert len(theirs.enn_.sample_indices_) < 3000
-
-
-@pytest.mark.parametrize(
-    "params",
-    [
-        {},
-        {"tomek": samplers.FastTomekLinks(sampling_strategy="majority")},
-        {"smote": samplers.FastSMOTE(k_neighbors=2, random_state=1)},
-        {"sampling_strategy": 0.5},
-    ],
-    ids=["default", "majority-only", "smote-k2", "ratio-0.5"],
-)
-@pytest.mark.parametrize("twins", [False, True], ids=["distinct", "repeated-rows"])
-def test_smote_tomek_through_segments_equals_imbalanced_learn(params, twins, monkeypatch) -> None:
-    """Check SMOTE-Tomek's segment path (links searched only from the new class's rows that
-    the segments cannot rule out) row for row against imbalanced-learn."""
-    monkeypatch.setattr(samplers, "LARGE", 100)
-    calls = _spy(monkeypatch)
-    X, y = make_classification(
-        n_samples=4000, n_features=6, weights=[0.9], flip_y=0.05, class_sep=0.5,
-        random_state=6,
-    )
-    if twins:
-        minority = np.flatnonzero(y == 1)
-        X[minority[:6]] = X[minority[6]]
-        X[np.flatnonzero(y == 0)[:3]] = X[minority[7]]
-    theirs_params = {
-        key: (
-            TomekLinks(**value.get_params())
-            if key == "tomek"
-            else SMOTE(**value.get_params()) if key == "smote" else value
-        )
-        for key, value in params.items()
-    }
-    ours = samplers.FastSMOTETomek(random_state=0, **params)
-    theirs = SMOTETomek(random_state=0, **theirs_params)
-    X_ours, y_ours = ours.fit_resample(X, y)
-    X_theirs, y_theirs = theirs.fit_resample(X, y)
-    assert calls
-    np.testing.assert_array_equal(ours.tomek_.sample_indices_, theirs.tomek_.sample_indices_)
-    np.testing.assert_array_equal(X_ours, X_theirs)
-    np.testing.assert_array_equal(y_ours, y_theirs)
-    assert len(y_theirs) < len(y) + ours.smote_.sampling_strategy_[1]  # links were removed
