@@ -484,10 +484,47 @@ class FastSMOTEN(SMOTEN):
         return super()._fit_resample(X, y)
 
 
+class _QueryOrderNeighbors(NearestNeighbors):
+    """scikit-learn's exact search, with rows at equal distance ranked as it ranks them when
+    it searches many queries at once.
+
+    scikit-learn's brute search splits its work over the queries when they are many, and
+    over the indexed rows when the queries are few; the two keep different rows among those
+    at equal distance. imbalanced-learn searches every row of a class at once (split over
+    the queries); our samplers search the few rows their bounds leave, so they ask
+    scikit-learn's search for the same split (its ``ArgKmin`` with
+    ``strategy="parallel_on_X"``; the ordinary search where that is not usable).
+    """
+
+    def kneighbors(
+        self, X: Any = None, n_neighbors: int | None = None, return_distance: bool = True
+    ) -> Any:
+        try:
+            from sklearn.metrics._pairwise_distances_reduction import ArgKmin
+        except ImportError:  # pragma: no cover - a scikit-learn without it
+            ArgKmin = None
+        if (
+            X is None
+            or ArgKmin is None
+            or getattr(self, "_fit_method", None) != "brute"
+            or not ArgKmin.is_usable_for(X, self._fit_X, self.effective_metric_)
+        ):
+            return super().kneighbors(X, n_neighbors, return_distance)
+        return ArgKmin.compute(
+            X=np.asarray(X, dtype=self._fit_X.dtype),
+            Y=self._fit_X,
+            k=self.n_neighbors if n_neighbors is None else n_neighbors,
+            metric=self.effective_metric_,
+            metric_kwargs=self.effective_metric_params_,
+            strategy="parallel_on_X",
+            return_distance=return_distance,
+        )
+
+
 def _exact_nn(n_neighbors: int, n_jobs: int | None) -> NearestNeighbors:
     """Exact neighbours, as imbalanced-learn finds them (scikit-learn's float64 search was
-    faster than faiss's flat index on the few queries left here)."""
-    return NearestNeighbors(n_neighbors=n_neighbors, n_jobs=n_jobs)
+    faster than faiss's flat index on the few queries left here), ties included."""
+    return _QueryOrderNeighbors(n_neighbors=n_neighbors, n_jobs=n_jobs)
 
 
 def _first_neighbour(nn: Any, X: Any, rows: np.ndarray) -> np.ndarray:

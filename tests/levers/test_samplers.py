@@ -462,3 +462,30 @@ def test_smote_nc_in_blocks_is_imbalanced_learns(monkeypatch: pytest.MonkeyPatch
     assert blocks > 3 and len(seen) == 1  # ours in blocks, imbalanced-learn's in one piece
     np.testing.assert_array_equal(yo, yr)
     np.testing.assert_array_equal(Xo, Xr)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "cleaner"),
+    [
+        (samplers.FastSMOTEENN, SMOTEENN, "enn_"),
+        (samplers.FastSMOTETomek, SMOTETomek, "tomek_"),
+        (samplers.FastEditedNearestNeighbours, EditedNearestNeighbours, None),
+        (samplers.FastTomekLinks, TomekLinks, None),
+    ],
+    ids=["smote-enn", "smote-tomek", "enn", "tomek"],
+)
+def test_ties_of_real_data_broken_as_imbalanced_learn(ours, theirs, cleaner, monkeypatch) -> None:
+    """Check the cleaning samplers row for row on the Caravan data (small integers: many
+    repeated rows and rows at equal distance), where scikit-learn's search ranks tied rows
+    differently for few queries than for many unless told otherwise."""
+    monkeypatch.setattr(samplers, "LARGE", 100)
+    data = load_caravan()
+    X = data.X.astype(float).to_numpy()
+    y = np.asarray(data.y).astype(int)
+    params = {"random_state": 0} if cleaner else {}
+    a, b = ours(**params), theirs(**params)
+    a.fit_resample(X, y)
+    b.fit_resample(X, y)
+    if cleaner:
+        a, b = getattr(a, cleaner), getattr(b, cleaner)
+    np.testing.assert_array_equal(a.sample_indices_, b.sample_indices_)

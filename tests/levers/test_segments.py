@@ -230,3 +230,4 @@ def test_smote_enn_segments_in_small_parts_on_a_dense_minority(monkeypatch) -> N
     assert calls
     np.testing.assert_array_equal(ours.enn_.sample_indices_, theirs.enn_.sample_indices_)
     assert len(theirs.enn_.sample_indices_) < 3000
+
