@@ -1,5 +1,5 @@
-"""Distances on SMOTE's segments: bounds that Edited Nearest Neighbours needs after SMOTE,
-without comparing every synthetic row with every row of the other class.
+"""Distances on SMOTE's segments: the bounds that Edited Nearest Neighbours and Tomek links
+need after SMOTE, without comparing every synthetic row with every row of the other class.
 
 SMOTE writes each new row on a segment between two original rows of its class,
 ``s = a + lam * (b - a)``. For any point ``q``,
