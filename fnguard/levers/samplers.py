@@ -4,7 +4,9 @@ Each neighbour-based sampler here is imbalanced-learn's class with two changes:
 
 - ``fit_resample`` raises :class:`~fnguard.errors.DataError` when a class has too few rows for
   the neighbours asked for, saying how many there are and which samplers still work;
-- on more than :data:`LARGE` rows, the neighbour searches imbalanced-learn would run on
+- on more than :data:`LARGE` rows and :data:`TREE_COLUMNS` columns (below, scikit-learn's
+  k-d tree is exact and faster, and every sampler keeps imbalanced-learn's own searches), the
+  neighbour searches imbalanced-learn would run on
   scikit-learn's brute force go to :class:`~fnguard.levers.neighbors.FaissNeighbors`, which
   is exact unless one search would compute more than
   :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances (then a cell index,
@@ -114,10 +116,22 @@ VERIFY_WORK = 4_000_000_000
 _NO_NEIGHBOURS = "random-over, random-under, tomek or enn"
 
 
-def _fast(nn: Any, n_rows: int) -> Any:
+#: Columns up to which scikit-learn searches neighbours with a k-d tree (its own rule for
+#: ``algorithm="auto"``): fast there, and imbalanced-learn's exact answer, ties included.
+TREE_COLUMNS = 15
+
+
+def _fast(nn: Any, shape: tuple[int, ...]) -> Any:
     """``nn`` itself, or a FaissNeighbors in its place when imbalanced-learn made it from an
-    integer and the data is large."""
-    if type(nn) is NearestNeighbors and n_rows > LARGE and nn.metric == "minkowski":
+    integer, the data is large, and scikit-learn would search it by brute force (more than
+    :data:`TREE_COLUMNS` columns)."""
+    rows, columns = shape[0], shape[1] if len(shape) > 1 else 1
+    if (
+        type(nn) is NearestNeighbors
+        and rows > LARGE
+        and columns > TREE_COLUMNS
+        and nn.metric == "minkowski"
+    ):
         return FaissNeighbors(n_neighbors=nn.n_neighbors, n_jobs=nn.n_jobs)
     return nn
 
@@ -287,11 +301,11 @@ class FastSMOTE(_InPlaceSamples, SMOTE):
 
     def _validate_estimator(self) -> None:
         super()._validate_estimator()
-        self.nn_k_ = _fast(self.nn_k_, self._n_rows)
+        self.nn_k_ = _fast(self.nn_k_, self._shape)
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
         _too_few_for_smote(self, y)
-        self._n_rows = X.shape[0]
+        self._shape = X.shape
         want = self.__dict__.pop("_want_segments", False)
         if sparse.issparse(X):
             return super()._fit_resample(X, y)
@@ -315,15 +329,15 @@ class FastBorderlineSMOTE(_InPlaceSamples, BorderlineSMOTE):
 
     def _validate_estimator(self) -> None:
         super()._validate_estimator()
-        self.nn_k_ = _fast(self.nn_k_, self._n_rows)
-        self.nn_m_ = _fast(self.nn_m_, self._n_rows)
+        self.nn_k_ = _fast(self.nn_k_, self._shape)
+        self.nn_m_ = _fast(self.nn_m_, self._shape)
         if isinstance(self.nn_k_, FaissNeighbors) and isinstance(self.nn_m_, FaissNeighbors):
             # borderline-2 fits both on the whole data: one index for the two
             self.nn_k_._share = self.nn_m_
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
         _too_few_for_smote(self, y)
-        self._n_rows = X.shape[0]
+        self._shape = X.shape
         if sparse.issparse(X):
             return super()._fit_resample(X, y)
         return self._dense_resample(X, y)
@@ -375,12 +389,12 @@ class FastADASYN(ADASYN):
 
     def _validate_estimator(self) -> None:
         super()._validate_estimator()
-        self.nn_ = _fast(self.nn_, self._n_rows)
+        self.nn_ = _fast(self.nn_, self._shape)
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
         classes = [c for c, n in self.sampling_strategy_.items() if n > 0]
         _enough_rows(self, y, classes, "n_neighbors", 1)
-        self._n_rows = X.shape[0]
+        self._shape = X.shape
         if sparse.issparse(X):
             return super()._fit_resample(X, y)
         return self._dense_resample(X, y)
@@ -564,13 +578,15 @@ class FastTomekLinks(TomekLinks):
     def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
         n = X.shape[0]
         segments = self.__dict__.pop("_segments", None)
-        label = None if sparse.issparse(X) else _over_sampled(segments, X, y)
+        # few columns: scikit-learn's exact k-d tree is faster than any bound here
+        trees = X.shape[1] <= TREE_COLUMNS
+        label = None if sparse.issparse(X) or trees else _over_sampled(segments, X, y)
         labels, counts = np.unique(y, return_counts=True)
         queries = np.flatnonzero(y != labels[np.argmax(counts)])
         exact = _exact_nn(2, self.n_jobs).fit(X)
         if label is not None:  # after FastSMOTE (FastSMOTETomek)
             queries = self._segment_queries(X, y, label, segments)
-        elif len(queries) * n > EXACT_WORK:
+        elif len(queries) * n > EXACT_WORK and not trees:
             approx = FaissNeighbors(n_neighbors=2, algorithm="cells", n_jobs=self.n_jobs).fit(X)
             first = _first_neighbour(approx, X, queries)
             # keep the rows whose approximate neighbour is of another class, then be exact
@@ -659,10 +675,11 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
         if (
             not isinstance(self.n_neighbors, int | np.integer)
             or X.shape[0] <= LARGE
+            or X.shape[1] <= TREE_COLUMNS  # scikit-learn's k-d tree is faster there
             or sparse.issparse(X)
         ):
             self._validate_estimator()
-            self.nn_ = _fast(self.nn_, X.shape[0])
+            self.nn_ = _fast(self.nn_, X.shape)
             return super()._fit_resample(X, y)
         self._validate_estimator()  # imbalanced-learn's nn_, for users who read it
         k = int(self.n_neighbors) + 1  # the row itself comes first
@@ -812,8 +829,8 @@ class FastNearMiss(NearMiss):
         super()._validate_estimator()
         if self.version == 3:
             # NearMiss-1 and -2 have their own searches (see _fit_resample)
-            self.nn_ = _fast(self.nn_, self._n_rows)
-            self.nn_ver3_ = _fast(self.nn_ver3_, self._n_rows)
+            self.nn_ = _fast(self.nn_, self._shape)
+            self.nn_ver3_ = _fast(self.nn_ver3_, self._shape)
             made = isinstance(self.n_neighbors_ver3, int | np.integer)
             if made and isinstance(self.nn_ver3_, FaissNeighbors):
                 # the rows kept are the neighbours found: their own recall target
@@ -823,9 +840,12 @@ class FastNearMiss(NearMiss):
         counts = Counter(y.tolist())
         minority = min(counts, key=counts.get)
         _enough_rows(self, y, [minority], "n_neighbors", 0)
-        self._n_rows = X.shape[0]
+        self._shape = X.shape
         n_minority = counts[minority]
-        large = (X.shape[0] - n_minority) * n_minority > AUTO_APPROXIMATE_WORK
+        large = (
+            (X.shape[0] - n_minority) * n_minority > AUTO_APPROXIMATE_WORK
+            and X.shape[1] > TREE_COLUMNS  # scikit-learn's k-d tree is faster below
+        )
         if (
             not (self.version == 2 or (self.version in (1, 3) and large))
             or not isinstance(self.n_neighbors, int | np.integer)

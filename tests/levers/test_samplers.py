@@ -120,6 +120,7 @@ def test_undersamplers_equal_imbalanced_learn(ours, theirs, fast, blobs, monkeyp
     """Check the same kept rows as imbalanced-learn, also when the faiss path runs."""
     if fast:
         monkeypatch.setattr(samplers, "LARGE", 100)
+        monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     X, y = blobs
     ours.fit_resample(X, y)
     theirs.fit_resample(X, y)
@@ -132,6 +133,7 @@ def test_approximate_paths_stay_close(blobs, monkeypatch, verify) -> None:
     and at least 95% of imbalanced-learn's removed rows still removed; with ENN's removals
     searched again exactly, none that imbalanced-learn keeps."""
     monkeypatch.setattr(samplers, "LARGE", 100)
+    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     monkeypatch.setattr(samplers, "EXACT_WORK", 1000)
     monkeypatch.setattr(samplers, "CROSS_WORK", 1000)
     monkeypatch.setattr(samplers, "VERIFY_WORK", 10**12 if verify else 0)
@@ -183,6 +185,7 @@ def test_enn_bounded_path_equals_imbalanced_learn(params, monkeypatch) -> None:
     the undecided) row for row against imbalanced-learn, on SMOTE's output of three classes
     with rows repeated inside and across classes."""
     monkeypatch.setattr(samplers, "LARGE", 100)
+    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     X, y = _smote_then_duplicates()
     ours = samplers.FastEditedNearestNeighbours(**params)
     theirs = EditedNearestNeighbours(**params)
@@ -198,6 +201,7 @@ def test_enn_bounds_decide_most_rows(monkeypatch) -> None:
     """Check that ENN's bounds and counts leave few rows to the exact search (on SMOTE's
     output, where about a tenth of the rows are removed)."""
     monkeypatch.setattr(samplers, "LARGE", 100)
+    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     X, y = make_classification(n_samples=6000, n_features=10, weights=[0.9], random_state=0)
     X, y = samplers.FastSMOTE(random_state=0).fit_resample(X, y)
     ours = samplers.FastEditedNearestNeighbours(sampling_strategy="all")
@@ -278,6 +282,7 @@ def test_oversamplers_equal_imbalanced_learn(ours, theirs, fast, blobs, monkeypa
     search stays exact, and synthetic rows on segments between minority rows."""
     if fast:
         monkeypatch.setattr(samplers, "LARGE", 100)
+        monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     X, y = blobs
     X_ours, y_ours = ours(random_state=0).fit_resample(X, y)
     X_theirs, y_theirs = theirs(random_state=0).fit_resample(X, y)
@@ -368,6 +373,7 @@ def test_nearmiss_large_path_equals_imbalanced_learn(monkeypatch, version, low_g
     scores of the candidates) give imbalanced-learn's rows where its first search is exact."""
     monkeypatch.setattr(samplers, "AUTO_APPROXIMATE_WORK", 1000)
     monkeypatch.setattr(samplers, "LARGE", 100)
+    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     if low_guess:
         monkeypatch.setattr(knn, "_last_score_guess", lambda score, n, n_keep: 0.0)
     X, y = make_classification(n_samples=8000, n_features=20, weights=[0.95], random_state=1)
@@ -479,6 +485,7 @@ def test_ties_of_real_data_broken_as_imbalanced_learn(ours, theirs, cleaner, mon
     repeated rows and rows at equal distance), where scikit-learn's search ranks tied rows
     differently for few queries than for many unless told otherwise."""
     monkeypatch.setattr(samplers, "LARGE", 100)
+    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     data = load_caravan()
     X = data.X.astype(float).to_numpy()
     y = np.asarray(data.y).astype(int)
@@ -489,3 +496,32 @@ def test_ties_of_real_data_broken_as_imbalanced_learn(ours, theirs, cleaner, mon
     if cleaner:
         a, b = getattr(a, cleaner), getattr(b, cleaner)
     np.testing.assert_array_equal(a.sample_indices_, b.sample_indices_)
+
+
+def test_few_columns_keep_scikit_learns_trees(monkeypatch) -> None:
+    """Check that on few columns (where scikit-learn's k-d tree is exact and fast) the
+    samplers keep imbalanced-learn's own searches: no float32 pass, no faiss, no segments."""
+    monkeypatch.setattr(samplers, "LARGE", 100)
+    used = []
+    for name in ("nearest_other", "segment_other", "nearest_selection"):
+        real = getattr(samplers, name)
+        monkeypatch.setattr(
+            samplers, name, lambda *a, _n=name, _r=real, **k: used.append(_n) or _r(*a, **k)
+        )
+    X, y = make_classification(
+        n_samples=3000, n_features=6, weights=[0.9], flip_y=0.03, random_state=2
+    )
+    for ours, theirs, params in [
+        (samplers.FastEditedNearestNeighbours, EditedNearestNeighbours, {}),
+        (samplers.FastSMOTEENN, SMOTEENN, {"random_state": 0}),
+        (samplers.FastSMOTETomek, SMOTETomek, {"random_state": 0}),
+        (samplers.FastNearMiss, NearMiss, {"version": 1}),
+        (samplers.FastSMOTE, SMOTE, {"random_state": 0}),
+    ]:
+        sampler = ours(**params)
+        X_ours, y_ours = sampler.fit_resample(X, y)
+        X_theirs, y_theirs = theirs(**params).fit_resample(X, y)
+        np.testing.assert_array_equal(X_ours, X_theirs)
+        np.testing.assert_array_equal(y_ours, y_theirs)
+        assert not isinstance(getattr(sampler, "nn_k_", None), samplers.FaissNeighbors)
+    assert used == []

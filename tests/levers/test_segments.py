@@ -152,6 +152,7 @@ def test_smote_enn_through_segments_equals_imbalanced_learn(params, twins, monke
     """Check SMOTE-ENN's segment path row for row against imbalanced-learn, and that it was
     the path taken."""
     monkeypatch.setattr(samplers, "LARGE", 100)
+    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     calls = _spy(monkeypatch)
     data = make_classification(
         n_samples=4000, n_features=10, weights=[0.95], flip_y=0.02, random_state=5
@@ -175,6 +176,7 @@ def test_smote_tomek_through_segments_equals_imbalanced_learn(params, twins, mon
     """Check SMOTE-Tomek's segment path (links searched only from the new class's rows that
     the segments cannot rule out) row for row against imbalanced-learn."""
     monkeypatch.setattr(samplers, "LARGE", 100)
+    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     calls = _spy(monkeypatch)
     data = make_classification(
         n_samples=4000, n_features=6, weights=[0.9], flip_y=0.05, class_sep=0.5,
@@ -188,6 +190,7 @@ def test_smote_enn_of_three_classes_takes_the_other_path(monkeypatch) -> None:
     """Check that SMOTE-ENN over-sampling two classes does not use the segments (they
     describe one class), and still equals imbalanced-learn."""
     monkeypatch.setattr(samplers, "LARGE", 100)
+    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     calls = _spy(monkeypatch)
     X, y = make_classification(
         n_samples=3000, n_features=8, n_informative=4, n_classes=3, n_clusters_per_class=1,
@@ -218,6 +221,7 @@ def test_smote_enn_segments_in_small_parts_on_a_dense_minority(monkeypatch) -> N
     """Check the segment path where every majority row is near many segments (a dense
     minority cluster inside a sparse majority), searched a few pairs at a time."""
     monkeypatch.setattr(samplers, "LARGE", 100)
+    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     monkeypatch.setattr(segments, "_SEGMENT_PAIRS", 64)
     calls = _spy(monkeypatch)
     rng = np.random.default_rng(0)
