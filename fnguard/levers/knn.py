@@ -893,9 +893,10 @@ def nearest_distances(
 def _half_norm_rows(Y: np.ndarray, centre: np.ndarray) -> np.ndarray:
     """float32 rows ``[y - centre, -|y - centre|^2 / 2]``: their product with ``[x - centre,
     1]`` is ``x.y - |y|^2 / 2`` (centred), the larger the nearer."""
+    Yc = Y - centre
     Ya = np.empty((len(Y), Y.shape[1] + 1), dtype=np.float32)
-    Ya[:, :-1] = Y - centre
-    Ya[:, -1] = -0.5 * np.einsum("ij,ij->i", Y - centre, Y - centre)
+    Ya[:, :-1] = Yc
+    Ya[:, -1] = -0.5 * np.einsum("ij,ij->i", Yc, Yc)
     return Ya
 
 

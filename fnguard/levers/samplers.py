@@ -581,16 +581,19 @@ class FastTomekLinks(TomekLinks):
         # few columns: scikit-learn's exact k-d tree is faster than any bound here
         trees = X.shape[1] <= TREE_COLUMNS
         label = None if sparse.issparse(X) or trees else _over_sampled(segments, X, y)
-        labels, counts = np.unique(y, return_counts=True)
-        queries = np.flatnonzero(y != labels[np.argmax(counts)])
         exact = _exact_nn(2, self.n_jobs).fit(X)
         if label is not None:  # after FastSMOTE (FastSMOTETomek)
             queries = self._segment_queries(X, y, label, segments)
-        elif len(queries) * n > EXACT_WORK and not trees:
-            approx = FaissNeighbors(n_neighbors=2, algorithm="cells", n_jobs=self.n_jobs).fit(X)
-            first = _first_neighbour(approx, X, queries)
-            # keep the rows whose approximate neighbour is of another class, then be exact
-            queries = queries[y[first] != y[queries]]
+        else:
+            labels, counts = np.unique(y, return_counts=True)
+            queries = np.flatnonzero(y != labels[np.argmax(counts)])
+            if len(queries) * n > EXACT_WORK and not trees:
+                approx = FaissNeighbors(
+                    n_neighbors=2, algorithm="cells", n_jobs=self.n_jobs
+                ).fit(X)
+                first = _first_neighbour(approx, X, queries)
+                # keep the rows whose approximate neighbour is of another class, then exact
+                queries = queries[y[first] != y[queries]]
         first = _first_neighbour(exact, X, queries)
         other = y[first] != y[queries]
         ends, partners = queries[other], first[other]

@@ -229,7 +229,7 @@ def segment_other(
     low[own] = np.maximum(near_q - margin_p, 0.0)
     high[own] = near_q + margin_p
     new = np.arange(segments.n_orig, len(X))
-    s_low, s_high = _new_rows(X, P, Q, b, e, segments.step, near_q, margin_p, col_arg, new)
+    s_low, s_high = _new_rows(X, Q, lines, b, e, segments.step, near_q, margin_p, col_arg, new)
     low[new], high[new] = s_low, s_high
     return low, high
 
@@ -315,8 +315,8 @@ class _Search:
 
 def _new_rows(
     X: np.ndarray,
-    P: np.ndarray,
     Q: np.ndarray,
+    lines: _Lines,
     b: np.ndarray,
     e: np.ndarray,
     step: np.ndarray,
@@ -328,8 +328,8 @@ def _new_rows(
     """Bounds for the new rows: from below, the same weighting of their ends' nearest
     other-class distances (the least over the other rows of a weighted sum is at least the
     weighted sum of the least); from above, their distances to those two rows."""
-    diff = P[e] - P[b]
-    length2 = np.einsum("ij,ij->i", diff, diff)
+    length2 = np.empty(len(new))  # each new row's segment's, from its group
+    length2[lines.row] = np.repeat(lines.length2, np.diff(lines.first))
     w = step
     low = (1.0 - w) * (near_q[b] - margin_p[b]) + w * (near_q[e] - margin_p[e])
     low -= w * (1.0 - w) * length2 * (1.0 + 1e-12)
