@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -267,7 +268,7 @@ class FocalLGBMClassifier(ClassifierMixin, BaseEstimator):
     n_estimators, learning_rate, num_leaves, max_depth, min_child_samples, subsample,
     subsample_freq, colsample_bytree, reg_alpha, reg_lambda
         As in ``lightgbm.LGBMClassifier``.
-    random_state : int or None, default=None
+    random_state : int, RandomState or None, default=None
         Seed of LightGBM.
     n_jobs : int or None, default=None
         Threads of LightGBM (None: its default).
@@ -363,7 +364,10 @@ class FocalLGBMClassifier(ClassifierMixin, BaseEstimator):
             "verbose": -1,
         }
         if self.random_state is not None:
-            params["seed"] = int(self.random_state)
+            seed = self.random_state
+            if not isinstance(seed, int | np.integer):  # a RandomState: draw a seed from it
+                seed = check_random_state(seed).randint(np.iinfo(np.int32).max)
+            params["seed"] = int(seed)
         if self.n_jobs is not None:
             params["num_threads"] = int(self.n_jobs)
         train = lgb.Dataset(

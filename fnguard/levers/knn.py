@@ -712,6 +712,10 @@ def _smallest(score: np.ndarray, n: int) -> np.ndarray:
 _SAMPLE = 4096
 #: Rows of X per float32 product of :func:`nearest_selection` (fewer when Y is large).
 _ROWS = 256
+#: Relative difference above which two float64 scores of one row, computed two ways, are
+#: not rounding: ``1e-6`` of the distances and norms summed (their rounding is ~``1e-16``
+#: relative, ~``1e-8`` on a distance near zero from norms and products).
+_ROUNDING = 1e-6
 
 
 def nearest_selection(
@@ -730,9 +734,13 @@ def nearest_selection(
     scored with ``exact`` estimates the score of the last row kept; the rows whose bound is
     below that estimate get their ``k`` nearest rows from the same product (bounds from
     below and above). The ``n_keep``-th smallest bound from above caps the score of the last
-    row kept, and only the rows whose bound from below is under that cap are scored with
-    ``exact`` and ranked (stable sort: ties in row order, as imbalanced-learn). The float32
-    bounds are widened by a margin far above their rounding errors.
+    row kept, and only the rows whose bound from below is under that cap can be kept. Where
+    the ``k``-th product of such a row leads the next by more than the float32 error, its ``k``
+    nearest rows are known and its bound from above (float64 distances to them) is its
+    score; the others are scored with ``exact``. ``exact`` scores again the rows within a
+    rounding margin of the ``n_keep``-th score and below, which are ranked (stable sort: ties
+    in row order, as imbalanced-learn). The float32 bounds are widened by a margin far above
+    their rounding errors.
 
     Parameters
     ----------
@@ -776,23 +784,27 @@ def nearest_selection(
     slack = _relative_margin(Ya.shape[1] + 1) * (1.0 + x_sq + float(np.max(Ya[:, -1] * -2.0)))
     low = np.empty(n)
     high = np.full(n, np.inf)
+    known = np.zeros(n, dtype=bool)  # the k nearest rows found surely: high is the score
     step = max(8, min(_ROWS, 2**23 // max(len(Y), 1)))
     kk = min(k, len(Y))
+    k_next = min(k + 1, len(Y))
 
     def nearest(G: np.ndarray, rows: np.ndarray) -> None:
-        """Bounds of the score of ``rows`` from their products G (k passes of argmax)."""
+        """Bounds of the score of ``rows`` from their products G (argmax passes)."""
         every = np.arange(len(rows))
-        found = np.empty((len(rows), kk), dtype=np.intp)
-        value = np.empty((len(rows), kk))
-        for j in range(kk):
+        found = np.empty((len(rows), k_next), dtype=np.intp)
+        value = np.empty((len(rows), k_next))
+        for j in range(k_next):
             best = G.argmax(axis=1)
             found[:, j] = best
             value[:, j] = G[every, best]
             G[every, best] = -np.inf
-        d2 = x_sq[rows, None] - 2.0 * value
+        d2 = x_sq[rows, None] - 2.0 * value[:, :kk]
         low[rows] = np.sqrt(np.maximum(d2 - slack[rows, None], 0.0)).sum(axis=1)
-        diff = Y[found] - X[rows, None, :]  # distances to real rows: from above
+        diff = Y[found[:, :kk]] - X[rows, None, :]  # distances to real rows: from above
         high[rows] = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff)).sum(axis=1)
+        # squared distances are 2 products apart, each within slack / 2 of the truth
+        known[rows] = value[:, kk - 1] - value[:, -1] > slack[rows] if k_next > kk else True
 
     n_threads = _n_threads(n_jobs)
 
@@ -825,7 +837,17 @@ def nearest_selection(
                 nearest(Qa @ YaT, rows)
             cap = np.partition(high, n_keep - 1)[n_keep - 1]
     candidates = np.flatnonzero(low <= cap)
-    return candidates[_smallest(score(candidates), n_keep)]
+    ours = high[candidates]
+    unsure = ~known[candidates]
+    if unsure.any():
+        ours[unsure] = score(candidates[unsure])
+    # float64 sums of direct differences and exact's own (norms and products) differ by
+    # rounding: exact scores again every row that may be kept, and ranks them
+    last = np.partition(ours, n_keep - 1)[n_keep - 1]
+    norms = math.sqrt(float(x_sq.max())) + float(np.abs(Ya[:, -1]).max() * 2.0) ** 0.5
+    scale = last + k * (norms + 2.0 * float(np.linalg.norm(centre)))
+    kept = candidates[ours <= last + _ROUNDING * scale]
+    return kept[_smallest(score(kept), n_keep)]
 
 
 def nearest_distances(
@@ -932,6 +954,7 @@ def farthest_selection(X: np.ndarray, Y: np.ndarray, k: int, n_keep: int) -> np.
     score is an upper bound of the n_keep-th smallest of all, so a row whose lower bound is
     above it cannot be chosen.
     """
+    k = min(k, len(Y))  # fewer rows than k: all of them (imbalanced-learn's mean over all)
     if n_keep >= len(X):
         return _smallest(_farthest_sums(X, Y, k), n_keep)
     centre = Y.mean(axis=0)

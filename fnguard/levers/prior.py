@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from imblearn.pipeline import Pipeline
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 
 
 def _effective_rate(estimator: Any, y: np.ndarray, sample_weight: Any = None) -> float:
@@ -94,7 +95,41 @@ class PriorCorrectedPipeline(Pipeline):
         positive = correct_prior(proba[:, 1], self.train_rate_, self.true_rate_)
         return np.column_stack([1 - positive, positive])
 
+    def _corrects(self) -> bool:
+        return (
+            len(self.classes_) == 2
+            and self.train_rate_ != self.true_rate_
+            and 0 < self.train_rate_ < 1
+            and 0 < self.true_rate_ < 1
+        )
+
     def predict(self, X: Any, **params: Any) -> np.ndarray:
-        """Classes from the corrected probabilities at 0.5."""
+        """Classes from the corrected probabilities: the positive class at 0.5 (two classes),
+        the most probable class otherwise."""
         proba = self.predict_proba(X, **params)
-        return self.classes_[(proba[:, 1] >= 0.5).astype(int)]
+        if proba.shape[1] == 2:
+            return self.classes_[(proba[:, 1] >= 0.5).astype(int)]
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict_log_proba(self, X: Any, **params: Any) -> np.ndarray:
+        """Logarithm of :meth:`predict_proba` (corrected)."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X, **params))
+
+    @available_if(lambda self: hasattr(self._final_estimator, "decision_function"))
+    def decision_function(self, X: Any, **params: Any) -> np.ndarray:
+        """The final estimator's decision function; with two classes and a correction, the
+        log-odds of the corrected probability (its sign agrees with :meth:`predict`)."""
+        if not self._corrects():
+            return super().decision_function(X, **params)
+        p = np.clip(self.predict_proba(X, **params)[:, 1], 1e-300, 1.0)
+        with np.errstate(divide="ignore"):
+            return np.log(p) - np.log1p(-p)
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None, **params: Any) -> float:
+        """Accuracy of :meth:`predict` (corrected), as scikit-learn's classifiers score."""
+        from sklearn.metrics import accuracy_score
+
+        if not self._corrects():
+            return super().score(X, y, sample_weight=sample_weight, **params)
+        return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))

@@ -296,7 +296,49 @@ class _Stacked:
         return self.X, self.y
 
 
-class FastSMOTE(_InPlaceSamples, SMOTE):
+class _NumbersOnly:
+    """A sampler that interpolates between rows: categorical columns get a DataError that
+    names them and the samplers that take them, instead of numpy's conversion error."""
+
+    def fit_resample(self, X: Any, y: Any, **params: Any) -> Any:
+        _check_numbers(self, X)
+        return super().fit_resample(X, y, **params)  # type: ignore[misc]
+
+
+def _check_numbers(sampler: Any, X: Any) -> None:
+    """Raise DataError when ``X`` holds columns that are not numbers."""
+    if sparse.issparse(X):
+        return
+    names: list[str] = []
+    if hasattr(X, "dtypes") and hasattr(X, "columns"):
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        names = [
+            str(c)
+            for c, t in zip(X.columns, X.dtypes, strict=True)
+            if not (is_numeric_dtype(t) or is_bool_dtype(t))
+        ]
+        if not names:
+            return
+    else:
+        arr = np.asarray(X)
+        if arr.dtype.kind not in "OUS":
+            return
+        try:
+            arr.astype(np.float64)
+            return
+        except (TypeError, ValueError):
+            pass
+    which = f"the columns {names[:10]}" if names else "some columns"
+    raise DataError(
+        f"{type(sampler).__name__} interpolates numbers, but {which} of X are categories "
+        "(text or category dtype). Use 'smote-nc' for a mix of numbers and categories or "
+        "'smoten' for categories only, encode the categories first, or let "
+        "fnguard.levers.build([...], schema=...) choose from the schema."
+    )
+
+
+class FastSMOTE(_NumbersOnly, _InPlaceSamples, SMOTE):
     """imbalanced-learn's SMOTE with faiss neighbours on large data (see the module)."""
 
     def _validate_estimator(self) -> None:
@@ -324,7 +366,7 @@ class FastSMOTE(_InPlaceSamples, SMOTE):
         return out.result()
 
 
-class FastBorderlineSMOTE(_InPlaceSamples, BorderlineSMOTE):
+class FastBorderlineSMOTE(_NumbersOnly, _InPlaceSamples, BorderlineSMOTE):
     """imbalanced-learn's Borderline-SMOTE with faiss neighbours on large data."""
 
     def _validate_estimator(self) -> None:
@@ -336,7 +378,8 @@ class FastBorderlineSMOTE(_InPlaceSamples, BorderlineSMOTE):
             self.nn_k_._share = self.nn_m_
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
-        _too_few_for_smote(self, y)
+        if self.kind != "borderline-2":  # borderline-2 finds its neighbours in every class
+            _too_few_for_smote(self, y)
         self._shape = X.shape
         if sparse.issparse(X):
             return super()._fit_resample(X, y)
@@ -370,7 +413,7 @@ class FastBorderlineSMOTE(_InPlaceSamples, BorderlineSMOTE):
         return out.result()
 
 
-class FastADASYN(ADASYN):
+class FastADASYN(_NumbersOnly, ADASYN):
     """imbalanced-learn's ADASYN with faiss neighbours on large data.
 
     The same rows as imbalanced-learn's, but where its rounding would generate no row at all
@@ -517,6 +560,10 @@ class _QueryOrderNeighbors(NearestNeighbors):
             from sklearn.metrics._pairwise_distances_reduction import ArgKmin
         except ImportError:  # pragma: no cover - a scikit-learn without it
             ArgKmin = None
+        if X is not None and X.shape[0] == 0:  # ArgKmin divides by the rows: SIGFPE on none
+            k = self.n_neighbors if n_neighbors is None else n_neighbors
+            ind = np.empty((0, k), dtype=np.intp)
+            return (np.empty((0, k)), ind) if return_distance else ind
         if (
             X is None
             or ArgKmin is None
@@ -842,7 +889,8 @@ class FastNearMiss(NearMiss):
     def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
         counts = Counter(y.tolist())
         minority = min(counts, key=counts.get)
-        _enough_rows(self, y, [minority], "n_neighbors", 0)
+        if self.version != 2:  # NearMiss-2 averages over every minority row when fewer
+            _enough_rows(self, y, [minority], "n_neighbors", 0)
         self._shape = X.shape
         n_minority = counts[minority]
         large = (
@@ -919,7 +967,7 @@ class _HandsOverSegments:
         return cleaner.fit_resample(X_res, y_res)
 
 
-class FastSMOTETomek(_HandsOverSegments, SMOTETomek):
+class FastSMOTETomek(_NumbersOnly, _HandsOverSegments, SMOTETomek):
     """imbalanced-learn's SMOTE-Tomek on :class:`FastSMOTE` and :class:`FastTomekLinks`.
 
     When SMOTE over-sampled one of two classes, the Tomek links are searched from the rows
@@ -942,7 +990,7 @@ class FastSMOTETomek(_HandsOverSegments, SMOTETomek):
             self.tomek_ = FastTomekLinks(sampling_strategy="all", n_jobs=self.n_jobs)
 
 
-class FastSMOTEENN(_HandsOverSegments, SMOTEENN):
+class FastSMOTEENN(_NumbersOnly, _HandsOverSegments, SMOTEENN):
     """imbalanced-learn's SMOTE-ENN on :class:`FastSMOTE` and
     :class:`FastEditedNearestNeighbours`.
 

@@ -313,3 +313,14 @@ LIGHTGBM_WEIGHTS = {
 def test_sklearn_estimator_checks(estimator, check) -> None:
     """Check that the cost estimators pass scikit-learn's estimator checks."""
     check(estimator)
+
+def test_focal_takes_a_random_state_instance() -> None:
+    """Check that a RandomState seeds the focal LightGBM, as scikit-learn's estimators allow."""
+    from sklearn.datasets import make_classification
+
+    from fnguard.levers.focal import FocalLGBMClassifier
+
+    X, y = make_classification(300, weights=[0.9], random_state=0)
+    a = FocalLGBMClassifier(n_estimators=10, n_jobs=1, random_state=np.random.RandomState(3))
+    b = FocalLGBMClassifier(n_estimators=10, n_jobs=1, random_state=np.random.RandomState(3))
+    np.testing.assert_array_equal(a.fit(X, y).predict_proba(X), b.fit(X, y).predict_proba(X))

@@ -13,6 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from fnguard.data.datasets import load_caravan
 from fnguard.decide import correct_prior
+from fnguard.levers import build
 from fnguard.levers.prior import PriorCorrectedPipeline
 from fnguard.metrics import brier_score, confusion_curve, reliability
 
@@ -66,3 +67,27 @@ def test_no_resampling_changes_nothing(caravan) -> None:
     fixed = PriorCorrectedPipeline(make).fit(X_train, y_train)
     assert fixed.train_rate_ == fixed.true_rate_
     np.testing.assert_allclose(fixed.predict_proba(X_test), plain)
+
+
+def test_outputs_agree_with_corrected_probabilities() -> None:
+    """Check that predict, predict_log_proba, decision_function and score follow the
+    corrected probabilities (two classes, after SMOTE), and that three classes get the most
+    probable class, not a 0.5 cut of the second column."""
+    from sklearn.datasets import load_breast_cancer, load_wine
+
+    X, y = load_breast_cancer(return_X_y=True)
+    keep = (y == 1) | (np.arange(len(y)) % 6 == 0)  # few malignant rows: a real prior shift
+    X, y = X[keep], 1 - y[keep]
+    pipe = build(["scale:standard", "smote", "logistic"], random_state=0).fit(X, y)
+    assert pipe.train_rate_ != pipe.true_rate_
+    proba = pipe.predict_proba(X)
+    np.testing.assert_allclose(np.exp(pipe.predict_log_proba(X)), proba, atol=1e-12)
+    predicted = pipe.predict(X)
+    np.testing.assert_array_equal(predicted, (proba[:, 1] >= 0.5).astype(int))
+    np.testing.assert_array_equal(pipe.decision_function(X) >= 0, predicted == 1)
+    assert pipe.score(X, y) == np.mean(predicted == y)
+
+    Xw, yw = load_wine(return_X_y=True)
+    wine = build(["scale:standard", "logistic"]).fit(Xw, yw)
+    np.testing.assert_array_equal(wine.predict(Xw), np.argmax(wine.predict_proba(Xw), axis=1))
+    assert set(wine.predict(Xw)) == {0, 1, 2}

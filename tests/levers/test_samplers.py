@@ -470,6 +470,21 @@ def test_smote_nc_in_blocks_is_imbalanced_learns(monkeypatch: pytest.MonkeyPatch
     np.testing.assert_array_equal(Xo, Xr)
 
 
+def test_nearmiss_ties_of_real_data_as_imbalanced_learn(monkeypatch) -> None:
+    """Check NearMiss-1's bounded path row for row and in order on the Caravan data, where
+    many rows are at equal distance and many scores are equal: its own float64 scores decide
+    only what rounding cannot change."""
+    monkeypatch.setattr(samplers, "AUTO_APPROXIMATE_WORK", 1000)
+    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)
+    data = load_caravan()
+    X = data.X.astype(float).to_numpy()
+    y = np.asarray(data.y).astype(int)
+    ours, theirs = samplers.FastNearMiss(version=1), NearMiss(version=1)
+    ours.fit_resample(X, y)
+    theirs.fit_resample(X, y)
+    np.testing.assert_array_equal(ours.sample_indices_, theirs.sample_indices_)
+
+
 @pytest.mark.parametrize(
     ("ours", "theirs", "cleaner"),
     [
@@ -525,3 +540,48 @@ def test_few_columns_keep_scikit_learns_trees(monkeypatch) -> None:
         np.testing.assert_array_equal(y_ours, y_theirs)
         assert not isinstance(getattr(sampler, "nn_k_", None), samplers.FaissNeighbors)
     assert used == []
+
+
+def test_nearmiss_2_with_fewer_minority_rows_than_neighbours() -> None:
+    """Check that NearMiss-2 with fewer minority rows than n_neighbors averages over all of
+    them, as imbalanced-learn does, instead of refusing."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = np.array([1, 1] + [0] * 38)
+    ours, theirs = samplers.FastNearMiss(version=2), NearMiss(version=2)
+    ours.fit_resample(X, y)
+    theirs.fit_resample(X, y)
+    np.testing.assert_array_equal(ours.sample_indices_, theirs.sample_indices_)
+
+
+def test_borderline_2_with_as_many_minority_rows_as_neighbours() -> None:
+    """Check that Borderline-SMOTE-2, which draws neighbours from every class, takes a
+    minority class of k_neighbors rows as imbalanced-learn does (same rows out)."""
+    from imblearn.over_sampling import BorderlineSMOTE
+
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.normal(size=(60, 2)), rng.normal(0.3, 1, size=(5, 2))])
+    y = np.r_[np.zeros(60, int), np.ones(5, int)]
+    ours = samplers.FastBorderlineSMOTE(kind="borderline-2", random_state=0).fit_resample(X, y)
+    theirs = BorderlineSMOTE(kind="borderline-2", random_state=0).fit_resample(X, y)
+    np.testing.assert_array_equal(ours[0], theirs[0])
+    assert np.bincount(ours[1]).tolist() == [60, 60]
+
+
+@pytest.mark.parametrize("name", ["smote", "borderline-smote-1", "adasyn", "smote-enn"])
+def test_categories_given_to_interpolating_samplers(name) -> None:
+    """Check the DataError naming the categorical columns and the samplers that take them,
+    for text and category dtypes and for an object array."""
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"amount": rng.normal(size=100), "grade": rng.choice(list("ABC"), 100)})
+    y = np.r_[np.zeros(80, int), np.ones(20, int)]
+    sampler = registry[name].make(random_state=0)
+    for data in (X, X.astype({"grade": "category"})):
+        with pytest.raises(DataError, match=r"\['grade'\].*'smote-nc'"):
+            sampler.fit_resample(data, y)
+    with pytest.raises(DataError, match="some columns of X are categories"):
+        sampler.fit_resample(X.to_numpy(), y)
+    X_num, _ = sampler.fit_resample(X[["amount"]], y)  # numbers only: unchanged behaviour
+    assert list(X_num.columns) == ["amount"]
