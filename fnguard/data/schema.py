@@ -455,12 +455,12 @@ def _unseen_counts(values: pd.Series, categories: tuple[str, ...]) -> dict[str, 
     return {str(v): int(n) for v, n in counts.items() if v not in known}
 
 
-def _show_unseen(new: Mapping[str, int]) -> str:
+def _show_unseen(new: Mapping[str, int], rows: int | None = None) -> str:
     if not new:
         return ""
     ordered = sorted(new.items(), key=lambda item: -item[1])
     shown = ", ".join(f"'{v}'" for v, _ in ordered[:5]) + (" ..." if len(ordered) > 5 else "")
-    return f"{shown} ({sum(new.values()):,} rows)"
+    return f"{shown} ({sum(new.values()) if rows is None else rows:,} rows)"
 
 
 def _unseen(values: pd.Series, categories: tuple[str, ...]) -> str:
@@ -518,6 +518,7 @@ class Drift:
         self._extra: dict[str, None] = {}
         self._types: dict[str, str] = {}
         self._unseen: dict[str, dict[str, int]] = {}
+        self._unseen_rows: dict[str, int] = {}
         self._filled: set[str] = set()
         self._far: dict[str, list[Any]] = {}  # column -> [rows, most extreme value]
         self._as_text: set[str] = set()  # dates or decimal-comma numbers written as text
@@ -552,6 +553,10 @@ class Drift:
                 new = _unseen_counts(values, spec.categories)
                 if new:
                     seen = self._unseen.setdefault(spec.name, {})
+                    # every row counts, also those of the levels past the ones shown
+                    self._unseen_rows[spec.name] = (
+                        self._unseen_rows.get(spec.name, 0) + sum(new.values())
+                    )
                     for level, n in new.items():
                         if level in seen or len(seen) < _MAX_UNSEEN:
                             seen[level] = seen.get(level, 0) + n
@@ -593,7 +598,10 @@ class Drift:
                 "the values still mean the same (units, codes, formats).",
             ))
         if self._unseen:
-            shown = [f"'{name}': {_show_unseen(new)}" for name, new in self._unseen.items()]
+            shown = [
+                f"'{name}': {_show_unseen(new, self._unseen_rows[name])}"
+                for name, new in self._unseen.items()
+            ]
             out.append((
                 "unseen-categories",
                 f"Values not seen in training in {where}: {'; '.join(shown)}. They are scored "

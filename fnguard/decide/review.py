@@ -17,7 +17,7 @@ from fnguard.metrics.confusion import _curve_from_scores
 AUTO_POSITIVE, REVIEW, AUTO_NEGATIVE = "auto_positive", "review", "auto_negative"
 
 
-def parse_capacity(capacity: int | float | str, n: int) -> int:
+def parse_capacity(capacity: int | float | str, n: int, what: str = "review capacity") -> int:
     """Number of cases the band may hold: a count (``200``) or a share (``0.02`` or ``"2%"``).
 
     Examples
@@ -26,7 +26,7 @@ def parse_capacity(capacity: int | float | str, n: int) -> int:
     (20, 50, 150)
     """
     bad = DataError(
-        "The review capacity must be a count of cases (e.g. 200) or a share of the batch "
+        f"The {what} must be a count of cases (e.g. 200) or a share of the batch "
         f"in (0, 1] (e.g. 0.02 or '2%'). Got {capacity!r} instead."
     )
     if isinstance(capacity, bool):
@@ -44,7 +44,7 @@ def parse_capacity(capacity: int | float | str, n: int) -> int:
         capacity = int(value) if value == int(value) and value >= 0 else value
     if isinstance(capacity, int):
         if capacity < 0:
-            raise DataError(f"The review capacity must be >= 0. Got {capacity!r} instead.")
+            raise DataError(f"The {what} must be >= 0. Got {capacity!r} instead.")
         return capacity
     if isinstance(capacity, float) and math.isfinite(capacity):
         if 0 < capacity <= 1:

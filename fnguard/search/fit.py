@@ -40,6 +40,7 @@ from fnguard.decide import (
     with_margin,
 )
 from fnguard.decide.guarantee import positives_needed
+from fnguard.decide.requirement import GUARANTEED
 from fnguard.errors import DataError, FnguardError, RequirementError
 from fnguard.guard_files import check_destination
 from fnguard.levers import build
@@ -157,6 +158,12 @@ def fit(
         margin = check_margin(margin)
     except ValueError as exc:
         raise SearchError(str(exc)) from None
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
+        0 <= int(seed) < 2**32
+    ):
+        raise SearchError(
+            f"'seed' (--seed) must be an integer in [0, 4294967295]. Got {seed!r} instead."
+        )
     if max_trials is not None and (isinstance(max_trials, bool) or int(max_trials) < 1):
         raise SearchError(f"'max_trials' must be an integer >= 1. Got {max_trials!r} instead.")
     pool = resolve_pool(levers)
@@ -454,8 +461,10 @@ def _verdict_notes(
             f"The threshold met {req.metric}{req.op}{req.target:g} {where} ({value:.4f}) but "
             f"not on the test set ({got.get('value', float('nan')):.4f} "
             f"[{got.get('low') or 0:.4f}, {got.get('high') or 0:.4f}]): a threshold chosen at "
-            "the edge of the requirement misses it on new data about half the time. Ask for a "
-            f"guarantee ('{req.describe()} @95%') to keep a margin."
+            "the edge of the requirement misses it on new data about half the time. "
+            + (f"Ask for a guarantee ('{req.describe()} @95%') to keep a margin."
+               if req.metric in GUARANTEED else
+               "Keep a margin (--margin 0.9) or give more data.")
             if not req.guaranteed and not final.get("margin") else
             f"The threshold met {req.metric}{req.op}{req.target:g} out of fold with a "
             f"{final['margin']:.0%} safety margin ({value:.4f}) but not on the test set "

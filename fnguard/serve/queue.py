@@ -362,7 +362,7 @@ def enqueue(
     audit_rows = np.array([], dtype=np.int64)
     if audit is not None:
         pool = np.flatnonzero(negative)
-        k = min(parse_capacity(audit, n), len(pool))
+        k = min(parse_capacity(audit, n, "audit sample (--audit)"), len(pool))
         audit_rows = np.sort(rng.choice(pool, size=k, replace=False)) if k else audit_rows
     rows = np.concatenate([band_rows, audit_rows]).astype(np.int64)
     is_audit = np.concatenate([np.zeros(len(band_rows), bool), np.ones(len(audit_rows), bool)])

@@ -49,9 +49,9 @@ class ReviewSample:
     id_column: str | None = None
 
     def __post_init__(self) -> None:
-        for value in (self.capacity, self.audit):
+        for value, what in ((self.capacity, "review capacity"), (self.audit, "audit sample")):
             if value is not None:
-                _capacity(value, 1000)  # raises DataError for what cannot be read
+                _capacity(value, 1000, what)  # raises DataError for what cannot be read
         if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
             raise DataError(f"The audit seed must be an integer. Got {self.seed!r} instead.")
 
@@ -93,10 +93,10 @@ def _uniform(rows: np.ndarray, seed: int) -> np.ndarray:
     return (z >> np.uint64(11)).astype(np.float64) / float(2**53)
 
 
-def _capacity(value: Any, n: int) -> int:
+def _capacity(value: Any, n: int, what: str = "review capacity") -> int:
     from fnguard.decide.review import parse_capacity
 
-    return int(parse_capacity(value, n))
+    return int(parse_capacity(value, n, what))
 
 
 def _count(value: Any) -> int | None:

@@ -161,7 +161,7 @@ def _other_guard(tmp_path: Path) -> Path:
     [
         ("audit-without-db", r"--audit and --id-column .* give --review-db"),
         ("bad-capacity", r"review capacity must be a count .* Got 'lots'"),
-        ("bad-audit", r"review capacity must be a count .* Got '300%'"),
+        ("bad-audit", r"audit sample must be a count .* Got '300%'"),
         ("not-a-database", r"cannot be read .* not a SQLite file"),
         ("no-folder", r"cannot be created: its folder .* does not exist"),
         ("other-schema", r"does not match the cases in the review queue .*int_rate"),

@@ -198,3 +198,17 @@ def test_schema_check_reads_number_codes_as_text() -> None:
         out = schema.check(new)
     assert out["code"].tolist()[:2] == ["1", "10"]
     assert pd.isna(out["code"].iloc[2])
+
+
+def test_unseen_categories_count_every_row_past_the_levels_kept() -> None:
+    """Check that the unseen-category warning counts every row, also those of levels past the
+    first ones it keeps by name (600 rows of 300 new levels)."""
+    from fnguard.data.schema import Drift
+
+    schema = infer_schema(pd.DataFrame({"grade": ["A", "B"] * 20}))
+    new = pd.DataFrame({"grade": [f"new{i % 300}" for i in range(600)]})
+    drift = Drift(schema)
+    for start in range(0, 600, 100):  # in chunks, as predict streams them
+        schema.check(new.iloc[start : start + 100], drift=drift)
+    text = " ".join(message for _, message in drift.findings())
+    assert "(600 rows)" in text

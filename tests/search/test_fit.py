@@ -261,6 +261,8 @@ BAD = [
     ({"test_size": 0.95}, SearchError, "test size"),
     ({"cv": 1}, SearchError, "integer >= 2"),
     ({"jobs": 0}, SearchError, "jobs"),
+    ({"seed": -1}, SearchError, r"'seed' \(--seed\) must be an integer in \[0, 4294967295\]"),
+    ({"seed": 2**32}, SearchError, "seed"),
     ({"require": "recall>=0.99 @99%"}, SearchError, "needs at least 459 positive rows"),
     ({"frame": with_positives(4)}, SearchError, "Only 3 positive rows.*at least 4"),
     ({"frame": make_frame().assign(y=lambda f: np.arange(len(f)) % 3)}, DataError, "y"),

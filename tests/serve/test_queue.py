@@ -150,7 +150,7 @@ def test_other_schema_refused(guard, lending, batch):
         (lambda p: p.drop(columns=["score"]), {}, "lack a 'score'"),
         (lambda p: p.drop(columns=["review"]), {}, "lack a 'review'"),
         (lambda p: p, {"capacity": "200%"}, "review capacity"),
-        (lambda p: p, {"audit": -3}, "review capacity must be >= 0"),
+        (lambda p: p, {"audit": -3}, r"audit sample \(--audit\) must be >= 0"),
     ],
 )
 def test_bad_input(guard, batch, change, kwargs, match):
