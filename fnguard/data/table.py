@@ -177,6 +177,7 @@ def load_table(
         frame[target], positive=positive, column=target, source=source, kind="target"
     )
     check_finite(X, quote_source(source))
+    _check_flat(X, source)
     left_out = list(dict.fromkeys(dropped))
     if auto_columns:
         X, date_notes = read_dates(X)
@@ -197,3 +198,25 @@ def load_table(
         X=X, y=y, target=target, positive=pos, negative=neg, schema=schema,
         source=source, notes=notes, dropped=left_out,
     )
+
+
+def _check_flat(X: pd.DataFrame, source: str) -> None:
+    """Raise DataError for columns holding lists, arrays, dicts or sets (Parquet lists and
+    structs): no lever can use them as they are."""
+    nested = []
+    for name in X.columns:
+        column = X[name]
+        if column.dtype != object:
+            continue
+        values = column.dropna().iloc[:1000]  # nested columns are nested throughout
+        if len(values) and values.map(
+            lambda v: isinstance(v, list | tuple | dict | set | np.ndarray)
+        ).any():
+            nested.append(str(name))
+    if nested:
+        shown = format_names([f"'{n}'" for n in nested])
+        raise DataError(
+            f"The table {quote_source(source)} has columns of nested values (lists, arrays or "
+            f"structs): {shown}. Leave them out (--drop, or drop=[...]) or "
+            "flatten them into one column per value first."
+        )

@@ -99,3 +99,21 @@ def test_load_table_resets_index_and_keeps_frame() -> None:
     assert data.X.index.tolist() == [0, 1, 2]
     assert data.positive is True and data.negative is False
     assert frame.columns.tolist() == ["x", "y"]
+
+
+def test_nested_columns_are_refused_and_can_be_dropped(tmp_path) -> None:
+    """Check that a Parquet list or struct column gets a DataError naming it (it crashed the
+    leak and duplicate checks with 'unhashable type'), and that dropping it works."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "amount": rng.normal(size=60),
+        "tags": [["a", "b"][: i % 3] for i in range(60)],
+        "meta": [{"k": i} for i in range(60)],
+        "y": [1] * 10 + [0] * 50,
+    })
+    path = tmp_path / "nested.parquet"
+    frame.to_parquet(path)
+    with pytest.raises(DataError, match=r"nested values .*'tags', 'meta'.*--drop"):
+        load_table(path, "y", positive=1)
+    data = load_table(path, "y", positive=1, drop=["tags", "meta"])
+    assert list(data.X.columns) == ["amount"]
