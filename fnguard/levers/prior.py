@@ -88,9 +88,7 @@ class PriorCorrectedPipeline(Pipeline):
         from fnguard.decide.prior import correct_prior
 
         proba = np.asarray(super().predict_proba(X, **params), dtype=np.float64)
-        if proba.ndim != 2 or proba.shape[1] != 2 or self.train_rate_ == self.true_rate_:
-            return proba
-        if not 0 < self.train_rate_ < 1 or not 0 < self.true_rate_ < 1:
+        if proba.ndim != 2 or proba.shape[1] != 2 or not self._corrects():
             return proba
         positive = correct_prior(proba[:, 1], self.train_rate_, self.true_rate_)
         return np.column_stack([1 - positive, positive])
@@ -122,9 +120,9 @@ class PriorCorrectedPipeline(Pipeline):
         log-odds of the corrected probability (its sign agrees with :meth:`predict`)."""
         if not self._corrects():
             return super().decision_function(X, **params)
-        p = np.clip(self.predict_proba(X, **params)[:, 1], 1e-300, 1.0)
-        with np.errstate(divide="ignore"):
-            return np.log(p) - np.log1p(-p)
+        from scipy.special import logit
+
+        return logit(self.predict_proba(X, **params)[:, 1])
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None, **params: Any) -> float:
         """Accuracy of :meth:`predict` (corrected), as scikit-learn's classifiers score."""
