@@ -50,7 +50,10 @@ def source_name(path_or_frame: str | os.PathLike[str] | pd.DataFrame) -> str:
 
 
 def read_frame(
-    path_or_frame: str | os.PathLike[str] | pd.DataFrame, *, what: str = "input table"
+    path_or_frame: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    what: str = "input table",
+    text: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Read a table and check that it has rows and unique column names.
 
@@ -65,6 +68,9 @@ def read_frame(
         shallow copy).
     what : str, default="input table"
         How to name the input in error messages.
+    text : iterable of str, optional
+        Columns of a CSV file to read as text whatever they hold (``Schema.text()``: codes
+        such as ``"07"`` stay ``"07"``); names not in the file are ignored.
 
     Returns
     -------
@@ -115,7 +121,7 @@ def read_frame(
         raise DataError(
             f"{label} is empty (0 bytes) and has no rows: pass a table with a header and data rows."
         )
-    return _check_frame(_read_text(path, label, TEXT_SEPARATORS[kind]), label)
+    return _check_frame(_read_text(path, label, TEXT_SEPARATORS[kind], text), label)
 
 
 def _check_frame(frame: pd.DataFrame, label: str) -> pd.DataFrame:
@@ -218,11 +224,29 @@ def _read_header(path: Path, label: str, sep: str | None) -> tuple[list[str], st
     return header, sep
 
 
-def _read_text(path: Path, label: str, sep: str | None) -> pd.DataFrame:
+def text_dtypes(header: Iterable[str], text: Iterable[str]) -> dict[str, type] | None:
+    """The ``dtype=`` of ``pd.read_csv`` that reads the ``text`` columns of ``header`` as str.
+
+    Examples
+    --------
+    >>> text_dtypes(["zip", "n"], ["zip", "gone"])
+    {'zip': <class 'str'>}
+    >>> text_dtypes(["n"], ["zip"]) is None
+    True
+    """
+    wanted = set(text)
+    found = {name: str for name in header if name in wanted}
+    return found or None
+
+
+def _read_text(path: Path, label: str, sep: str | None, text: Iterable[str] = ()) -> pd.DataFrame:
     header, sep = _read_header(path, label, sep)
     _reject_duplicates([h for h in header if h != ""], label)
     try:
-        return pd.read_csv(path, sep=sep, compression="infer", encoding="utf-8", low_memory=False)
+        return pd.read_csv(
+            path, sep=sep, compression="infer", encoding="utf-8", low_memory=False,
+            dtype=text_dtypes(header, text),
+        )
     except pd.errors.EmptyDataError:
         raise DataError(f"{label} is empty and has no rows: {_NEED_ROWS}") from None
     except pd.errors.ParserError as exc:

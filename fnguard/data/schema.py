@@ -219,6 +219,23 @@ class Schema:
         """The names of the categorical and boolean columns (the ones to slice by level)."""
         return [c.name for c in self.columns if c.kind in ("categorical", "boolean")]
 
+    def text(self) -> list[str]:
+        """The names of the categorical columns that training read as text.
+
+        A CSV reader must read these as text too (``dtype=str``): otherwise a column (or a
+        chunk) holding only number-like codes such as ``"07"`` reads as the number 7, a level
+        training never saw.
+
+        Examples
+        --------
+        >>> infer_schema(pd.DataFrame({"zip": ["07", "A1"], "n": [7, 8]})).text()
+        ['zip']
+        """
+        return [
+            c.name for c in self.columns
+            if c.kind == "categorical" and not _numeric_dtype_name(c.dtype)
+        ]
+
     def datetime(self) -> list[str]:
         """The names of the datetime columns."""
         return [c.name for c in self.columns if c.kind == "datetime"]
@@ -305,8 +322,9 @@ class Schema:
         Raises
         ------
         DataError
-            If a column is missing, or a numeric (datetime) column holds values that are not
-            numbers (dates).
+            If a column is missing, a numeric (datetime) column holds values that are not
+            numbers (dates), or a boolean column values that are not true/false, yes/no, 1/0
+            (in any case).
 
         Examples
         --------
@@ -354,7 +372,7 @@ class Schema:
                     if new:
                         unseen.append(f"'{spec.name}': {new}")
             else:
-                out[spec.name] = values
+                out[spec.name] = _as_bool(values, spec.name, where)
         if drift is not None:
             drift.observe(frame, out)
         elif unseen:
@@ -412,6 +430,60 @@ def check_finite(X: pd.DataFrame, where: str) -> None:
             )
 
 
+#: Text read as true or false in a boolean column (compared in lower case, stripped).
+BOOLEAN_TEXT: dict[str, bool] = {
+    "true": True, "false": False, "t": True, "f": False, "yes": True, "no": False,
+    "y": True, "n": False, "1": True, "0": False, "1.0": True, "0.0": False,
+}
+
+
+def _as_bool(values: pd.Series, name: str, where: str) -> pd.Series:
+    """A boolean column's values as True/False (missing kept missing), read from 1/0 or
+    true/false, yes/no text when the new table holds them that way.
+
+    Anything else would reach the model as a level it never saw, i.e. scored as if missing,
+    so it is refused.
+
+    Examples
+    --------
+    >>> _as_bool(pd.Series([1, 0, None]), "flag", "'x.csv'").tolist()
+    [True, False, nan]
+    >>> _as_bool(pd.Series(["Yes", " no", "maybe"]), "flag", "'x.csv'")
+    Traceback (most recent call last):
+    ...
+    fnguard.errors.DataError: The boolean column 'flag' in 'x.csv' holds 1 value that is not true or false, e.g. 'maybe' (data row 3): write true/false, yes/no or 1/0, or blank the values.
+    """  # noqa: E501
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.BooleanDtype):
+        return values
+    present = values.notna().to_numpy()
+    read: dict[Any, bool | None] = {}
+    for value in pd.unique(values[present]):
+        plain = to_python(value)
+        if isinstance(plain, bool):
+            read[value] = plain
+        elif isinstance(plain, int | float) and plain in (0, 1):
+            read[value] = bool(plain)
+        elif isinstance(plain, str):
+            read[value] = BOOLEAN_TEXT.get(plain.strip().lower())
+        else:
+            read[value] = None
+    mapped = values.map(read, na_action="ignore")
+    bad = present & mapped.isna().to_numpy()
+    if bad.any():
+        n = int(bad.sum())
+        what = f"{plural(n, 'value')} that {'is' if n == 1 else 'are'} not true or false"
+        first = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"The boolean column '{name}' in {where} holds {what}, e.g. "
+            f"{show_value(values.iloc[first])} ({row_numbers(bad)}): write true/false, "
+            "yes/no or 1/0, or blank the values."
+        )
+    if present.all():
+        return mapped.astype(bool)
+    return mapped.astype(object).where(present, np.nan)
+
+
 def _as_datetime(values: pd.Series, name: str, where: str) -> pd.Series:
     """Dates as naive datetimes (zones converted to UTC), read from text if need be: ISO
     dates first, then any format pandas recognises."""
@@ -441,9 +513,13 @@ def _unreadable(values: pd.Series, bad: np.ndarray, start: str) -> DataError:
     )
 
 
+def _numeric_dtype_name(dtype: str) -> bool:
+    return dtype.startswith(("int", "float", "uint", "Int", "Float", "UInt"))
+
+
 def _as_text_like(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     """Give back text if training saw text but the new file read as numbers (e.g. codes)."""
-    trained_numeric = spec.dtype.startswith(("int", "float", "uint", "Int", "Float", "UInt"))
+    trained_numeric = _numeric_dtype_name(spec.dtype)
     if trained_numeric or not pd.api.types.is_numeric_dtype(values.dtype):
         return values
     return values.map(_category_text, na_action="ignore").astype(object)

@@ -59,7 +59,7 @@ def _predict_part(
     with atomic_path(target, what="partition output") as tmp, _writer(
         "parquet", target, tmp
     ) as write:
-        for chunk in _read_chunks(Path(path), chunk_size):
+        for chunk in _read_chunks(Path(path), chunk_size, text=guard.schema.text()):
             result = _chunk_predictions(guard, chunk, offset + rows, kept, path, drift)
             write(result)
             flagged = result["review"].to_numpy(dtype=bool)

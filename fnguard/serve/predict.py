@@ -184,7 +184,9 @@ def predict_file(
     source_path, out_path = Path(source), Path(out)
     fmt = _output_format(out_path)
     label = os.fspath(source_path)
-    chunks = _read_chunks(source_path, int(chunk_size))  # checks the input before any write
+    # the columns training read as text are read as text: codes like "07" stay "07" whatever
+    # else a chunk holds
+    chunks = _read_chunks(source_path, int(chunk_size), text=guard.schema.text())
     if source_path.exists() and out_path.exists() and out_path.resolve() == source_path.resolve():
         raise OutputError(
             f"The output '{out_path}' is the input table: choose another output path."
@@ -407,7 +409,9 @@ def _shift_rows(message: str, offset: int) -> str:
 
 
 # ------------------------------------------------------------------------------ reading
-def _read_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
+def _read_chunks(
+    path: Path, chunk_size: int, *, text: Sequence[str] = ()
+) -> Iterator[pd.DataFrame]:
     """Check the input, then return an iterator over its chunks as DataFrames."""
     from fnguard.data import frames
 
@@ -434,14 +438,17 @@ def _read_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
                         "and data rows.")
     header, sep = frames._read_header(path, label, frames.TEXT_SEPARATORS[kind])
     frames._reject_duplicates([h for h in header if h != ""], label)
-    return _csv_chunks(path, label, sep, chunk_size)
+    return _csv_chunks(path, label, sep, chunk_size, frames.text_dtypes(header, text))
 
 
-def _csv_chunks(path: Path, label: str, sep: str, chunk_size: int) -> Iterator[pd.DataFrame]:
+def _csv_chunks(
+    path: Path, label: str, sep: str, chunk_size: int, dtype: dict[str, type] | None = None
+) -> Iterator[pd.DataFrame]:
     start = 0
     try:
         reader = pd.read_csv(
-            path, sep=sep, compression="infer", encoding="utf-8", chunksize=chunk_size
+            path, sep=sep, compression="infer", encoding="utf-8", chunksize=chunk_size,
+            dtype=dtype,
         )
         with reader:
             for chunk in reader:

@@ -317,7 +317,7 @@ def _table(guard: Any, data: Any) -> tuple[pd.DataFrame, np.ndarray, pd.DataFram
     elif isinstance(data, pd.DataFrame):
         frame = data.copy(deep=False)
     else:
-        frame = read_frame(data)
+        frame = read_frame(data, text=guard.schema.text())
     frame.columns = [str(c) for c in frame.columns]
     if guard.target not in frame.columns:
         raise DataError(
