@@ -215,6 +215,9 @@ class CostWeightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         The classes, sorted.
     n_features_in_ : int
         Number of features seen in ``fit`` (when the estimator records it).
+    trained_rate_ : float
+        The positive share of the weighted training data (its probabilities reflect it;
+        :class:`~fnguard.levers.prior.PriorCorrectedPipeline` maps them back).
 
     Examples
     --------
@@ -284,6 +287,11 @@ class CostWeightedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
                 weight *= sample_weight.sum() / total
         self.estimator_ = clone(estimator).fit(X, y, sample_weight=weight, **fit_params)
         self.classes_ = self.estimator_.classes_
+        from fnguard.levers.prior import _effective_rate
+
+        # the positive share the weighted loss saw, so that build()'s pipeline maps the
+        # probabilities back to the true one
+        self.trained_rate_ = _effective_rate(self.estimator_, y, weight)
         if hasattr(self.estimator_, "n_features_in_"):
             self.n_features_in_ = self.estimator_.n_features_in_
         if hasattr(self.estimator_, "feature_names_in_"):

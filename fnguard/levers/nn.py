@@ -138,6 +138,8 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
         The standardisation.
     pos_weight_ : float
         The weight of positive rows used.
+    trained_rate_ : float or None
+        The positive share the (weighted) cross-entropy saw; None for the focal loss.
     n_iter_ : int
         Epochs run.
     best_epoch_ : int
@@ -273,6 +275,12 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
             self.pos_weight_ = float(n_neg / n_pos)
         else:
             self.pos_weight_ = 1.0 if self.pos_weight is None else float(self.pos_weight)
+        # weighting positives by w trains on a positive share of w n_pos / (w n_pos + n_neg)
+        # (a prior shift, undone by build()'s pipeline); the focal loss is no prior shift
+        self.trained_rate_ = (
+            None if self.loss == "focal"
+            else float(self.pos_weight_ * n_pos / (self.pos_weight_ * n_pos + n_neg))
+        )
 
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))

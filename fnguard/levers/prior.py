@@ -18,10 +18,21 @@ from sklearn.utils.metaestimators import available_if
 
 
 def _effective_rate(estimator: Any, y: np.ndarray, sample_weight: Any = None) -> float:
-    """Positive share the estimator trains on, counting class weights and sample weights."""
+    """Positive share the estimator trains on, counting class weights and sample weights.
+
+    A fitted estimator that re-weights inside ``fit`` says so with ``trained_rate_`` (the
+    cost-matrix lever, the network's weighted loss); imbalanced-learn's ensembles, which
+    under-sample inside every member, by their ``sampling_strategy``.
+    """
+    own = getattr(estimator, "trained_rate_", None)
+    if own is not None:
+        return float(own)
     positive = np.asarray(y) == np.unique(y)[-1]
     weight = np.ones(positive.size) if sample_weight is None else np.asarray(sample_weight, float)
     params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
+    balanced = _member_rate(estimator, params, np.asarray(y), weight)
+    if balanced is not None:
+        return balanced
     class_weight = params.get("class_weight")
     if class_weight is not None:
         weight = weight * compute_sample_weight(class_weight, y)
@@ -31,6 +42,41 @@ def _effective_rate(estimator: Any, y: np.ndarray, sample_weight: Any = None) ->
     if scale not in (None, 1, 1.0):
         weight = weight * np.where(positive, float(scale), 1.0)
     return float(weight[positive].sum() / weight.sum())
+
+
+def _member_rate(
+    estimator: Any, params: dict[str, Any], y: np.ndarray, weight: np.ndarray
+) -> float | None:
+    """The positive share each member of an under-sampling ensemble (EasyEnsemble, balanced
+    random forest, balanced bagging, RUSBoost) trains on, or None for other estimators.
+
+    The classes keep the counts ``sampling_strategy`` asks for (the mean sample weight of each
+    class times its count), then the ensemble's own ``class_weight`` applies.
+    """
+    from sklearn.base import is_classifier
+
+    if "sampling_strategy" not in params or not is_classifier(estimator):
+        return None
+    if params.get("sampler") is not None:  # balanced bagging with a sampler of the user's
+        return None
+    from imblearn.utils import check_sampling_strategy
+
+    classes, counts = np.unique(y, return_counts=True)
+    if classes.size != 2:
+        return None
+    try:
+        target = check_sampling_strategy(params["sampling_strategy"], y, "under-sampling")
+    except ValueError:
+        return None  # the ensemble's fit reports a bad strategy itself
+    kept = np.array([target.get(c, n) for c, n in zip(classes, counts, strict=True)], float)
+    mean_weight = np.array([weight[y == c].mean() for c in classes])
+    mass = kept * mean_weight
+    class_weight = params.get("class_weight")
+    if class_weight in ("balanced", "balanced_subsample"):
+        return 0.5
+    if isinstance(class_weight, dict):
+        mass = mass * np.array([float(class_weight.get(c, 1.0)) for c in classes])
+    return float(mass[1] / mass.sum())
 
 
 class PriorCorrectedPipeline(Pipeline):
