@@ -308,9 +308,10 @@ def _seed(step: Any, random_state: Any) -> None:
 )
 def _threshold(**params: Any) -> Any:
     """``make(requirement=..., cv=...)``: a callable ``estimator -> ThresholdTuner``."""
-    from fnguard.decide import ThresholdTuner
+    from fnguard.decide import ThresholdTuner, parse_requirement
 
     ThresholdTuner(None, **params)  # unknown parameters fail now (TypeError -> LeverError)
+    parse_requirement(params.get("requirement", "recall>=0.95"))  # and a malformed requirement
     return functools.partial(ThresholdTuner, **params)
 
 
@@ -324,6 +325,14 @@ def _threshold(**params: Any) -> Any:
 def _review(requirement: Any = "recall>=0.95", capacity: Any = "2%", **params: Any) -> Any:
     """``make(requirement, capacity)``: :func:`~fnguard.decide.review_band` with both fixed."""
     from fnguard.decide import parse_requirement, review_band
+    from fnguard.decide.review import parse_capacity
 
+    unknown = sorted(set(params) - {"positive"})
+    if unknown:
+        raise LeverError(
+            f"The lever 'review' does not take the parameter{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(u) for u in unknown)}. It takes: requirement, capacity, positive."
+        )
     parse_requirement(requirement)  # a malformed requirement fails now
+    parse_capacity(capacity, 1_000_000)  # and a malformed capacity
     return functools.partial(review_band, requirement=requirement, capacity=capacity, **params)

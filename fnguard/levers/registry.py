@@ -84,9 +84,38 @@ class Lever:
         try:
             return self.factory(**params)
         except TypeError as exc:
+            known = self._parameter_names()
+            if known is None:  # a factory that needs arguments: Python names the bad one
+                unknown = [p for p in params if f"unexpected keyword argument '{p}'" in str(exc)]
+            else:
+                unknown = [p for p in params if p not in known]
+            if not unknown:
+                raise LeverError(
+                    f"The lever {self.name!r} could not be made with the parameters "
+                    f"{sorted(params)}: {exc}"
+                ) from None
+            from fnguard.data.names import closest_names
+
+            shown = []
+            for name in unknown:
+                hint = closest_names(name, sorted(known or ()), n=1)
+                shown.append(repr(name) + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+            takes = "" if known is None else f" It takes: {', '.join(sorted(known)) or 'none'}."
             raise LeverError(
-                f"The lever {self.name!r} does not take the parameters {sorted(params)}: {exc}"
+                f"The lever {self.name!r} does not take the parameter"
+                f"{'s' if len(unknown) > 1 else ''} {', '.join(shown)}.{takes}"
             ) from None
+
+    def _parameter_names(self) -> set[str] | None:
+        """The parameters the lever's object takes (``get_params`` of a default one), or None
+        when that cannot be told."""
+        try:
+            made = self.factory()
+        except Exception:  # only to word an error better
+            return None
+        if hasattr(made, "get_params"):
+            return set(made.get_params(deep=False))
+        return None
 
     def space(self, trial: Any) -> dict[str, Any]:
         """Parameters drawn from an optuna ``trial`` (empty when nothing is searched)."""

@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 from fnguard.cli import main
-from fnguard.levers import FAMILIES, KINDS, LeverError, registry
+from fnguard.levers import FAMILIES, KINDS, LeverError, build, registry
 
 LEVER_MODULES = ("features", "algorithms", "ensembles", "anomaly", "samplers", "augment", "cost",
                  "nn")
@@ -73,9 +73,33 @@ def test_search_space_gives_parameters_make_accepts(name: str) -> None:
 
 
 def test_unknown_parameters_raise_lever_error() -> None:
-    """Check that a parameter the lever does not take is a LeverError naming the lever."""
-    with pytest.raises(LeverError, match="'logistic' does not take"):
+    """Check that a parameter the lever does not take is a LeverError naming the lever, the
+    parameter (not the others given, nor the random_state build() adds) and a close name."""
+    with pytest.raises(LeverError, match=r"'logistic' does not take the parameter "
+                       r"'n_neighbours'\. It takes: C, class_weight"):
         registry["logistic"].make(n_neighbours=3)
+    with pytest.raises(LeverError, match=r"'smote' does not take the parameter 'k_neighbours' "
+                       r"\(did you mean 'k_neighbors'\?\)\. It takes: k_neighbors, random_state"):
+        registry["smote"].make(k_neighbours=3, sampling_strategy=0.5)
+    with pytest.raises(LeverError) as caught:
+        build(["tree"], params={"tree": {"depth": 3, "max_leaf_nodes": 8}})
+    assert "parameter 'depth' (did you mean 'max_depth'?)" in str(caught.value)
+    assert "'random_state'," not in str(caught.value).split("It takes")[0]
+
+
+def test_after_fit_levers_check_their_arguments_when_made() -> None:
+    """Check that the threshold and review levers refuse a bad requirement, capacity or
+    parameter at make(), not at the first fit."""
+    from fnguard.errors import DataError, RequirementError
+
+    with pytest.raises(RequirementError, match=r"'recal>=0\.9' cannot be parsed"):
+        registry["threshold"].make(requirement="recal>=0.9")
+    with pytest.raises(LeverError, match="'threshold' does not take the parameter 'requirment'"):
+        registry["threshold"].make(requirment="recall>=0.9")
+    with pytest.raises(LeverError, match="'review' does not take the parameter 'size'"):
+        registry["review"].make(size=10)
+    with pytest.raises(DataError, match="review capacity must be"):
+        registry["review"].make(capacity="lots")
 
 
 def test_unknown_lever_suggests_close_names() -> None:
