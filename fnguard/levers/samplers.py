@@ -506,8 +506,9 @@ class FastSMOTENC(SMOTENC):
 
     imbalanced-learn picks each new row's categories from a dense (new rows x neighbours x
     one-hot levels) array: 38 GB for 20,000 new rows with 5 neighbours and 48,000 levels.
-    Here the new rows are made in blocks of at most :data:`SMOTENC_BLOCK_BYTES`; the rows
-    are the same, except that a tie between categories may break another way.
+    Here each categorical feature's most frequent levels are found in blocks of rows of at
+    most :data:`SMOTENC_BLOCK_BYTES`, and the ties between them are broken with
+    imbalanced-learn's random stream over all the rows at once: the same rows, bit for bit.
     """
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
@@ -518,18 +519,41 @@ class FastSMOTENC(SMOTENC):
         self, X: Any, nn_data: Any, nn_num: Any, rows: Any, cols: Any, steps: Any, y_type: Any,
         y: Any = None,
     ) -> Any:
+        import itertools
+        import math
+
         per_row = max(1, nn_num.shape[1] * nn_data.shape[1] * 8)
-        step = max(1, SMOTENC_BLOCK_BYTES // per_row)
-        if len(rows) <= step:
+        if len(rows) <= max(1, SMOTENC_BLOCK_BYTES // per_row):
             return super()._generate_samples(X, nn_data, nn_num, rows, cols, steps, y_type, y)
-        parts = [
-            super(FastSMOTENC, self)._generate_samples(
-                X, nn_data, nn_num, rows[s : s + step], cols[s : s + step],
-                steps[s : s + step], y_type, y,
-            )
-            for s in range(0, len(rows), step)
+        # imbalanced-learn's steps (SMOTENC._generate_samples), the neighbours' level counts
+        # taken feature by feature and block by block
+        rng = check_random_state(self.random_state)
+        X_new = super(SMOTENC, self)._generate_samples(X, nn_data, nn_num, rows, cols, steps)
+        X_new = X_new.tolil() if sparse.issparse(X_new) else X_new
+        nn_data = nn_data.toarray() if sparse.issparse(nn_data) else np.array(nn_data)
+        if math.isclose(self.median_std_[y_type], 0):
+            nn_data[:, self.continuous_features_.size :] = self._X_categorical_minority_encoded
+        neighbours = nn_num[rows]
+        sizes = [self.continuous_features_.size] + [
+            cat.size for cat in self.categorical_encoder_.categories_
         ]
-        return sparse.vstack(parts, format="csr") if sparse.issparse(parts[0]) else np.vstack(parts)
+        edges = np.cumsum(sizes)
+        for start, end in itertools.pairwise(edges):
+            width = max(1, int(end - start))
+            step = max(1, SMOTENC_BLOCK_BYTES // (neighbours.shape[1] * width * 8))
+            found = []
+            for first in range(0, len(rows), step):
+                block = nn_data[neighbours[first : first + step], start:end]
+                col_maxs = block.sum(axis=1)
+                is_max = np.isclose(col_maxs, col_maxs.max(axis=1, keepdims=True))
+                pairs = np.argwhere(is_max)
+                pairs[:, 0] += first
+                found.append(pairs)
+            max_idxs = rng.permutation(np.concatenate(found))
+            xs, idx_sels = np.unique(max_idxs[:, 0], return_index=True)
+            X_new[:, start:end] = 0
+            X_new[xs, start + max_idxs[idx_sels, 1]] = 1
+        return X_new
 
 
 class FastSMOTEN(SMOTEN):

@@ -442,9 +442,13 @@ def test_adasyn_few_new_rows_still_generates() -> None:
     np.testing.assert_array_equal(samplers.FastADASYN(random_state=0).fit_resample(X, y)[0], Xa)
 
 
-def test_smote_nc_in_blocks_is_imbalanced_learns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Check that SMOTE-NC made in small blocks gives imbalanced-learn's rows (with one
-    neighbour a category has no tie to break), and bounds the block it builds."""
+@pytest.mark.parametrize("k_neighbors", [1, 5])
+def test_smote_nc_in_blocks_is_imbalanced_learns(
+    monkeypatch: pytest.MonkeyPatch, k_neighbors: int
+) -> None:
+    """Check that SMOTE-NC made in small blocks gives imbalanced-learn's rows bit for bit,
+    ties between equally frequent categories included (5 neighbours over 40 levels tie
+    often), and bounds the block it builds."""
     from imblearn.over_sampling import SMOTENC
 
     rng = np.random.default_rng(0)
@@ -452,20 +456,22 @@ def test_smote_nc_in_blocks_is_imbalanced_learns(monkeypatch: pytest.MonkeyPatch
     X = np.column_stack([rng.normal(size=n), rng.integers(0, 40, n), rng.integers(0, 7, n)])
     y = (X[:, 0] + rng.normal(size=n) > 1.6).astype(int)
     monkeypatch.setattr(samplers, "SMOTENC_BLOCK_BYTES", 2_000)
-    seen = []
-    original = SMOTENC._generate_samples
+    ours = samplers.FastSMOTENC(categorical_features=[1, 2], k_neighbors=k_neighbors,
+                                random_state=0)
+    blocks: list[int] = []
+    real_isclose = np.isclose
 
-    def spy(self, X, nn_data, nn_num, rows, *args, **kwargs):
-        seen.append(len(rows))
-        return original(self, X, nn_data, nn_num, rows, *args, **kwargs)
+    def count_blocks(a, b, *args, **kwargs):
+        blocks.append(a.shape[0])
+        return real_isclose(a, b, *args, **kwargs)
 
-    monkeypatch.setattr(SMOTENC, "_generate_samples", spy)
-    ours = samplers.FastSMOTENC(categorical_features=[1, 2], k_neighbors=1, random_state=0)
+    monkeypatch.setattr(np, "isclose", count_blocks)
     Xo, yo = ours.fit_resample(X, y)
-    blocks = len(seen)
-    seen.clear()
-    Xr, yr = SMOTENC(categorical_features=[1, 2], k_neighbors=1, random_state=0).fit_resample(X, y)
-    assert blocks > 3 and len(seen) == 1  # ours in blocks, imbalanced-learn's in one piece
+    monkeypatch.setattr(np, "isclose", real_isclose)
+    Xr, yr = SMOTENC(categorical_features=[1, 2], k_neighbors=k_neighbors,
+                     random_state=0).fit_resample(X, y)
+    n_new = len(yr) - n
+    assert len(blocks) > 6 and max(blocks) < n_new  # ours in blocks
     np.testing.assert_array_equal(yo, yr)
     np.testing.assert_array_equal(Xo, Xr)
 
