@@ -60,6 +60,30 @@ class ColumnSpec:
             raise ValueError(f"The kind of column '{self.name}' must be one of {KINDS}. "
                              f"Got {self.kind!r} instead.")
 
+    def filler(self) -> tuple[bool, Any]:
+        """``(True, value)`` when training saw one value in every row (or none at all), so a
+        new table may leave the column out: the model learnt nothing from it, and ``value``
+        (NaN for an empty column) stands in; ``(False, None)`` otherwise.
+
+        Examples
+        --------
+        >>> ColumnSpec("a", "numeric", "float64", low=3.0, high=3.0).filler()
+        (True, 3.0)
+        >>> ColumnSpec("b", "categorical", "object", n_missing=2, categories=("x",)).filler()
+        (False, None)
+        """
+        if self.kind == "numeric":
+            if self.low is None and self.high is None and self.n_missing > 0:
+                return True, np.nan
+            if self.low is not None and self.low == self.high and self.n_missing == 0:
+                return True, float(self.low)
+        if self.kind == "categorical" and self.categories is not None:
+            if not self.categories and self.n_missing > 0:
+                return True, np.nan
+            if len(self.categories) == 1 and self.n_missing == 0 and not self.categories_truncated:
+                return True, self.categories[0]
+        return False, None
+
     def to_dict(self) -> dict[str, Any]:
         """Return the spec as a JSON-serialisable dict."""
         out = dataclasses.asdict(self)
@@ -341,6 +365,12 @@ class Schema:
         where = quote_source(source)
         present = [str(c) for c in frame.columns]
         missing = [name for name in self.names if name not in present]
+        filled = {}
+        for name in missing:
+            constant, value = self[name].filler()
+            if constant:
+                filled[name] = value
+        missing = [name for name in missing if name not in filled]
         if missing:
             extra = [c for c in present if c not in self._by_name]
             parts = []
@@ -356,6 +386,17 @@ class Schema:
             )
         frame = frame.copy(deep=False)
         frame.columns = present
+        if filled:
+            frame = frame.assign(**{
+                name: pd.Series(value, index=frame.index, dtype=object if isinstance(value, str)
+                                else np.float64)
+                for name, value in filled.items()
+            })
+            note = _filled_note(filled, where)
+            if drift is not None:
+                drift.note_filled(note, filled)
+            else:
+                warnings.warn(note, FnguardWarning, stacklevel=2)
         out: dict[str, pd.Series] = {}
         unseen: list[str] = []
         for spec in self.columns:
@@ -383,6 +424,21 @@ class Schema:
                 stacklevel=2,
             )
         return pd.DataFrame(out, index=frame.index)
+
+
+def _filled_note(filled: Mapping[str, Any], where: str) -> str:
+    shown = [
+        f"'{name}' ({'empty' if isinstance(v, float) and np.isnan(v) else f'always {v!r}'} "
+        "in training)"
+        for name, v in filled.items()
+    ]
+    n = len(shown)
+    is_, it, it_was = ("is", "it", "it was") if n == 1 else ("are", "them", "they were")
+    return (
+        f"{plural(n, 'column')} the model was trained on {is_} absent from {where}: "
+        f"{format_names(shown)}. Training saw a single value there (or none), so the model "
+        f"learnt nothing from {it}; {it_was} filled with that value."
+    )
 
 
 def _as_float(values: pd.Series, name: str, where: str) -> pd.Series:
@@ -544,7 +600,10 @@ def _unseen(values: pd.Series, categories: tuple[str, ...]) -> str:
 
 
 #: The kinds of drift :class:`Drift` reports, each in one warning.
-DRIFT_KINDS = ("extra-columns", "changed-types", "unseen-categories", "all-missing", "out-of-range")
+DRIFT_KINDS = (
+    "absent-constant", "extra-columns", "changed-types", "unseen-categories", "all-missing",
+    "out-of-range",
+)
 #: Unseen levels remembered per column (their rows are all counted).
 _MAX_UNSEEN = 100
 
@@ -557,6 +616,8 @@ class Drift:
     :class:`~fnguard.errors.FnguardWarning` per kind of drift found (:data:`DRIFT_KINDS`),
     with counts over all the rows seen. These are warnings, not errors: the rows are scored.
 
+    - ``absent-constant``: columns left out of the new data that held a single value (or
+      none) in training, filled with it.
     - ``extra-columns``: columns the model was not trained on (ignored).
     - ``changed-types``: a column read as another kind than in training (numbers as text,
       category codes as numbers ...), converted before scoring.
@@ -598,6 +659,13 @@ class Drift:
         self._filled: set[str] = set()
         self._far: dict[str, list[Any]] = {}  # column -> [rows, most extreme value]
         self._as_text: set[str] = set()  # dates or decimal-comma numbers written as text
+        self._absent: str | None = None
+
+    def note_filled(self, message: str, names: Any = ()) -> None:
+        """Record that constant training columns absent from the data (``names``) were
+        filled, as ``message`` says."""
+        self._absent = self._absent or message
+        self._filled.update(names)
 
     def observe(self, frame: pd.DataFrame, checked: pd.DataFrame) -> None:
         """Record the drift of one table or chunk: ``frame`` as read, ``checked`` as converted."""
@@ -659,6 +727,8 @@ class Drift:
         """``(kind, message)`` for each kind of drift found so far, in :data:`DRIFT_KINDS` order."""
         where = quote_source(self.source)
         out: list[tuple[str, str]] = []
+        if self._absent:
+            out.append(("absent-constant", self._absent))
         if self._extra:
             names = [f"'{n}'" for n in self._extra]
             out.append((

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from fnguard.data import ColumnSpec, Schema, infer_schema
-from fnguard.data.schema import MAX_CATEGORIES
+from fnguard.data.schema import MAX_CATEGORIES, Drift
 from fnguard.errors import ArtifactError, DataError, FnguardWarning
 
 
@@ -212,3 +212,47 @@ def test_unseen_categories_count_every_row_past_the_levels_kept() -> None:
         schema.check(new.iloc[start : start + 100], drift=drift)
     text = " ".join(message for _, message in drift.findings())
     assert "(600 rows)" in text
+
+
+def test_columns_constant_in_training_may_be_left_out() -> None:
+    """Check that a column that held one value (or none) in every training row may be absent
+    from new data: it is filled with that value, with one warning, and scores do not change;
+    a column that varied is still required."""
+    from fnguard.levers import build
+
+    rng = np.random.default_rng(0)
+    n = 400
+    train = pd.DataFrame({
+        "x": rng.normal(size=n),
+        "grade": rng.choice(["A", "B", "C"], n),
+        "version": 3.0,
+        "country": "NL",
+        "empty": np.nan,
+    })
+    y = (train["x"] + (train["grade"] == "A") + rng.normal(size=n) > 1).to_numpy()
+    schema = infer_schema(train)
+    assert [schema[c].filler()[0] for c in schema.names] == [False, False, True, True, True]
+    pipe = build(["logistic"], schema).fit(train, y)
+    new = train.iloc[:50]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FnguardWarning)
+        warnings.filterwarnings("ignore", "Skipping features without any observed values")
+        expected = pipe.predict_proba(schema.check(new))[:, 1]
+        slim = new[["grade", "x"]]
+    said = (
+        r"3 columns the model was trained on are absent from the DataFrame: 'version' "
+        r"\(always 3\.0 in training\), 'country' \(always 'NL' in training\), 'empty' "
+        r"\(empty in training\)\. Training saw a single value there \(or none\), so the model "
+        r"learnt nothing from them; they were filled with that value\."
+    )
+    with pytest.warns(FnguardWarning, match=said) as got:
+        checked = schema.check(slim)
+    assert len([w for w in got if w.category is FnguardWarning]) == 1
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipping features without any observed values")
+        np.testing.assert_array_equal(pipe.predict_proba(checked)[:, 1], expected)
+    drift = Drift(schema)
+    schema.check(slim, drift=drift)
+    assert [kind for kind, _ in drift.findings()] == ["absent-constant"]
+    with pytest.raises(DataError, match="lacks 1 column the model was trained on: 'x'"):
+        schema.check(new.drop(columns=["x", "version"]))
