@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from fnguard.cli import demo, diagnose, fit, levers, predict, report, retrain, review  # noqa: F401  (they register their commands)
-from fnguard.cli._app import app
+from fnguard.cli._app import SHOWN_NOTES, app
 from fnguard.errors import FnguardError, FnguardWarning
 
 __all__ = ["app", "entry", "main"]
@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     err = Console(stderr=True, highlight=False)
     failure: str | None = None
+    SHOWN_NOTES.clear()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FnguardWarning)
         try:
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             err.print("[red]interrupted[/]")
             code = 130
     for w in caught:
-        if issubclass(w.category, FnguardWarning):
+        if issubclass(w.category, FnguardWarning) and str(w.message) not in SHOWN_NOTES:
             err.print(f"[yellow]note:[/] {_escape(str(w.message))}", soft_wrap=True)
     if failure is not None:  # last, so that it is the line a reader sees
         err.print(f"[bold red]error:[/] {_escape(failure)}", soft_wrap=True)

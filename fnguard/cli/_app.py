@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +24,19 @@ OutOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document instead of tables.")
 ]
+
+
+#: The notes a command printed on standard output in this run: ``main`` does not repeat them
+#: on standard error when the same text also came as a warning.
+SHOWN_NOTES: set[str] = set()
+
+
+def print_note(console: Any, text: str) -> None:
+    """Print ``note: text`` on ``console`` (Rich markup escaped) and remember it."""
+    from rich.markup import escape
+
+    SHOWN_NOTES.add(str(text))
+    console.print(f"[yellow]note:[/] {escape(str(text))}", soft_wrap=True)
 
 
 def emit_json(doc: object) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from fnguard.cli._app import JsonOption, app, emit_json
+from fnguard.cli._app import JsonOption, app, emit_json, print_note
 from fnguard.cli._engine import ClusterOption, EngineOption, WorkersOption, check_engine
 
 if TYPE_CHECKING:
@@ -251,6 +251,6 @@ def _print_summary(doc: dict[str, Any], console: Console) -> None:
         upper = "inf" if band["upper"] is None else f"{band['upper']:.6g}"
         console.print(f"Review band: scores in [{band['lower']:.6g}, {upper}).")
     for note in doc.get("notes") or []:
-        console.print(f"[yellow]note:[/] {escape(str(note))}", soft_wrap=True)
+        print_note(console, str(note))
     if doc.get("out"):
         console.print(f"Guard saved to [bold]{escape(doc['out'])}[/].")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from fnguard.cli._app import JsonOption, app, emit_json
+from fnguard.cli._app import JsonOption, app, emit_json, print_note
 from fnguard.cli._engine import ClusterOption, EngineOption, WorkersOption, check_engine
 
 
@@ -172,4 +172,4 @@ def _print(doc: dict[str, Any]) -> None:
         console.print(f"Review cases in [bold]{escape(str(queue['database']))}[/]: serve them "
                       "with `fnguard review serve`.")
         for note in queue["notes"]:
-            console.print(f"[yellow]note:[/] {escape(note)}")
+            print_note(console, note)

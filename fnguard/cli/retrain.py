@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from fnguard.cli._app import JsonOption, app, emit_json
+from fnguard.cli._app import JsonOption, app, emit_json, print_note
 
 
 @app.command()
@@ -100,7 +100,7 @@ def _print(doc: dict[str, Any]) -> None:
     reasons = escape(" ".join(doc["reasons"]))
     console.print(f"Verdict: [bold {colour}]{doc['verdict']}[/]. {reasons}")
     for note in doc["notes"]:
-        console.print(f"[yellow]note:[/] {escape(note)}")
+        print_note(console, note)
     if doc["saved"]:
         forced = " (forced)" if doc["forced"] else ""
         console.print(f"New Guard written to [bold]{escape(doc['saved'])}[/]{forced}.")

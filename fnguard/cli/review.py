@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from fnguard.cli._app import JsonOption, app, emit_json
+from fnguard.cli._app import JsonOption, app, emit_json, print_note
 
 review_app = typer.Typer(
     name="review",
@@ -189,7 +189,7 @@ def _print_status(doc: dict[str, Any]) -> None:
         table.add_row("agreement (Fleiss' kappa)", f"{kappa:.3f}")
     console.print(table)
     for warning in doc["warnings"]:
-        console.print(f"[yellow]note:[/] {_esc(warning)}", soft_wrap=True)
+        print_note(console, warning)
 
 
 __all__ = ["review_app"]

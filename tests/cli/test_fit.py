@@ -77,6 +77,19 @@ def test_summary_and_progress(csv: Path, tmp_path: Path, capsys) -> None:
     assert "Searched 3 trials (3 complete, 0 pruned, 0 failed)" in captured.err
 
 
+def test_a_note_is_printed_once(csv: Path, tmp_path: Path, capsys) -> None:
+    """Check that a note the summary prints on stdout (the positive label chosen) is not
+    repeated on stderr, where warnings go."""
+    args = _args(csv, tmp_path / "guard", "f1")
+    at = args.index("--positive")
+    del args[at : at + 2]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    said = "No positive label given: using the minority class 1"
+    assert captured.out.count(said) == 1
+    assert said not in captured.err
+
+
 @pytest.mark.parametrize(
     ("change", "match"),
     [({"--budget": "soon"}, "budget 'soon' cannot be read"),
