@@ -184,7 +184,9 @@ def fit(
     notes += fold_notes
     g_s = None if groups is None else groups[search_rows]
     if req.guaranteed:
-        calibration_split(y_s, positives_needed(req), seed)
+        _, cal_rows = calibration_split(y_s, positives_needed(req), seed)
+        if g_s is not None:  # every group must be able to hold the guarantee: say so now
+            _check_groups(req, y_s[cal_rows], g_s[cal_rows], int(y_s.size))
 
     with _quiet():
         result = run_search(
@@ -320,6 +322,42 @@ def _groups(req: Requirement, X: pd.DataFrame) -> np.ndarray | None:
             f"feature column: use one of {', '.join(map(str, X.columns[:10]))}."
         )
     return X[req.per].astype(str).to_numpy()
+
+
+def _check_groups(req: Requirement, y_cal: np.ndarray, g_cal: np.ndarray, n_rows: int) -> None:
+    """Raise SearchError before the search when some group's rows in the calibration split
+    could not hold the guarantee whatever the model (a perfect ranking cannot meet it)."""
+    from fnguard.decide.policies import decide_on_curve
+    from fnguard.metrics.confusion import _curve_from_scores
+
+    short: list[tuple[str, int, int]] = []
+    levels = sorted(set(g_cal.tolist()))
+    for level in levels:
+        is_pos = y_cal[g_cal == level]
+        try:
+            if not is_pos.any() or is_pos.all():
+                raise RequirementError("one class only")
+            curve = _curve_from_scores(is_pos.astype(np.float64), is_pos)
+            decide_on_curve(curve, req, n_boot=0)
+        except RequirementError:
+            short.append((str(level), int(is_pos.sum()), int((~is_pos).sum())))
+    if not short:
+        return
+    shown = ", ".join(f"'{g}' ({p:,} positives, {n:,} negatives)" for g, p, n in short[:5])
+    more = f" and {len(short) - 5:,} more" if len(short) > 5 else ""
+    need = positives_needed(req)
+    needs = (
+        f"a guarantee of {req.metric} needs at least {need:,} positives per group"
+        if req.metric in ("recall", "fnr") else
+        f"a guarantee of {req.metric} needs enough negatives (and a positive) per group"
+    )
+    raise SearchError(
+        f"The requirement {req.text!r} must hold in every group of {req.per!r}, but "
+        f"{len(short):,} of the {len(levels):,} groups have too few rows in the calibration "
+        f"split (a quarter or more of the {n_rows:,} search rows) for it: {shown}{more}; "
+        f"{needs}. Merge the rare groups into one level, add rows, lower the guarantee's "
+        f"confidence or target, or drop 'per {req.per}'."
+    )
 
 
 def operating_point(

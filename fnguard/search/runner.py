@@ -347,9 +347,12 @@ class _Search:
                 pipeline = build(plan.levers, self.schema, params=plan.params,
                                  random_state=self.seed)
                 hook = self._pruning_hook(trial, prune=not fixed)
+                # Until one trial has finished, trials run to the end whatever the budget
+                # (as optuna's timeout lets a running trial finish): a search always returns
+                # a model.
                 oof, secs = oof_scores(pipeline, self.X, self.y, self.folds, jobs=jobs,
-                                       deadline=stop_at, on_batch=hook,
-                                       executor=self.executor)
+                                       deadline=None if best is None else stop_at,
+                                       on_batch=hook, executor=self.executor)
                 decision = threshold_on(self.y, oof, self.req, self.groups)
                 value = rank_value(decision)
             except optuna.TrialPruned:
@@ -377,6 +380,14 @@ class _Search:
             if state in ("complete", "failed"):
                 self._tried[key] = (number, value)
             if state == "complete":
+                if best is None and time.monotonic() > deadline:
+                    took = time.perf_counter() - t0
+                    self.notes.append(
+                        f"The first trial to finish ({plan.label()}) took {took:.1f} s, longer "
+                        f"than the budget of {budget:g} s, and was let finish so that there is "
+                        "a model; no other lever was tried. Give a budget of a few times that "
+                        "to compare levers."
+                    )
                 best = self._keep()
             if progress is not None:
                 progress(self._progress(best, start, budget))

@@ -224,6 +224,31 @@ def test_every_trial_failed(frame, broken) -> None:
         _fit(frame, levers=["test:failing"], max_trials=2)
 
 
+@pytest.fixture
+def slow() -> Iterator[None]:
+    import time
+
+    from sklearn.linear_model import LogisticRegression
+
+    class Slow(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            time.sleep(2.2)
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    register("test:slow", "algorithm", "classifier", "Slow.", "Slow.")(Slow)
+    yield
+    registry._levers.pop("test:slow")
+
+
+def test_first_trial_finishes_past_a_short_budget(frame, slow) -> None:
+    """Check that a budget shorter than one trial still returns a model: the first trial
+    (3 folds of 2.2 s against 5 s) runs to the end, alone, with a note that says so."""
+    g = fit(frame, "y", 1, "recall>=0.8", budget=5, levers=["test:slow"], cv=3, jobs=1)
+    assert [r["state"] for r in g.leaderboard] == ["complete"]
+    assert any("longer than the budget of 5 s, and was let finish" in n
+               for n in g.info["notes"])
+
+
 def test_budget_spent_before_one_trial() -> None:
     """Check the message when the budget runs out before any trial finished."""
     from fnguard.search.fit import _nothing_finished
@@ -265,6 +290,12 @@ BAD = [
     ({"seed": 2**32}, SearchError, "seed"),
     ({"require": "recall>=0.99 @99%"}, SearchError, "needs at least 459 positive rows"),
     ({"frame": with_positives(4)}, SearchError, "Only 3 positive rows.*at least 4"),
+    ({"frame": make_frame(2000, positives=0.3).assign(city=lambda f: [f"c{i % 40}" for i in
+                                                                      range(len(f))]),
+      "require": "recall>=0.8 @90% per city"},
+     SearchError, r"must hold in every group of 'city', but 40 of the 40 groups have too few "
+                  r"rows in the calibration split .*'c0' \(\d+ positives, \d+ negatives\).* and "
+                  r"35 more; a guarantee of recall needs at least 11 positives per group\. Merge"),
     ({"frame": make_frame().assign(y=lambda f: np.arange(len(f)) % 3)}, DataError, "y"),
 ]
 
