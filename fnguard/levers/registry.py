@@ -32,6 +32,38 @@ class LeverError(FnguardError, ValueError):
     """An unknown lever, or parameters a lever does not take."""
 
 
+class PrefixedTrial:
+    """An optuna trial whose parameter names get a prefix (``"smote/k_neighbors"``); every
+    other attribute is the trial's.
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+        The trial.
+    prefix : str
+        The lever name.
+    """
+
+    def __init__(self, trial: Any, prefix: str) -> None:
+        self._trial = trial
+        self._prefix = prefix
+
+    def suggest_float(self, name: str, *args: Any, **kwargs: Any) -> float:
+        """``trial.suggest_float`` of ``prefix/name``."""
+        return self._trial.suggest_float(f"{self._prefix}/{name}", *args, **kwargs)
+
+    def suggest_int(self, name: str, *args: Any, **kwargs: Any) -> int:
+        """``trial.suggest_int`` of ``prefix/name``."""
+        return self._trial.suggest_int(f"{self._prefix}/{name}", *args, **kwargs)
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        """``trial.suggest_categorical`` of ``prefix/name``."""
+        return self._trial.suggest_categorical(f"{self._prefix}/{name}", choices)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._trial, name)
+
+
 @dataclass(frozen=True)
 class Lever:
     """One fix, ready to be built and searched.
@@ -118,8 +150,18 @@ class Lever:
         return None
 
     def space(self, trial: Any) -> dict[str, Any]:
-        """Parameters drawn from an optuna ``trial`` (empty when nothing is searched)."""
-        return {} if self.search is None else self.search(trial)
+        """Parameters drawn from an optuna ``trial`` (empty when nothing is searched).
+
+        In the study the parameters are named after the lever (``"smote/k_neighbors"``), so
+        several levers can draw from one trial although they name parameters alike
+        (``class_weight`` of ``logistic`` and of ``random-forest`` differ); the dict returned
+        holds the names :meth:`make` takes.
+        """
+        if self.search is None:
+            return {}
+        if getattr(trial, "_prefix", None) != self.name:
+            trial = PrefixedTrial(trial, self.name)
+        return self.search(trial)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for ``fnguard levers --json``."""

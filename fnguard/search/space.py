@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from fnguard.levers import registry
-from fnguard.levers.registry import LeverError
+from fnguard.levers.registry import LeverError, PrefixedTrial
 
 __all__ = [
     "DEFAULT_POOL", "NONE", "Plan", "Pool", "class_ratio", "enqueue", "first_plans",
@@ -188,7 +188,7 @@ def first_plans(pool: Pool) -> list[Plan]:
     return plans
 
 
-class _Prefixed:
+class _Prefixed(PrefixedTrial):
     """An optuna trial whose parameter names get a prefix (``"smote/k_neighbors"``), and
     that carries what a search space may need to know of the data (``class_ratio``,
     ``minority_rows``)."""
@@ -197,24 +197,11 @@ class _Prefixed:
         self, trial: Any, prefix: str, class_ratio: float | None = None,
         minority_rows: int | None = None,
     ) -> None:
-        self._trial = trial
-        self._prefix = prefix
+        super().__init__(trial, prefix)
         #: minority rows per majority row of the training data (None: unknown)
         self.class_ratio = class_ratio
         #: minority rows of the smallest training fold (None: unknown)
         self.minority_rows = minority_rows
-
-    def suggest_float(self, name: str, *args: Any, **kwargs: Any) -> float:
-        return self._trial.suggest_float(f"{self._prefix}/{name}", *args, **kwargs)
-
-    def suggest_int(self, name: str, *args: Any, **kwargs: Any) -> int:
-        return self._trial.suggest_int(f"{self._prefix}/{name}", *args, **kwargs)
-
-    def suggest_categorical(self, name: str, choices: Any) -> Any:
-        return self._trial.suggest_categorical(f"{self._prefix}/{name}", choices)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._trial, name)
 
 
 def class_ratio(y: Any, folds: Sequence[tuple[Any, Any]] | None = None) -> float:

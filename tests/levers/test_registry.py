@@ -72,6 +72,24 @@ def test_search_space_gives_parameters_make_accepts(name: str) -> None:
         study.tell(trial, 0.0)
 
 
+def test_spaces_of_several_levers_share_one_trial() -> None:
+    """Check that levers naming parameters alike (class_weight of logistic and of
+    random-forest, with other choices) draw from one optuna trial without a clash: the study
+    names them after the lever, and each gets back the names make() takes."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(3):
+        trial = study.ask()
+        drawn = {name: registry[name].space(trial)
+                 for name in ("logistic", "random-forest", "lightgbm", "smote")}
+        for name, params in drawn.items():
+            registry[name].make(**params)
+            assert any(key.startswith(f"{name}/") for key in trial.params)
+        assert all(key.split("/")[0] in drawn for key in trial.params)
+        assert "logistic/class_weight" in trial.params
+        assert "random-forest/class_weight" in trial.params
+        study.tell(trial, 0.0)
+
+
 def test_unknown_parameters_raise_lever_error() -> None:
     """Check that a parameter the lever does not take is a LeverError naming the lever, the
     parameter (not the others given, nor the random_state build() adds) and a close name."""
