@@ -274,10 +274,16 @@ def choose_threshold(
 def one_vs_rest(
     y_true: Any, y_score: Any, req: Requirement, classes: Any = None
 ) -> tuple[np.ndarray, np.ndarray, bool]:
-    """The binary problem of the requirement's class: ``(is_class, its scores, True)``."""
+    """The binary problem of the requirement's class: ``(is_class, its scores, True)``.
+
+    Without ``classes`` the columns are the classes present in sorted order, as scikit-learn's
+    ``classes_`` (numbers by value, 2 before 10; text after numbers).
+    """
+    from fnguard.data.target import _sort_key
+
     y = np.asarray(y_true, dtype=object)
     matrix = np.asarray(y_score)
-    present = sorted({v.item() if isinstance(v, np.generic) else v for v in y}, key=str)
+    present = sorted({v.item() if isinstance(v, np.generic) else v for v in y}, key=_sort_key)
     names = list(present if classes is None else classes)
     if matrix.shape[1] != len(names):
         raise DataError(

@@ -45,9 +45,26 @@ def binary_labels(y_true: Any, positive: Any = 1) -> np.ndarray:
         raise DataError(
             f"'y_true' holds {int(np.isnan(y).sum())} NaN labels: drop or fill those rows."
         )
-    if y.dtype == object and any(v is None for v in y):
-        raise DataError("'y_true' holds missing (None) labels: drop or fill those rows.")
-    values = _distinct(y)
+    if y.dtype == object:
+        import pandas as pd
+
+        # None, NaN, pd.NA, NaT: what blank labels become in text, categorical, nullable
+        # boolean or string columns
+        missing = np.asarray(pd.isna(y), dtype=bool)
+        if missing.any():
+            n = int(missing.sum())
+            raise DataError(
+                f"'y_true' holds {n} missing label{'s' if n > 1 else ''} (None, NaN or NA; "
+                f"first at row {int(np.flatnonzero(missing)[0])}): drop or fill those rows."
+            )
+    try:
+        values = _distinct(y)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in y.tolist()})
+        raise DataError(
+            f"'y_true' mixes labels of different types ({', '.join(kinds)}), e.g. 1 and '1': "
+            "give every label the same type."
+        ) from None
     if values.size > 2:
         shown = ", ".join(repr(v) for v in values[:10].tolist())
         raise DataError(

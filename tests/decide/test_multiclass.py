@@ -105,3 +105,24 @@ def test_cli_requirement_must_name_class(iris, tmp_path: Path,
                  str(tmp_path / "r"), "--n-boot", "20"])
     assert code == 2
     assert "must name its class" in capsys.readouterr().err
+
+
+def test_numeric_classes_take_scikit_learns_column_order() -> None:
+    """Check that without 'classes' the score columns are the classes in scikit-learn's
+    classes_ order (2 before 10), so the requirement reads its own class's column (the order
+    used to be textual: '10' before '2')."""
+    from sklearn.linear_model import LogisticRegression
+
+    from fnguard.decide import choose_threshold
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([2, 10, 30], 300)
+    X = rng.normal(size=(900, 2)) + np.c_[y == 10, y == 30] * 3.0
+    model = LogisticRegression().fit(X, y)
+    assert model.classes_.tolist() == [2, 10, 30]
+    P = model.predict_proba(X)
+    got = choose_threshold(y, P, "10: recall>=0.9", n_boot=0)
+    want = choose_threshold(y == 10, P[:, 1], "recall>=0.9", positive=True, n_boot=0)
+    assert got.threshold == want.threshold
+    assert got.metrics["roc_auc"].value == pytest.approx(want.metrics["roc_auc"].value)
+    assert got.metrics["roc_auc"].value > 0.95

@@ -6,6 +6,7 @@ import time
 import tracemalloc
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -185,6 +186,17 @@ def test_single_class_positives_only() -> None:
         ({"y_true": [], "y_score": []}, DataError, "empty"),
         ({"y_true": [0.0, np.nan], "y_score": [0.1, 0.2]}, DataError, "NaN labels"),
         ({"y_true": [0, None], "y_score": [0.1, 0.2]}, DataError, "missing"),
+        # blank labels as pandas reads them: text with NaN, categorical, nullable types
+        ({"y_true": pd.Series(["a", np.nan, "b"]), "y_score": [0.1, 0.2, 0.3],
+          "positive": "a"}, DataError, r"1 missing label \(None, NaN or NA; first at row 1\)"),
+        ({"y_true": pd.Categorical(["a", None, "b"]), "y_score": [0.1, 0.2, 0.3],
+          "positive": "a"}, DataError, "1 missing label"),
+        ({"y_true": pd.array(["a", None, "b"], dtype="string"), "y_score": [0.1, 0.2, 0.3],
+          "positive": "a"}, DataError, "1 missing label"),
+        ({"y_true": pd.array([True, None, False], dtype="boolean"), "y_score": [0.1, 0.2, 0.3],
+          "positive": True}, DataError, "1 missing label"),
+        ({"y_true": np.array([0, 1, "1"], dtype=object), "y_score": [0.1, 0.2, 0.3]},
+         DataError, r"mixes labels of different types \(int, str\)"),
         ({"y_true": [0, 1], "y_score": ["low", "high"]}, DataError, "must be numeric"),
     ],
 )
