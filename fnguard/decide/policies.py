@@ -155,18 +155,33 @@ def _choose_index(req: Requirement, tp: Any, fp: Any, tn: Any, fn: Any) -> np.nd
     """Chosen row for each row of count matrices (shape (..., n_rows)); -1 where none meets."""
     tp, fp, tn, fn = (np.asarray(v) for v in (tp, fp, tn, fn))
     if req.guaranteed:
+        # Every row on the safe side of the guarantee's edge keeps the guarantee (a lower
+        # threshold only raises recall, a higher one only lowers the FPR): among them, the best
+        # of the requirement's objective ("maximize precision" by default), the row nearest
+        # the edge on ties.
         n_pos = tp[..., -1:] + fn[..., -1:]
         n_neg = fp[..., -1:] + tn[..., -1:]
         if req.metric in ("recall", "fnr"):
             target = req.target if req.metric == "recall" else 1 - req.target
             allowed = _allowed_array(n_pos, target, req.confidence, positives=True)
             ok = fn <= allowed
-            return np.where(ok.any(axis=-1), ok.argmax(axis=-1), -1)
-        target = req.target if req.metric == "fpr" else 1 - req.target
-        allowed = _allowed_array(n_neg, target, req.confidence, positives=False)
-        ok = fp <= allowed
-        last = ok.shape[-1] - 1 - ok[..., ::-1].argmax(axis=-1)
-        return np.where(ok.any(axis=-1), last, -1)
+            edge = ok.argmax(axis=-1)
+        else:
+            target = req.target if req.metric == "fpr" else 1 - req.target
+            allowed = _allowed_array(n_neg, target, req.confidence, positives=False)
+            ok = fp <= allowed
+            edge = ok.shape[-1] - 1 - ok[..., ::-1].argmax(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            obj = np.asarray(_objective_curve(req, tp, fp, tn, fn), dtype=np.float64)
+        obj = np.where(ok & np.isfinite(obj), obj, -np.inf)
+        if req.metric in ("fpr", "specificity"):
+            obj = obj[..., ::-1]  # ties to the row nearest the edge: the last
+            best = obj.shape[-1] - 1 - obj.argmax(axis=-1)
+            obj = obj[..., ::-1]
+        else:
+            best = obj.argmax(axis=-1)
+        found = np.take_along_axis(obj, best[..., None], axis=-1)[..., 0] > -np.inf
+        return np.where(ok.any(axis=-1), np.where(found, best, edge), -1)
     obj = _objective_curve(req, tp, fp, tn, fn)
     if req.kind == "constraint":
         value = threshold_metric(req.metric or "recall", tp, fp, tn, fn)

@@ -204,3 +204,43 @@ def test_against_mapie() -> None:
               f"median precision {np.median(outcome.precision):.4f}")
         assert outcome.coverage(0.9) >= floor, name
     assert np.median(res["fnguard"].precision) >= np.median(res["MAPIE"].precision)
+
+
+@pytest.mark.parametrize(
+    "requirement",
+    ["recall>=0.8 maximize f1 @90%", "recall>=0.8 @90%", "fnr<=0.2 maximize mcc @90%",
+     "fpr<=0.3 maximize recall @90%", "specificity>=0.7 maximize f1 @90%"],
+)
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_guarantee_takes_the_best_objective_on_its_safe_side(requirement, seed) -> None:
+    """Check against a brute force over every threshold: among the thresholds that keep the
+    guarantee (at most the allowed misses, or false alarms, on the calibration data), the one
+    chosen maximises the requirement's objective (precision unless another is named)."""
+    from sklearn.metrics import f1_score, matthews_corrcoef, precision_score, recall_score
+
+    rng = np.random.default_rng(seed)
+    y = rng.random(400) < 0.3
+    s = np.round(rng.normal(size=400) + 1.2 * y, 1)  # ties too
+    d = choose_threshold(y, s, requirement, positive=True, n_boot=0)
+    req = d.requirement
+    on_misses = req.metric in ("recall", "fnr")
+    target = req.target if req.metric in ("recall", "fpr") else 1 - req.target
+    if on_misses:
+        allowed = allowed_misses(int(y.sum()), target, 0.9)
+    else:
+        allowed = allowed_false_alarms(int((~y).sum()), target, 0.9)
+    score = {"precision": precision_score, "f1": f1_score, "mcc": matthews_corrcoef,
+             "recall": recall_score}[req.secondary or "precision"]
+    best = -np.inf
+    for t in np.unique(s):
+        flagged = s >= t
+        errors = (~flagged & y).sum() if on_misses else (flagged & ~y).sum()
+        if errors <= allowed:
+            best = max(best, score(y, flagged, zero_division=0.0) if score is not
+                       matthews_corrcoef else score(y, flagged))
+    flagged = s >= d.threshold
+    errors = (~flagged & y).sum() if on_misses else (flagged & ~y).sum()
+    assert errors <= allowed
+    got = (score(y, flagged, zero_division=0.0) if score is not matthews_corrcoef
+           else score(y, flagged))
+    assert got == pytest.approx(best, abs=1e-12)
