@@ -60,8 +60,8 @@ def _fold_params(params: dict[str, Any], n: int, indices: np.ndarray) -> dict[st
     return out
 
 
-def _positive_scores(estimator: Any, X: Any, method: str) -> np.ndarray:
-    """Scores of the positive class (``classes_[1]``): higher means more likely positive."""
+def _positive_scores(estimator: Any, X: Any, method: str, column: int = 1) -> np.ndarray:
+    """Scores of the positive class (``classes_[column]``): higher means more likely positive."""
     raw = np.asarray(getattr(estimator, method)(X))
     if method == "predict_proba":
         if raw.ndim != 2 or raw.shape[1] != 2:
@@ -69,8 +69,10 @@ def _positive_scores(estimator: Any, X: Any, method: str) -> np.ndarray:
                 f"The estimator's predict_proba returned an array of shape {raw.shape}; a "
                 "binary classifier returns (n_samples, 2). Fit it on two classes."
             )
-        return raw[:, 1].astype(np.float64)
-    return raw.reshape(raw.shape[0], -1)[:, -1].astype(np.float64)
+        return raw[:, column].astype(np.float64)
+    # a binary decision function scores classes_[1]
+    score = raw.reshape(raw.shape[0], -1)[:, -1].astype(np.float64)
+    return score if column == 1 else -score
 
 
 def _fit_and_score(
@@ -81,12 +83,13 @@ def _fit_and_score(
     test: np.ndarray,
     method: str,
     params: dict[str, Any],
+    column: int = 1,
 ) -> tuple[Any, np.ndarray]:
     """Fit a clone on ``train`` and score ``test``: one fold of the out-of-fold scores."""
     n = _num_samples(X)
     model = clone(estimator)
     model.fit(_safe_indexing(X, train), _safe_indexing(y, train), **_fold_params(params, n, train))
-    return model, _positive_scores(model, _safe_indexing(X, test), method)
+    return model, _positive_scores(model, _safe_indexing(X, test), method, column)
 
 
 class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -94,7 +97,7 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     ``fit`` computes out-of-fold scores of ``estimator`` (each row scored by a model that did
     not train on it), chooses the threshold with :func:`~fnguard.decide.choose_threshold` on
-    them, and refits ``estimator`` on all the data. ``predict`` flags ``classes_[1]`` where
+    them, and refits ``estimator`` on all the data. ``predict`` flags ``pos_label_`` where
     the refitted model's score is **at or above** ``threshold_``.
 
     Parameters
@@ -136,13 +139,20 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     n_boot : int, default=200
         Bootstrap replicates of the metric intervals and of the threshold interval in
         ``decision_``; 0 skips them (faster).
+    pos_label : int, float, bool, str or None, default=None
+        The class the requirement is about (the one whose misses count). None: the class the
+        requirement names (``"fraud: recall>=0.95"``), else ``classes_[1]`` as in
+        scikit-learn; with text labels whose ``classes_[1]`` is the majority, a
+        :class:`~fnguard.errors.FnguardWarning` asks to check that.
 
     Attributes
     ----------
     estimator_ : estimator instance
         The fitted classifier that scores new rows.
     threshold_ : float
-        Scores ``>=`` it are predicted ``classes_[1]`` (``inf``: nothing is).
+        Scores of ``pos_label_`` ``>=`` it are predicted ``pos_label_`` (``inf``: nothing is).
+    pos_label_ : int, float, bool or str
+        The positive class.
     decision_ : Decision
         The choice on the out-of-fold scores: whether the requirement is met, the objective,
         the metrics with intervals and the threshold's own interval.
@@ -153,7 +163,7 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     response_method_ : str
         The method thresholded: ``"predict_proba"`` or ``"decision_function"``.
     classes_ : ndarray of shape (2,)
-        The class labels; ``classes_[1]`` is the positive class.
+        The class labels, sorted.
     n_features_in_ : int
         Number of features seen by ``estimator_`` (when it records it).
     feature_names_in_ : ndarray of str
@@ -198,6 +208,7 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         random_state: Any = None,
         n_jobs: int | None = None,
         n_boot: int = 200,
+        pos_label: Any = None,
     ) -> None:
         self.estimator = estimator
         self.requirement = requirement
@@ -207,6 +218,7 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.n_boot = n_boot
+        self.pos_label = pos_label
 
     # -- fitting -------------------------------------------------------------------------------
 
@@ -233,7 +245,9 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         return self.response_method
 
-    def _splits(self, X: Any, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | str:
+    def _splits(
+        self, X: Any, y: np.ndarray, groups: Any = None
+    ) -> list[tuple[np.ndarray, np.ndarray]] | str:
         """The (train, test) splits the out-of-fold scores come from, or ``"prefit"``."""
         cv = self.cv
         if isinstance(cv, str):
@@ -277,7 +291,7 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         else:
             splitter = check_cv(cv, y, classifier=True)
-        splits = [(np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y)]
+        splits = [(np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y, groups)]
         if not splits:
             raise ValueError("'cv' gave no split: pass at least one (train, test) split.")
         if not self.refit and len(splits) > 1:
@@ -288,7 +302,47 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         return splits
 
-    def fit(self, X: Any, y: Any, **fit_params: Any) -> ThresholdTuner:
+    def _positive(self, req: Any, classes: np.ndarray, y: np.ndarray) -> Any:
+        """The positive class: ``pos_label``, the class the requirement names, or
+        ``classes[1]``."""
+        from fnguard.data.target import match_label
+
+        listed = classes.tolist()
+        if self.pos_label is not None:
+            found = match_label(self.pos_label, listed)
+            if found is None:
+                raise ValueError(
+                    f"pos_label={self.pos_label!r} is not one of the classes {listed}: pass "
+                    "one of them."
+                )
+            if req.label is not None and match_label(req.label, [found]) is None:
+                raise RequirementError(
+                    f"The requirement {req.text!r} is about class {req.label!r}, but "
+                    f"pos_label is {found!r}: drop the class prefix or change pos_label."
+                )
+            return classes[listed.index(found)]
+        if req.label is not None:
+            found = match_label(req.label, listed)
+            if found is None:
+                raise RequirementError(
+                    f"The requirement {req.text!r} is about class {req.label!r}, which is not "
+                    f"one of the classes {listed}."
+                )
+            return classes[listed.index(found)]
+        share = float(np.mean(y == classes[1]))
+        if classes.dtype.kind in "OUS" and share > 0.5:
+            other, majority = (c.item() if isinstance(c, np.generic) else c for c in classes)
+            warnings.warn(
+                f"The requirement {req.text!r} is about classes_[1] = {majority!r}, the "
+                f"majority class ({share:.0%} of rows), as scikit-learn takes the class that "
+                f"sorts last as positive. If the rare class {other!r} is the one whose "
+                f"misses count, pass pos_label={other!r}.",
+                FnguardWarning,
+                stacklevel=3,
+            )
+        return classes[1]
+
+    def fit(self, X: Any, y: Any, *, groups: Any = None, **fit_params: Any) -> ThresholdTuner:
         """Choose the threshold on out-of-fold scores and fit the final classifier.
 
         Parameters
@@ -297,6 +351,9 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Training data, as the estimator accepts it (a DataFrame passes unchanged).
         y : array-like of shape (n_samples,)
             Binary target.
+        groups : array-like of shape (n_samples,), optional
+            Group labels for a group-aware ``cv`` splitter (``GroupKFold`` ...); not passed
+            to the estimator.
         **fit_params : dict
             Passed to ``estimator.fit`` (``sample_weight`` and other per-row arrays are
             indexed for each fold). Rows of zero ``sample_weight`` are also left out of the
@@ -333,17 +390,26 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "instance, y == label."
             )
         y = column_or_1d(y, warn=True)
-        splits = self._splits(X, y)
+        splits = self._splits(X, y, groups)
         method = self._response_method(self.estimator)
+        classes = np.asarray(
+            self.estimator.classes_ if splits == "prefit" else np.unique(y)
+        )
+        if classes.size == 2:
+            positive = self._positive(req, classes, y)
+            column = int(np.flatnonzero(classes == positive)[0])
+        else:
+            positive, column = None, 1  # refused below
 
         if splits == "prefit":
             self.estimator_ = self.estimator
-            scores = _positive_scores(self.estimator_, X, method)
-            classes = np.asarray(self.estimator_.classes_)
+            scores = _positive_scores(self.estimator_, X, method, column)
             labels = y
         else:
             folds = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_and_score)(self.estimator, X, y, train, test, method, fit_params)
+                delayed(_fit_and_score)(
+                    self.estimator, X, y, train, test, method, fit_params, column
+                )
                 for train, test in splits
             )
             scores = np.concatenate([s for _, s in folds])
@@ -352,8 +418,6 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
             else:
                 self.estimator_ = folds[0][0]
-            classes = getattr(self.estimator_, "classes_", None)
-            classes = np.unique(y) if classes is None else np.asarray(classes)
         weight = fit_params.get("sample_weight")
         if weight is not None:
             # A row of zero weight is not in the data: it does not vote on the threshold.
@@ -374,16 +438,10 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 f"The estimator was fitted on {classes.size} classes ({classes.tolist()}); "
                 "ThresholdTuner needs two. Pass a target with both classes."
             )
-        if req.label is not None and req.label != str(classes[1]):
-            raise RequirementError(
-                f"The requirement {req.text!r} is about class {req.label!r}, but the positive "
-                f"class is classes_[1] = {classes[1]!r}: drop the class prefix or encode the "
-                "target so that the class of interest sorts last."
-            )
 
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else 0
         decision = choose_threshold(
-            labels == classes[1],
+            labels == positive,
             scores,
             req,
             positive=True,
@@ -409,6 +467,8 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.threshold_ = float(decision.threshold)
         self.oof_scores_ = scores
         self.classes_ = classes
+        self.pos_label_ = positive
+        self._column = column
         self.response_method_ = method
         if hasattr(self.estimator_, "n_features_in_"):
             self.n_features_in_ = self.estimator_.n_features_in_
@@ -419,7 +479,7 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     # -- prediction ----------------------------------------------------------------------------
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predict ``classes_[1]`` where the score is at or above ``threshold_``.
+        """Predict ``pos_label_`` where its score is at or above ``threshold_``.
 
         Parameters
         ----------
@@ -432,8 +492,10 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Predicted class labels.
         """
         check_is_fitted(self, "estimator_")
-        scores = _positive_scores(self.estimator_, X, self.response_method_)
-        return self.classes_[(scores >= self.threshold_).astype(np.intp)]
+        column = getattr(self, "_column", 1)
+        scores = _positive_scores(self.estimator_, X, self.response_method_, column)
+        flagged = scores >= self.threshold_
+        return self.classes_[np.where(flagged, column, 1 - column)]
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:

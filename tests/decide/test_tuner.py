@@ -361,3 +361,65 @@ def test_grid_search_over_tuner() -> None:
     ).fit(X, y)
     assert search.best_params_["estimator__logisticregression__C"] in (0.01, 1.0)
     assert 0 <= search.best_estimator_.threshold_ <= 1
+
+
+@pytest.fixture(scope="module")
+def fraud_text() -> tuple[np.ndarray, np.ndarray]:
+    """Text labels where the rare class, 'fraud', sorts first."""
+    X, y = make_classification(n_samples=1500, weights=[0.9], class_sep=0.8, random_state=3)
+    return X, np.where(y == 1, "fraud", "legit")
+
+
+@pytest.mark.parametrize("how", ["pos_label", "prefix"])
+@pytest.mark.parametrize("method", ["predict_proba", "decision_function"])
+def test_positive_class_that_sorts_first(fraud_text, how, method) -> None:
+    """Check that pos_label='fraud' (or the requirement 'fraud: recall>=0.9') constrains the
+    recall of 'fraud', which sorts first (classes_[0]): the out-of-fold recall of fraud meets
+    it, predict flags fraud above the threshold of fraud's score, for probabilities and for
+    a decision function (negated)."""
+    X, y = fraud_text
+    requirement = "recall>=0.9" if how == "pos_label" else "fraud: recall>=0.9"
+    options = {"pos_label": "fraud"} if how == "pos_label" else {}
+    tuner = ThresholdTuner(LogisticRegression(), requirement, random_state=0, n_boot=0,
+                           response_method=method, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tuner.fit(X, y)
+    assert tuner.pos_label_ == "fraud" and tuner.classes_.tolist() == ["fraud", "legit"]
+    assert tuner.decision_.met
+    oof_flagged = tuner.oof_scores_ >= tuner.threshold_
+    folds = StratifiedKFold(5, shuffle=True, random_state=0).split(X, y)
+    truth = np.concatenate([y[test] for _, test in folds]) == "fraud"
+    assert recall_score(truth, oof_flagged) >= 0.9
+    score = (tuner.predict_proba(X)[:, 0] if method == "predict_proba"
+             else -tuner.decision_function(X))
+    np.testing.assert_array_equal(tuner.predict(X) == "fraud", score >= tuner.threshold_)
+    assert recall_score(y, tuner.predict(X), pos_label="fraud") >= 0.85
+
+
+def test_majority_positive_of_text_labels_is_warned(fraud_text) -> None:
+    """Check that text labels whose classes_[1] is the majority get a warning that names
+    pos_label (the requirement would otherwise silently be about the majority class)."""
+    X, y = fraud_text
+    with pytest.warns(FnguardWarning, match=r"classes_\[1\] = 'legit', the majority class "
+                      r"\(90% of rows\).*pass pos_label='fraud'"):
+        ThresholdTuner(LogisticRegression(), "recall>=0.9", n_boot=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"pos_label='fruad' is not one of the classes"):
+        ThresholdTuner(LogisticRegression(), pos_label="fruad", n_boot=0).fit(X, y)
+
+
+def test_groups_reach_a_group_splitter() -> None:
+    """Check that fit(..., groups=) reaches a GroupKFold (no group in two folds' test parts)
+    and is not passed to the estimator."""
+    from sklearn.model_selection import GroupKFold
+
+    X, y = make_classification(n_samples=600, weights=[0.8], random_state=0)
+    groups = np.arange(600) // 20
+    tuner = ThresholdTuner(LogisticRegression(), "recall>=0.8", cv=GroupKFold(3), n_boot=0)
+    tuner.fit(X, y, groups=groups)
+    splits = list(GroupKFold(3).split(X, y, groups))
+    expected = np.concatenate([
+        clone(LogisticRegression()).fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]
+        for tr, te in splits
+    ])
+    np.testing.assert_allclose(tuner.oof_scores_, expected)
