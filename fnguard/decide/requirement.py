@@ -196,17 +196,32 @@ def parse_requirement(text: str | Requirement) -> Requirement:
     if m and m.group(1).lower() not in ("fbeta", "cost"):
         label, s = m.group(1).strip(), m.group(2)
     per = None
+    if re.search(r"(?:^|\s)per\s*(?:@|$)", s, flags=re.IGNORECASE):
+        raise _fail(original, "'per' needs a column name, as in 'recall>=0.95 @95% per region'")
     m = re.search(r"\s+per\s+(\S.*)$", s, flags=re.IGNORECASE)
     if m:
         per, s = m.group(1).strip(), s[: m.start()]
+        # what may follow the column in any order: the guarantee and the objective
+        while True:
+            tail = re.search(
+                r"\s+(@\s*" + _NUMBER + r"\s*%?|(?:maximi[sz]e|minimi[sz]e|max|min)\s+\S+)$",
+                per, flags=re.IGNORECASE,
+            )
+            if not tail:
+                break
+            s, per = f"{s} {tail.group(1)}", per[: tail.start()].strip()
     confidence = None
-    m = re.search(r"\s*@\s*(" + _NUMBER + r")\s*(%?)\s*$", s)
+    at = re.findall(r"@\s*(" + _NUMBER + r")\s*(%?)", s)
+    if len(at) > 1:
+        raise _fail(original, "give one guarantee '@95%', not several")
+    m = re.search(r"\s*@\s*(" + _NUMBER + r")\s*(%?)(?=\s|$)", s)
     if m:
         value = _number(original, m.group(1), "the guarantee")
         confidence = value / 100 if m.group(2) else value
         if not 0 < confidence < 1:
             raise _fail(original, f"the guarantee must be between 0% and 100%, got {m.group(0)!r}")
-        s = s[: m.start()]
+        s = (s[: m.start()] + " " + s[m.end():]).strip()
+        s = " ".join(s.split())
     elif "@" in s:
         raise _fail(original, "a guarantee is written '@95%'")
     if per and confidence is None:
@@ -258,6 +273,7 @@ def _costs(text: str, s: str) -> dict[str, float]:
     if not m:
         raise _fail(text, "a cost requirement is written 'cost:fn=50,fp=1'")
     costs = {"fn": None, "fp": None, "tp": 0.0, "tn": 0.0}
+    given: set[str] = set()
     for part in re.split(r"\s*[,;]\s*|\s+", m.group(1).strip()):
         kv = re.fullmatch(r"(fn|fp|tp|tn)\s*=\s*(\S+)", part, flags=re.IGNORECASE)
         if not kv:
@@ -265,7 +281,11 @@ def _costs(text: str, s: str) -> dict[str, float]:
         value = _number(text, kv.group(2), f"the cost {kv.group(1)}")
         if value < 0:
             raise _fail(text, f"costs must be >= 0, got {kv.group(1)}={value:g}")
-        costs[kv.group(1).lower()] = value
+        key = kv.group(1).lower()
+        if key in given:
+            raise _fail(text, f"the cost {key}= is given twice; give each cost once")
+        given.add(key)
+        costs[key] = value
     if costs["fn"] is None or costs["fp"] is None:
         raise _fail(text, "a cost requirement needs both fn= and fp=")
     out = {k: float(v) for k, v in costs.items()}  # type: ignore[arg-type]
