@@ -9,6 +9,7 @@ out-of-fold scores (:class:`~fnguard.decide.ThresholdTuner`) or a calibration sp
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from fnguard.decide import guarantee
 from fnguard.decide.requirement import Requirement, parse_requirement
-from fnguard.errors import DataError, RequirementError
+from fnguard.errors import DataError, FnguardWarning, RequirementError
 from fnguard.metrics._validation import binary_labels, finite_scores
 from fnguard.metrics.confusion import ConfusionCurve, _curve_from_scores
 from fnguard.metrics.point import threshold_metric
@@ -280,10 +281,44 @@ def choose_threshold(
             f"The requirement {req.text!r} asks for a guarantee per {req.per!r}, but no groups "
             "were passed: pass groups=frame[column] (the CLI reads the column from the file)."
         )
-    if groups is not None and req.guaranteed:
-        return _per_group(req, scores, is_pos, np.asarray(groups), confidence, n_boot, random_state)
+    if groups is not None:
+        groups = _group_labels(groups, is_pos.size)
+        if req.per is None:
+            warnings.warn(
+                f"'groups' are used only by a guarantee per column ('... @95% per region'); "
+                f"the requirement {req.text!r} has none, so they were ignored.",
+                FnguardWarning,
+                stacklevel=2,
+            )
+        else:
+            return _per_group(req, scores, is_pos, groups, confidence, n_boot, random_state)
     return decide_on_curve(curve, req, confidence=confidence, n_boot=n_boot,
                            random_state=random_state)
+
+
+def _group_labels(groups: Any, n: int) -> np.ndarray:
+    """Groups as one text label per row, after checking their shape and values."""
+    import pandas as pd
+
+    values = np.asarray(groups, dtype=object)
+    if values.ndim != 1:
+        raise DataError(
+            f"'groups' must be one-dimensional (one group per row). Got an array of shape "
+            f"{values.shape} instead."
+        )
+    if values.shape[0] != n:
+        raise DataError(
+            f"'groups' has {values.shape[0]} rows but there are {n} scores: pass one group "
+            "per row."
+        )
+    missing = np.asarray(pd.isna(values), dtype=bool)
+    if missing.any():
+        raise DataError(
+            f"'groups' holds {int(missing.sum())} missing value(s) (first at row "
+            f"{int(np.flatnonzero(missing)[0])}): fill them with a group of their own, e.g. "
+            "'unknown', or drop those rows."
+        )
+    return np.asarray([str(g) for g in values], dtype=object)
 
 
 def one_vs_rest(

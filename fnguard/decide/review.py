@@ -166,6 +166,12 @@ def review_band(
     (0.3, 0.7, 2)
     """
     req = parse_requirement(requirement)
+    if req.per is not None:
+        raise RequirementError(
+            f"The requirement {req.text!r} asks for a guarantee per {req.per!r}, which a review "
+            "band cannot place (it has one lower edge): drop 'per "
+            f"{req.per}', or place a band on each group's rows."
+        )
     is_pos = binary_labels(y_true, positive)
     scores = finite_scores(y_score, is_pos.size)
     curve = _curve_from_scores(scores, is_pos)

@@ -279,9 +279,33 @@ def _kw(**kw: object) -> dict:
          "'groups' has 2 rows"),
         (_kw(requirement="recall>=0.9 @90% per site", groups=["a", "a", "b", "b"]),
          RequirementError, "In group site = 'a'.*needs at least 22 positives"),
+        (_kw(groups=["a", "b"]), DataError, "'groups' has 2 rows"),
+        (_kw(requirement="recall>=0.9 @90% per site", groups=["a", None, "b", "b"]),
+         DataError, r"'groups' holds 1 missing value\(s\) \(first at row 1\)"),
+        (_kw(requirement="recall>=0.9 @90% per site", groups=[["a"], ["a"], ["b"], ["b"]]),
+         DataError, "'groups' must be one-dimensional"),
     ],
 )
 def test_bad_inputs(kwargs: dict, error: type, match: str) -> None:
     """Check that bad inputs raise the documented error with a helpful message."""
     with pytest.raises(error, match=match):
         choose_threshold(**kwargs)
+
+
+def test_groups_without_a_guarantee_per_column_are_ignored_with_a_warning() -> None:
+    """Check that groups given with a requirement that has no 'per COLUMN' are not applied
+    silently (a guarantee without 'per' used to become per group): same threshold, a
+    warning; and that a review band refuses a guarantee per column it cannot place."""
+    from fnguard.decide import review_band
+    from fnguard.errors import FnguardWarning
+
+    rng = np.random.default_rng(0)
+    y = rng.random(2000) < 0.3
+    s = rng.normal(size=2000) + 1.5 * y
+    g = np.where(rng.random(2000) < 0.5, "a", "b")
+    plain = choose_threshold(y, s, "recall>=0.9 @90%", positive=True, n_boot=0)
+    with pytest.warns(FnguardWarning, match="used only by a guarantee per column"):
+        given = choose_threshold(y, s, "recall>=0.9 @90%", positive=True, groups=g, n_boot=0)
+    assert given.threshold == plain.threshold and not given.group_thresholds
+    with pytest.raises(RequirementError, match="which a review band cannot place"):
+        review_band(y, s, "recall>=0.9 @90% per site", capacity=10, positive=True)
