@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from scipy import stats
 
 from fnguard.errors import RequirementError
@@ -73,6 +74,8 @@ def min_positives(target: float, confidence: float) -> int:
     >>> min_positives(0.95, 0.95)
     59
     """
+    _check_rate(target, "target")
+    _check_rate(confidence, "confidence")
     return math.ceil(math.log(1 - confidence) / math.log(target) - 1e-12)
 
 
@@ -104,7 +107,9 @@ def allowed_misses(n_pos: int, target: float, confidence: float) -> int:
     >>> allowed_misses(59, 0.95, 0.95), allowed_misses(1000, 0.95, 0.95)
     (0, 38)
     """
-    return _allowed(n_pos, 1 - target, confidence, "positives", f"recall>={target:g}")
+    _check_rate(target, "target")
+    _check_rate(confidence, "confidence")
+    return _allowed(int(n_pos), 1 - target, confidence, "positives", f"recall>={target:g}")
 
 
 def allowed_false_alarms(n_neg: int, target: float, confidence: float) -> int:
@@ -115,7 +120,19 @@ def allowed_false_alarms(n_neg: int, target: float, confidence: float) -> int:
     >>> allowed_false_alarms(1000, 0.01, 0.95)
     4
     """
-    return _allowed(n_neg, target, confidence, "negatives", f"fpr<={target:g}")
+    _check_rate(target, "target")
+    _check_rate(confidence, "confidence")
+    return _allowed(int(n_neg), target, confidence, "negatives", f"fpr<={target:g}")
+
+
+def _check_rate(value: Any, name: str) -> None:
+    """Raise RequirementError unless ``value`` is a number strictly between 0 and 1."""
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    if not ok or not 0 < float(value) < 1:
+        raise RequirementError(
+            f"The {name} of a guarantee must be a number strictly between 0 and 1 (e.g. 0.95). "
+            f"Got {value!r} instead."
+        )
 
 
 @functools.lru_cache(maxsize=256)

@@ -90,7 +90,17 @@ def with_margin(req: Requirement, y: Any, margin: float | None) -> tuple[Require
         or req.target is None
     ):
         return req, None
-    y = np.asarray(y, dtype=bool)
+    raw = np.asarray(y)
+    if raw.dtype != bool and not (
+        raw.dtype.kind in "iuf" and np.isin(raw, (0, 1)).all()
+    ):
+        from fnguard.errors import DataError
+
+        raise DataError(
+            "'y' must hold the labels as booleans (True: positive) or 0/1; got "
+            f"{raw.dtype} values: pass y == positive_label."
+        )
+    y = raw.astype(bool)
     on_positives = req.metric in ("recall", "fnr")
     needed = min_positives(rule_target(req), margin)
     have = int(y.sum()) if on_positives else int((~y).sum())

@@ -18,7 +18,7 @@ import numpy as np
 from fnguard.decide import guarantee
 from fnguard.decide.requirement import Requirement, parse_requirement
 from fnguard.errors import DataError, FnguardWarning, RequirementError
-from fnguard.metrics._validation import binary_labels, finite_scores
+from fnguard.metrics._validation import binary_labels, check_options, finite_scores
 from fnguard.metrics.confusion import ConfusionCurve, _curve_from_scores
 from fnguard.metrics.point import threshold_metric
 from fnguard.metrics.summary import Estimate, summary_from_curve
@@ -264,7 +264,15 @@ def choose_threshold(
     >>> d.threshold, d.met, d.metrics["recall"].value
     (0.4, True, 1.0)
     """
+    if not isinstance(requirement, str | Requirement):
+        raise RequirementError(
+            f"The requirement must be text such as 'recall>=0.95' (or a Requirement). Got "
+            f"{type(requirement).__name__} {requirement!r} instead."
+        )
     req = parse_requirement(requirement)
+    check_options(confidence=confidence, n_boot=n_boot, random_state=random_state)
+    if np.ndim(y_score) == 2 and np.shape(y_score)[1] == 1:
+        y_score = np.asarray(y_score).ravel()  # one column (e.g. Keras): the positive's score
     if np.ndim(y_score) == 2:
         y_true, y_score, positive = one_vs_rest(y_true, y_score, req, classes)
     is_pos = binary_labels(y_true, positive)

@@ -31,6 +31,10 @@ def parse_capacity(capacity: int | float | str, n: int, what: str = "review capa
     )
     if isinstance(capacity, bool):
         raise bad
+    if isinstance(capacity, np.integer):
+        capacity = int(capacity)
+    elif isinstance(capacity, np.floating):
+        capacity = float(capacity)
     if isinstance(capacity, str):
         text = capacity.strip()
         try:

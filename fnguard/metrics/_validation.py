@@ -106,6 +106,14 @@ def finite_scores(y_score: Any, n: int | None = None) -> np.ndarray:
     -------
     ndarray of float64
     """
+    raw = np.asarray(y_score)
+    if raw.dtype.kind in "cmM" or (raw.dtype.kind == "O" and raw.size and any(
+        isinstance(v, complex) for v in raw.ravel()[:1000].tolist()
+    )):
+        raise DataError(
+            f"'y_score' must hold real numbers; got {raw.dtype} values: pass the model's "
+            "probability or score for the positive class."
+        )
     try:
         s = np.asarray(y_score, dtype=np.float64)
     except (TypeError, ValueError):
@@ -131,3 +139,36 @@ def finite_scores(y_score: Any, n: int | None = None) -> np.ndarray:
             f"{int(np.flatnonzero(bad)[0])}): drop those rows or fix the scores."
         )
     return s
+
+
+def check_options(*, confidence: Any = 0.95, n_boot: Any = 0, random_state: Any = None) -> None:
+    """Raise DataError for a confidence outside (0, 1), a negative or non-integer
+    ``n_boot``, or a ``random_state`` that is not None, an int or a NumPy generator.
+
+    Examples
+    --------
+    >>> check_options(confidence=0.9, n_boot=200, random_state=0)
+    >>> check_options(confidence="95%")
+    Traceback (most recent call last):
+    ...
+    fnguard.errors.DataError: The 'confidence' parameter must be in (0, 1). Got '95%' instead: pass a number such as 0.95.
+    """  # noqa: E501
+    real = isinstance(confidence, int | float | np.integer | np.floating)
+    if isinstance(confidence, bool) or not real or not 0 < float(confidence) < 1:
+        raise DataError(
+            f"The 'confidence' parameter must be in (0, 1). Got {confidence!r} instead: pass "
+            "a number such as 0.95."
+        )
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0:
+        raise DataError(
+            f"The 'n_boot' parameter must be >= 0. Got {n_boot!r} instead: pass an integer "
+            "(0 skips the bootstrap)."
+        )
+    seeds = (int, np.integer, np.random.Generator, np.random.RandomState)
+    if random_state is not None and (
+        isinstance(random_state, bool) or not isinstance(random_state, seeds)
+    ):
+        raise DataError(
+            "The 'random_state' parameter must be None, an integer or a NumPy random "
+            f"generator. Got {random_state!r} instead."
+        )

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from fnguard.errors import DataError
 from fnguard.metrics.confusion import ConfusionCurve
 from fnguard.metrics.intervals import wilson_interval
 
@@ -126,6 +127,8 @@ def reliability(curve: ConfusionCurve, n_bins: int = 10, confidence: float = 0.9
         empty = np.array([])
         return Reliability(empty, empty, empty.astype(int), empty, empty, float("nan"))
     s, pos, neg = score_groups(curve)
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
+        raise DataError(f"'n_bins' must be an integer >= 1. Got {n_bins!r} instead.")
     ids = ece_bin_ids(curve, n_bins)
     total = np.bincount(ids, weights=pos + neg, minlength=n_bins)
     true = np.bincount(ids, weights=pos, minlength=n_bins)

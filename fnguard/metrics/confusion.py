@@ -7,11 +7,13 @@ scikit-learn's ``roc_curve`` and ``FixedThresholdClassifier``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from fnguard.errors import DataError
 from fnguard.metrics._validation import binary_labels, finite_scores
 
 # Positives are located in the sorted scores in blocks of this many rows, to bound memory.
@@ -70,8 +72,17 @@ class ConfusionCurve:
         int
             The index of the smallest curve threshold that is ``>= threshold``.
         """
+        try:
+            value = float(threshold)
+        except (TypeError, ValueError):
+            value = math.nan
+        if math.isnan(value):
+            raise DataError(
+                f"The threshold must be a number (scores at or above it are positive). Got "
+                f"{threshold!r} instead."
+            )
         # thresholds decrease: count how many are >= threshold.
-        return int(np.searchsorted(-self.thresholds, -float(threshold), side="right")) - 1
+        return int(np.searchsorted(-self.thresholds, -value, side="right")) - 1
 
     def counts_at(self, threshold: float) -> tuple[int, int, int, int]:
         """Return ``(tp, fp, tn, fn)`` when scores ``>= threshold`` are predicted positive.

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from fnguard.errors import DataError
-from fnguard.metrics._validation import binary_labels, finite_scores
+from fnguard.metrics._validation import binary_labels, check_options, finite_scores
 from fnguard.metrics.bootstrap import curve_replicates, threshold_replicates
 from fnguard.metrics.calibration import brier_score, log_loss, reliability
 from fnguard.metrics.confusion import ConfusionCurve, _curve_from_scores
@@ -122,6 +122,7 @@ def summary(
     >>> 0 <= s["recall"].low <= s["recall"].value <= s["recall"].high <= 1
     True
     """
+    check_options(confidence=confidence, n_boot=n_boot, random_state=random_state)
     is_pos = binary_labels(y_true, positive)
     scores = finite_scores(y_score, is_pos.size)
     curve = _curve_from_scores(scores, is_pos)

@@ -244,3 +244,20 @@ def test_guarantee_takes_the_best_objective_on_its_safe_side(requirement, seed) 
     got = (score(y, flagged, zero_division=0.0) if score is not matthews_corrcoef
            else score(y, flagged))
     assert got == pytest.approx(best, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: min_positives(1.0, 0.95), "target of a guarantee must be a number strictly"),
+        (lambda: min_positives(0.9, 1.0), "confidence of a guarantee"),
+        (lambda: allowed_misses(100, 0.9, 1.5), "confidence of a guarantee"),
+        (lambda: allowed_misses(100, 1.5, 0.9), "target of a guarantee"),
+        (lambda: allowed_false_alarms(100, "1%", 0.9), "target of a guarantee"),
+    ],
+)
+def test_guarantee_helpers_check_their_rates(call, match) -> None:
+    """Check that targets and confidences outside (0, 1) are refused (were ZeroDivisionError,
+    a math domain error, or a silent 0)."""
+    with pytest.raises(RequirementError, match=match):
+        call()

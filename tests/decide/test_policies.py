@@ -309,3 +309,37 @@ def test_groups_without_a_guarantee_per_column_are_ignored_with_a_warning() -> N
     assert given.threshold == plain.threshold and not given.group_thresholds
     with pytest.raises(RequirementError, match="which a review band cannot place"):
         review_band(y, s, "recall>=0.9 @90% per site", capacity=10, positive=True)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda y, s: choose_threshold(y, s, "f1", n_boot=10.5), DataError,
+         "'n_boot' parameter must be >= 0. Got 10.5"),
+        (lambda y, s: choose_threshold(y, s, "f1", random_state="a"), DataError,
+         "'random_state' parameter must be None"),
+        (lambda y, s: choose_threshold(y, s, 0.9), RequirementError,
+         "must be text such as 'recall>=0.95'.*Got float 0.9"),
+        (lambda y, s: choose_threshold(y, s.astype("datetime64[s]"), "f1"), DataError,
+         "must hold real numbers"),
+        (lambda y, s: choose_threshold(y, s + 0j, "f1"), DataError, "must hold real numbers"),
+        (lambda y, s: summary(y, s, 0.5, confidence="95%"), DataError,
+         "'confidence' parameter must be in"),
+    ],
+)
+def test_bad_options(call, error, match) -> None:
+    """Check that bad options are fnguard errors naming the option (were raw numpy
+    TypeErrors, or silent: datetime and complex scores were accepted)."""
+    y = np.array([0, 1, 0, 1, 1, 0] * 5)
+    s = np.linspace(0, 1, 30)
+    with pytest.raises(error, match=match):
+        call(y, s)
+
+
+def test_one_score_column_is_the_positive_score() -> None:
+    """Check that a (n, 1) score array (Keras' sigmoid output) is the positive class's
+    score, not a one-column multiclass matrix."""
+    y = np.array([0, 1, 0, 1, 1, 0] * 5)
+    s = np.linspace(0, 1, 30)
+    assert choose_threshold(y, s[:, None], "f1", n_boot=0).threshold == choose_threshold(
+        y, s, "f1", n_boot=0).threshold
