@@ -34,7 +34,7 @@ class LeverError(FnguardError, ValueError):
 
 class PrefixedTrial:
     """An optuna trial whose parameter names get a prefix (``"smote/k_neighbors"``); every
-    other attribute is the trial's.
+    other attribute is the trial's. A ``FixedTrial`` holding the plain name keeps it.
 
     Parameters
     ----------
@@ -48,17 +48,25 @@ class PrefixedTrial:
         self._trial = trial
         self._prefix = prefix
 
+    def _name(self, name: str) -> str:
+        full = f"{self._prefix}/{name}"
+        # an optuna FixedTrial given the plain names (as make() takes them) keeps them
+        fixed = getattr(self._trial, "_params", None)
+        if isinstance(fixed, dict) and full not in fixed and name in fixed:
+            return name
+        return full
+
     def suggest_float(self, name: str, *args: Any, **kwargs: Any) -> float:
         """``trial.suggest_float`` of ``prefix/name``."""
-        return self._trial.suggest_float(f"{self._prefix}/{name}", *args, **kwargs)
+        return self._trial.suggest_float(self._name(name), *args, **kwargs)
 
     def suggest_int(self, name: str, *args: Any, **kwargs: Any) -> int:
         """``trial.suggest_int`` of ``prefix/name``."""
-        return self._trial.suggest_int(f"{self._prefix}/{name}", *args, **kwargs)
+        return self._trial.suggest_int(self._name(name), *args, **kwargs)
 
     def suggest_categorical(self, name: str, choices: Any) -> Any:
         """``trial.suggest_categorical`` of ``prefix/name``."""
-        return self._trial.suggest_categorical(f"{self._prefix}/{name}", choices)
+        return self._trial.suggest_categorical(self._name(name), choices)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._trial, name)
