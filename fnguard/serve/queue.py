@@ -92,11 +92,21 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
+def _key_value(value: Any) -> Any:
+    """:func:`json_value`, with whole numbers stored as floats read as integers: a column of
+    integers with one blank reads as floats (514.0), and must key its rows as 514."""
+    out = json_value(value)
+    if isinstance(out, float) and out.is_integer() and abs(out) < 2**53:
+        return int(out)
+    return out
+
+
 def case_keys(frame: pd.DataFrame, id_column: str | None = None) -> list[str]:
     """Stable case ids: ``id:`` + the id column's value, else ``row:`` + a hash of the row.
 
     The hash reads every column, by name (their order does not matter), so the same row in a
-    later batch gets the same id.
+    later batch gets the same id. Whole numbers key alike whether the file read them as
+    integers or as floats (``514`` and ``514.0``).
 
     Examples
     --------
@@ -105,6 +115,9 @@ def case_keys(frame: pd.DataFrame, id_column: str | None = None) -> list[str]:
     True
     >>> case_keys(pd.DataFrame({"id": [7, 8], "x": [1, 1]}), id_column="id")
     ['id:7', 'id:8']
+    >>> whole = pd.DataFrame({"id": [7.0, 8.0]})
+    >>> case_keys(whole, "id") == case_keys(whole.astype(int), "id")
+    True
     """
     if id_column is not None:
         if id_column not in frame.columns:
@@ -119,7 +132,7 @@ def case_keys(frame: pd.DataFrame, id_column: str | None = None) -> list[str]:
                 f"The id column {id_column!r} has missing values (first at data row {row}): "
                 "every case needs an id; fill them or leave out --id-column to hash rows."
             )
-        keys = ["id:" + str(json_value(v)) for v in values]
+        keys = ["id:" + str(_key_value(v)) for v in values]
         if any(len(k) > 200 for k in keys):
             raise DataError(f"The id column {id_column!r} holds ids over 197 characters.")
         return keys
@@ -128,7 +141,7 @@ def case_keys(frame: pd.DataFrame, id_column: str | None = None) -> list[str]:
     ordered.columns = [str(c) for c in frame.columns]
     out = []
     for row in ordered[names].itertuples(index=False, name=None):
-        text = json.dumps([json_value(v) for v in row], separators=(",", ":"), default=str)
+        text = json.dumps([_key_value(v) for v in row], separators=(",", ":"), default=str)
         out.append("row:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:40])
     return out
 

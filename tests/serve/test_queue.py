@@ -167,3 +167,14 @@ def test_creates_a_file_database(guard, batch, tmp_path):
     frame, pred = batch
     out = enqueue(tmp_path / "new.sqlite", guard, frame, pred, capacity=3, explain=False)
     assert out["enqueued"] == 3 and (tmp_path / "new.sqlite").exists()
+
+
+def test_case_keys_do_not_depend_on_whole_numbers_read_as_floats() -> None:
+    """Check that a file whose integer column read as floats (one blank elsewhere in it) keys
+    the same rows as a file that read them as integers, by id and by row hash (the same
+    cases were queued again)."""
+    ints = pd.DataFrame({"id": [514, 515, 516], "n": [3, 4, 5], "x": [0.5, 1.5, 2.0]})
+    floats = ints.astype({"id": float, "n": float})
+    assert case_keys(floats, "id") == case_keys(ints, "id") == ["id:514", "id:515", "id:516"]
+    assert case_keys(floats) == case_keys(ints)
+    assert case_keys(ints.assign(x=[0.5, 1.5, 2.5])) != case_keys(ints)
