@@ -334,7 +334,16 @@ def _table(guard: Any, data: Any) -> tuple[pd.DataFrame, np.ndarray, pd.DataFram
             f"Guard's {guard.positive!r} / {guard.negative!r}: pass a table with the Guard's "
             "labels."
         )
-    return frame.reset_index(drop=True), np.asarray(dataset.y, dtype=bool), dataset.X
+    X_fit = dataset.X
+    try:  # the features as fit read them (text dates as dates ...), for the fingerprint
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FnguardWarning)
+            as_fit = load_table(frame, guard.target, guard.positive, drop=extra).X
+        if list(as_fit.columns) == list(X_fit.columns):
+            X_fit = as_fit
+    except DataError:
+        pass
+    return frame.reset_index(drop=True), np.asarray(dataset.y, dtype=bool), X_fit
 
 
 def _infer_id_column(reviewed: pd.DataFrame, values: list[dict], frame: pd.DataFrame) -> str:

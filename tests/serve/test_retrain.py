@@ -362,3 +362,23 @@ def test_to_dict_is_json(crashes, fast_reviewed) -> None:
     assert doc["verdict"] == result.verdict and doc["accepted"] is True
     assert doc["labels"]["database"]["url"] == "sqlite://"
     assert result.guard.info["seed"] == 5
+
+
+def test_training_table_with_dates_is_recognised() -> None:
+    """Check that retrain reads the table fit read (ISO text dates as dates) the way fit did,
+    so its fingerprint matches and the old Guard's own test rows are used (a date column made
+    the very table look like another one)."""
+    from fnguard.data import load_table
+    from fnguard.serve.retrain import _table
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "x": rng.normal(size=200),
+        "when": pd.date_range("2020-01-01", periods=200).strftime("%Y-%m-%d"),
+        "y": (rng.random(200) < 0.2).astype(int),
+    })
+    fitted = load_table(frame, "y", 1)
+    assert fitted.schema["when"].kind == "datetime"
+    guard = types.SimpleNamespace(target="y", positive=1, negative=0, schema=fitted.schema)
+    _, y, X_fit = _table(guard, frame)
+    assert fingerprint(X_fit, y) == fingerprint(fitted.X, fitted.y)
