@@ -67,6 +67,11 @@ def atomic_path(target: str | os.PathLike[str], *, what: str = "output file") ->
         Write the whole file here. It is removed if the block raises.
     """
     target = Path(target)
+    if target.is_dir():
+        raise OutputError(
+            f"The {what} '{target}' is an existing folder: pass a file path (e.g. "
+            f"'{target / ('predictions' + ''.join(target.suffixes))}'), or remove the folder."
+        )
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:

@@ -291,31 +291,67 @@ def predict_to_queue(
     >>> predict_to_queue(*args, capacity=5, audit=3, explain=False)["queue"]["duplicates"]
     8
     """
-    from fnguard.serve.queue import check_guard, enqueue
-    from fnguard.serve.store import batches, open_store, write
+    import uuid
+
+    import sqlalchemy as sa
+
+    from fnguard.serve.queue import case_keys, check_guard, enqueue
+    from fnguard.serve.store import _sqlite_file, batches, database_url, open_store, write
 
     guard = _guard(guard)
     spec = ReviewSample(capacity=capacity, audit=audit, seed=seed, id_column=id_column)
     engine = _existing_store(db)
     if engine is not None:
         check_guard(engine, guard)
-    summary = predict_file(guard, source, out, chunk_size=chunk_size, keep=keep, review=spec)
-    sample = summary.pop("sample")
-    engine = open_store(db if engine is None else engine, create=True)
-    n_band = int(sample.predictions["review"].sum())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FnguardWarning)  # drift: predict_file warned already
-        queue = enqueue(
-            engine, guard, sample.frame, sample.predictions.reset_index(drop=True),
-            capacity=sample.capacity, audit=None if audit is None else len(sample.frame) - n_band,
-            id_column=id_column, batch=Path(os.fspath(source)).name, seed=seed, explain=explain,
+    out_path, source_path = Path(out), Path(source)
+    if source_path.exists() and out_path.exists() and out_path.resolve() == source_path.resolve():
+        raise OutputError(
+            f"The output '{out_path}' is the input table: choose another output path."
         )
-    with write(engine) as conn:  # the counts of the whole file, not of the gathered rows
-        conn.execute(
-            batches.update()
-            .where(batches.c.id == queue["batch"])
-            .values(n_rows=sample.rows, n_auto_negative=sample.auto_negative)
+    if out_path.is_dir():
+        raise OutputError(
+            f"The output file '{out_path}' is an existing folder: pass a file path, or remove "
+            "the folder."
         )
+    # The predictions go to a temporary file beside 'out', renamed onto it once the cases are
+    # queued: a failure while queueing (ids, the database) leaves neither behind.
+    staged = out_path.with_name(f".{uuid.uuid4().hex[:12]}.{out_path.name}")
+    created = None  # a SQLite file this call creates, removed again if it fails
+    if engine is None and not isinstance(db, sa.Engine):
+        created = _sqlite_file(sa.make_url(database_url(db)))
+    try:
+        summary = predict_file(
+            guard, source, staged, chunk_size=chunk_size, keep=keep, review=spec
+        )
+        sample = summary.pop("sample")
+        if id_column is not None:
+            case_keys(sample.frame, id_column)  # missing or long ids: before the database
+        engine = open_store(db if engine is None else engine, create=True)
+        n_band = int(sample.predictions["review"].sum())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FnguardWarning)  # drift: predict_file warned already
+            queue = enqueue(
+                engine, guard, sample.frame, sample.predictions.reset_index(drop=True),
+                capacity=sample.capacity,
+                audit=None if audit is None else len(sample.frame) - n_band,
+                id_column=id_column, batch=source_path.name, seed=seed, explain=explain,
+            )
+        with write(engine) as conn:  # the counts of the whole file, not of the gathered rows
+            conn.execute(
+                batches.update()
+                .where(batches.c.id == queue["batch"])
+                .values(n_rows=sample.rows, n_auto_negative=sample.auto_negative)
+            )
+        os.replace(staged, out_path)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        if created is not None and created.exists():
+            if engine is not None:
+                engine.dispose()
+            for leftover in (created, Path(f"{created}-wal"), Path(f"{created}-shm")):
+                leftover.unlink(missing_ok=True)
+        raise
+    summary["output"] = os.fspath(out_path)
     queue.update(band=sample.band, capacity=sample.capacity, rows=sample.rows,
                  left_out=max(0, sample.band - sample.capacity),
                  auto_negative=sample.auto_negative, audit_asked=sample.audit,

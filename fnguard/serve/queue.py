@@ -384,9 +384,15 @@ def enqueue(
         all_keys = case_keys(frame, id_column)
         if len(set(all_keys)) != n:
             dup = pd.Series(all_keys).duplicated()
+            at = int(np.flatnonzero(dup.to_numpy())[0])
+            # the file's row when the predictions say it (a sample gathered from a file)
+            if "row" in predictions.columns:
+                where = f"data row {int(predictions['row'].iloc[at]) + 1}"
+            else:
+                where = f"data row {at + 1}"
             raise DataError(
-                f"The id column {id_column!r} repeats ids (first repeat at data row "
-                f"{int(np.flatnonzero(dup.to_numpy())[0]) + 1}): ids must be unique."
+                f"The id column {id_column!r} repeats ids (first repeat at {where}: "
+                f"{all_keys[at][3:]!r}): ids must be unique."
             )
 
     engine = open_store(db, create=True)

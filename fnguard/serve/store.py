@@ -274,7 +274,14 @@ def open_store(db: str | os.PathLike[str] | Engine, *, create: bool = False) -> 
             kwargs["connect_args"] = {"check_same_thread": False}
         else:
             kwargs.update(pool_size=8, max_overflow=32, connect_args={"timeout": 30})
-    engine = sa.create_engine(url, **kwargs)
+    try:
+        engine = sa.create_engine(url, **kwargs)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise StoreError(
+            f"The review database URL '{url.render_as_string(hide_password=True)}' cannot be "
+            f"used ({type(exc).__name__}: {exc}): pass a SQLite file path, or a SQLAlchemy URL "
+            "whose database driver is installed (e.g. pip install psycopg2 for PostgreSQL)."
+        ) from None
     if url.get_backend_name() == "sqlite":
         _configure_sqlite(engine)
     try:
@@ -348,11 +355,26 @@ def _writer_lock(engine: Engine) -> contextlib.AbstractContextManager[Any]:
 
 @contextlib.contextmanager
 def write(engine: Engine) -> Iterator[Connection]:
-    """A connection in a write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit."""
-    with engine.connect() as conn, _writer_lock(engine):
-        conn.execution_options(fnguard_write=True)
-        with conn.begin():
-            yield conn
+    """A connection in a write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit.
+
+    Raises
+    ------
+    StoreError
+        When the database cannot be written: locked by another process past the wait, or
+        read-only.
+    """
+    try:
+        with engine.connect() as conn, _writer_lock(engine):
+            conn.execution_options(fnguard_write=True)
+            with conn.begin():
+                yield conn
+    except sa.exc.OperationalError as exc:
+        raise StoreError(
+            f"The review database '{engine.url.render_as_string(hide_password=True)}' cannot be "
+            f"written ({exc.orig or exc}): another process may hold it (a review server, an "
+            "export; try again when it is done), or the file or its folder is read-only "
+            "(check the permissions)."
+        ) from None
 
 
 @contextlib.contextmanager

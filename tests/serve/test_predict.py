@@ -294,3 +294,30 @@ def test_sample_dtypes_do_not_depend_on_the_chunks(loans_guard, tmp_path: Path) 
         keys.append(case_keys(sample.frame))
     assert keys[0] == keys[1]
     assert keys[1] == case_keys(pd.read_csv(source).iloc[sample.predictions["row"]])
+
+
+def test_queueing_failure_leaves_nothing(loans_guard, tmp_path: Path) -> None:
+    """Check that when queueing fails after scoring (repeated ids here), neither the
+    predictions file nor a new review database is left, and the error names the file's
+    row; an output path that is a folder is refused before any scoring."""
+    from fnguard.serve.predict import predict_to_queue
+
+    guard, frame = loans_guard
+    frame = frame.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FnguardWarning)
+        scores = guard.score(frame.drop(columns="loan_id"))
+    top = np.flatnonzero((scores >= 0.06) & (scores < 0.12))[:2]  # two rows in the band
+    frame.loc[top[1], "loan_id"] = frame.loc[top[0], "loan_id"]
+    source = _write(frame, tmp_path / "new.csv")
+    out, db = tmp_path / "out.parquet", tmp_path / "review.sqlite"
+    with pytest.raises(DataError, match=rf"repeats ids \(first repeat at data row {top[1] + 1}: "):
+        predict_to_queue(guard, source, out, db, capacity=700, id_column="loan_id",
+                         explain=False)
+    assert _listing(tmp_path) == ["new.csv"]
+    (tmp_path / "folder.parquet").mkdir()
+    with pytest.raises(OutputError, match="is an existing folder"):
+        predict_to_queue(guard, source, tmp_path / "folder.parquet", db, explain=False)
+    with pytest.raises(OutputError, match="is an existing folder"):
+        predict_file(guard, source, tmp_path / "folder.parquet")
+    assert sorted(_listing(tmp_path)) == ["folder.parquet", "new.csv"]
