@@ -41,6 +41,8 @@ def parse_capacity(capacity: int | float | str, n: int, what: str = "review capa
             value = float(text.removesuffix("%"))
         except ValueError:
             raise bad from None
+        if not math.isfinite(value):
+            raise bad
         if text.endswith("%"):
             if not 0 < value <= 100:
                 raise bad

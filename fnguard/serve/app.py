@@ -100,6 +100,15 @@ class _Headers:
         await self.app(scope, receive, add)
 
 
+#: Case numbers the database can hold (SQLite integers); others are no case at all.
+_MAX_CASE = 2**63 - 1
+
+
+def _check_case(case_id: int) -> None:
+    if not 0 < case_id <= _MAX_CASE:
+        raise _Denied(404, f"There is no case {case_id} in the review queue.")
+
+
 class _Denied(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -264,6 +273,7 @@ def create_app(
         return schemas[fingerprint]
 
     def load_case(user: User, case_id: int) -> dict:
+        _check_case(case_id)
         try:
             case = leases.case_for(engine, user, case_id)
         except leases.LeaseError as exc:
@@ -339,7 +349,7 @@ def create_app(
         user = await current(request)
         fields = await form_of(request, user)
         skip = fields.get("skip") or None
-        if skip is not None and not skip.isdigit():
+        if skip is not None and not (skip.isascii() and skip.isdigit() and len(skip) <= 18):
             raise _Denied(400, "The case to skip must be a case number.")
         case_id = await run_in_threadpool(
             leases.lease_next, engine, user, reviews_per_case=reviews_per_case,
@@ -364,6 +374,7 @@ def create_app(
 
     def submit(user: User, case_id: int, verdict: Any, comment: Any, then_next: bool = False
                ) -> dict:
+        _check_case(case_id)
         if not isinstance(verdict, str) or not isinstance(comment, str):
             raise _Denied(400, "A verdict (positive, negative or unsure) is required.")
         try:
@@ -373,6 +384,8 @@ def create_app(
             )
         except leases.LeaseError as exc:
             raise _Denied(409, str(exc)) from None
+        except leases.CaseNotFound as exc:
+            raise _Denied(404, str(exc)) from None
         except ReviewError as exc:
             raise _Denied(400, str(exc)) from None
 
@@ -393,6 +406,7 @@ def create_app(
     async def adjudicate(request: Request, case_id: int) -> Response:
         user = await current(request, admin=True)
         fields = await form_of(request, user)
+        _check_case(case_id)
         try:
             await run_in_threadpool(leases.adjudicate, engine, user, case_id,
                                     fields.get("label", ""))
@@ -441,6 +455,7 @@ def create_app(
                 user = session_user(conn, request.cookies.get(SESSION_COOKIE))
                 if user is None:
                     raise _Denied(401, "Sign in first.")
+                _check_case(case_id)
                 body = json_of(request, user, raw)
                 verdict, comment = body.get("verdict"), body.get("comment", "")
                 if not isinstance(verdict, str) or not isinstance(comment, str):
@@ -453,6 +468,8 @@ def create_app(
                     )
                 except leases.LeaseError as exc:
                     raise _Denied(409, str(exc)) from None
+                except leases.CaseNotFound as exc:
+                    raise _Denied(404, str(exc)) from None
                 except ReviewError as exc:
                     raise _Denied(400, str(exc)) from None
 

@@ -36,6 +36,7 @@ from fnguard.serve.store import (
 __all__ = [
     "LEASE_SECONDS",
     "VERDICTS",
+    "CaseNotFound",
     "LeaseError",
     "adjudicate",
     "case_for",
@@ -48,6 +49,10 @@ __all__ = [
 VERDICTS = ("positive", "negative", "unsure")
 LEASE_SECONDS = 900.0
 _CANDIDATES = 20
+
+
+class CaseNotFound(ReviewError):
+    """A case number that is not in the review queue."""
 
 
 class LeaseError(ReviewError):
@@ -363,7 +368,18 @@ def _verdict(
     conn: Connection, user: User, case_id: int, verdict: str, comment: str, n: int
 ) -> dict[str, Any]:
     t = now()
+    case = conn.execute(_STATUS, {"c_id": case_id}).first()
+    if case is None:
+        raise CaseNotFound(f"There is no case {case_id} in the review queue.")
     mine = conn.execute(_MINE, {"c_id": case_id, "u_id": user.id}).first()
+    if case.adjudicated_by is not None and not (
+        mine is not None and mine.id is not None and mine.verdict == verdict
+        and mine.comment == comment
+    ):
+        raise LeaseError(
+            f"Case {case_id} was decided by an admin: its verdicts can no longer change. "
+            "Take the next case from the queue."
+        )
     if mine is None:
         raise LeaseError(
             f"Case {case_id} is not leased to {user.name}: its lease expired and another "

@@ -178,6 +178,10 @@ def test_unknown_case_is_404(app):
     c, _ = client(app, "root")
     assert c.get("/case/999999").status_code == 404
     assert c.get("/case/abc").status_code == 404
+    # numbers past what the database holds are no case either (were 500: OverflowError)
+    huge = "9" * 25
+    assert c.get(f"/case/{huge}").status_code == 404
+    assert c.get(f"/api/cases/{huge}").status_code == 404
 
 
 def test_empty_queue_said_kindly(guard):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from fnguard.serve.auth import add_user
 from fnguard.serve.leases import (
+    CaseNotFound,
     LeaseError,
     adjudicate,
     case_for,
@@ -101,6 +102,12 @@ def test_adjudication_by_admin_only(queued):
     assert (row.status, row.final, row.adjudicated_by) == ("done", "positive", root.id)
     with pytest.raises(ReviewError, match="no case 99999"):
         adjudicate(queued, root, 99999, "negative")
+    # the admin's decision is final: a reviewer's verdict cannot change after it
+    with pytest.raises(LeaseError, match="was decided by an admin"):
+        submit_verdict(queued, bob, a, "positive", reviews_per_case=2)
+    assert submit_verdict(queued, bob, a, "negative", reviews_per_case=2)["stored"] is False
+    with pytest.raises(CaseNotFound, match="There is no case 99999"):
+        submit_verdict(queued, bob, 99999, "negative", reviews_per_case=2)
 
 
 def test_skip_and_release(queued):
