@@ -99,7 +99,10 @@ def serve(
         )
     sys.stdout.flush()
     try:
-        uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)
+        # proxy_headers=False: a client's X-Forwarded-For is not taken as its address (the
+        # login limits count failures per address)
+        uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False,
+                    proxy_headers=False)
     except SystemExit as exc:  # uvicorn exits when the port is taken
         raise StoreError(
             f"The review app cannot listen on {host}:{port} (is the port in use?): choose "

@@ -3,9 +3,10 @@
 Passwords are hashed with :func:`hashlib.scrypt` and a random 16-byte salt per user. A session
 is a random token given to the browser in an HttpOnly, SameSite cookie; the database keeps only
 its SHA-256, the user, an expiry and the session's CSRF token, which every form and API call
-must send back. Failed logins are counted per user name and per client address: more than
-:data:`MAX_FAILURES` within :data:`FAILURE_WINDOW` seconds refuses further attempts until the
-window has passed.
+must send back. Failed logins are counted per user name and per client address:
+:data:`MAX_FAILURES` for one name, or :data:`MAX_ADDRESS_FAILURES` from one address (higher, so
+that reviewers who share an address, behind one proxy, do not lock each other out at once),
+within :data:`FAILURE_WINDOW` seconds refuse further attempts until the window has passed.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ ROLES = ("reviewer", "admin")
 #: scrypt cost: 16 MiB of memory and some 50 ms per hash.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MAX_FAILURES = 5
+#: Failures from one client address (any names) that lock that address out.
+MAX_ADDRESS_FAILURES = 20
 FAILURE_WINDOW = 300.0
 SESSION_SECONDS = 12 * 3600.0
 MIN_PASSWORD = 8
@@ -183,13 +186,16 @@ def find_user(engine: Engine, name: str) -> User:
 
 def _limited(conn: Any, name: str, address: str, t: float) -> float | None:
     since = t - FAILURE_WINDOW
-    for column, value in ((login_failures.c.name, name), (login_failures.c.address, address)):
+    for column, value, most in (
+        (login_failures.c.name, name, MAX_FAILURES),
+        (login_failures.c.address, address, MAX_ADDRESS_FAILURES),
+    ):
         rows = conn.execute(
             sa.select(sa.func.count(), sa.func.min(login_failures.c.at)).where(
                 column == value, login_failures.c.at > since
             )
         ).first()
-        if rows[0] >= MAX_FAILURES:
+        if rows[0] >= most:
             return max(1.0, rows[1] + FAILURE_WINDOW - t)
     return None
 
@@ -197,8 +203,9 @@ def _limited(conn: Any, name: str, address: str, t: float) -> float | None:
 def authenticate(engine: Engine, name: str, password: str, *, address: str = "") -> User:
     """The user whose name and password these are; :class:`LoginError` otherwise.
 
-    After :data:`MAX_FAILURES` failures within :data:`FAILURE_WINDOW` seconds for the name or
-    the address, every attempt is refused (even a right one) until the window has passed.
+    After :data:`MAX_FAILURES` failures within :data:`FAILURE_WINDOW` seconds for the name, or
+    :data:`MAX_ADDRESS_FAILURES` from the address, every attempt is refused (even a right
+    one) until the window has passed.
     """
     t = now()
     with read(engine) as conn:

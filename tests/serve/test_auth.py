@@ -115,3 +115,18 @@ def test_check_csrf():
     assert not check_csrf("tok", "")
     assert not check_csrf("", "")
     assert not check_csrf("tok", ["tok"])
+
+
+def test_one_address_locks_out_after_more_failures_than_one_name(engine):
+    """Check that reviewers sharing an address (one proxy) are not all locked out by five
+    failures under other names, while many failures from one address still are."""
+    add_user(engine, "ann", "password-ann")
+    for i in range(auth.MAX_FAILURES):
+        with pytest.raises(LoginError, match="Wrong"):
+            authenticate(engine, f"guess{i}", "nope", address="10.0.0.9")
+    assert authenticate(engine, "ann", "password-ann", address="10.0.0.9").name == "ann"
+    for i in range(auth.MAX_ADDRESS_FAILURES - auth.MAX_FAILURES):
+        with pytest.raises(LoginError, match="Wrong"):
+            authenticate(engine, f"other{i}", "nope", address="10.0.0.9")
+    with pytest.raises(LoginError, match="Too many"):
+        authenticate(engine, "ann", "password-ann", address="10.0.0.9")
