@@ -131,9 +131,9 @@ def status(
 @review_app.command()
 def export(
     db: DbOption = "review.sqlite",
-    out: Annotated[Path, typer.Option("--out", help="The labels CSV to write.")] = Path(
-        "labels.csv"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="The labels file to write (.csv or .parquet).")
+    ] = Path("labels.csv"),
     json_out: JsonOption = False,
 ) -> None:
     """Write the reviewed cases as a CSV: their columns, the reviewed label, who decided."""

@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
 from fnguard._atomic import atomic_path
-from fnguard.errors import DataError
+from fnguard.errors import DataError, OutputError
 from fnguard.serve.auth import find_user
 from fnguard.serve.leases import VERDICTS
 from fnguard.serve.store import (
@@ -126,16 +127,35 @@ def reviewed_labels(db: Any, *, include_unsure: bool = True) -> pd.DataFrame:
 
 
 def export_labels(db: Any, out: str | os.PathLike[str], **kwargs: Any) -> dict[str, Any]:
-    """Write :func:`reviewed_labels` to the CSV file ``out`` (whole or not at all).
+    """Write :func:`reviewed_labels` to ``out`` (whole or not at all): CSV (``.csv``,
+    ``.csv.gz``) or Parquet (``.parquet``, ``.pq``), by its suffix.
 
     Returns
     -------
     dict
         ``path``, ``rows`` and the count of each verdict.
+
+    Raises
+    ------
+    OutputError
+        When ``out`` has another suffix, or cannot be written.
     """
+    name = Path(out).name.lower()
+    if name.endswith((".parquet", ".pq")):
+        fmt = "parquet"
+    elif name.endswith((".csv", ".csv.gz")):
+        fmt = "csv"
+    else:
+        raise OutputError(
+            f"The labels file '{out}' must end in .csv, .csv.gz, .parquet or .pq (the format "
+            "follows the suffix)."
+        )
     table = reviewed_labels(db, **kwargs)
-    with atomic_path(out, what="labels CSV") as tmp:
-        table.to_csv(tmp, index=False)
+    with atomic_path(out, what="labels file") as tmp:
+        if fmt == "parquet":
+            table.to_parquet(tmp, index=False)
+        else:
+            table.to_csv(tmp, index=False, compression="gzip" if name.endswith(".gz") else None)
     counts = table["review_verdict"].value_counts().to_dict() if len(table) else {}
     return {"path": os.fspath(out), "rows": len(table),
             **{v: int(counts.get(v, 0)) for v in VERDICTS}}
@@ -166,7 +186,8 @@ def import_labels(db: Any, path: str | os.PathLike[str], *, user: str) -> dict[s
     ReviewError
         For an unknown user or one who is not an admin.
     DataError
-        For a missing column, an unknown verdict or case ids not in the queue (all refused).
+        For a missing column, an unknown verdict, a case given two verdicts or case ids not in
+        the queue (all refused).
     """
     engine = open_store(db)
     admin = find_user(engine, user)
@@ -186,6 +207,13 @@ def import_labels(db: Any, path: str | os.PathLike[str], *, user: str) -> dict[s
     if bad:
         raise DataError(
             f"The labels CSV '{path}' has verdicts {bad[:5]}: use one of {', '.join(VERDICTS)}."
+        )
+    table = table.drop_duplicates(["review_case_id", "review_verdict"])
+    twice = table["review_case_id"][table["review_case_id"].duplicated()]
+    if len(twice):
+        raise DataError(
+            f"The labels CSV '{path}' gives {twice.nunique():,} case(s) more than one verdict "
+            f"(e.g. {twice.iloc[0]!r}): keep one verdict per case."
         )
     keys = table["review_case_id"].tolist()
     with read(engine) as conn:

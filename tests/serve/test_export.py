@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from fnguard.errors import DataError
+from fnguard.errors import DataError, OutputError
 from fnguard.serve.auth import add_user
 from fnguard.serve.export import export_labels, import_labels, reviewed_labels
 from fnguard.serve.leases import case_for, lease_next, submit_verdict
@@ -43,6 +43,12 @@ def test_export_holds_values_and_reviewed_label(guard, batch, lending, tmp_path)
     doc = export_labels(engine, tmp_path / "labels.csv")
     assert doc["rows"] == 4 and doc["negative"] == 2
     assert len(pd.read_csv(tmp_path / "labels.csv")) == 4
+    # the format follows the suffix (a .parquet name held CSV text)
+    export_labels(engine, tmp_path / "labels.parquet")
+    as_parquet = pd.read_parquet(tmp_path / "labels.parquet")
+    assert as_parquet["review_case_id"].tolist() == table["review_case_id"].tolist()
+    with pytest.raises(OutputError, match=r"must end in \.csv, \.csv\.gz, \.parquet or \.pq"):
+        export_labels(engine, tmp_path / "labels.xlsx")
 
 
 def test_import_refuses_unknown_ids_and_non_admins(queued, tmp_path):
@@ -62,6 +68,11 @@ def test_import_refuses_unknown_ids_and_non_admins(queued, tmp_path):
     pd.DataFrame({"review_case_id": keys, "review_verdict": ["positive", "maybe"]}).to_csv(path)
     with pytest.raises(DataError, match="maybe"):
         import_labels(queued, path, user="root")
+    twice = {"review_case_id": [keys[0], keys[0]], "review_verdict": ["positive", "negative"]}
+    pd.DataFrame(twice).to_csv(path)
+    with pytest.raises(DataError, match="gives 1 case.* more than one verdict"):
+        import_labels(queued, path, user="root")
+    assert reviewed_labels(queued).empty
     pd.DataFrame({"review_case_id": keys, "review_verdict": ["positive", "unsure"]}).to_csv(path)
     assert import_labels(queued, path, user="root") == {"labels": 2}
     assert sorted(reviewed_labels(queued)["review_verdict"]) == ["positive", "unsure"]
