@@ -70,7 +70,7 @@ def test_import_refuses_unknown_ids_and_non_admins(queued, tmp_path):
         import_labels(queued, path, user="root")
     twice = {"review_case_id": [keys[0], keys[0]], "review_verdict": ["positive", "negative"]}
     pd.DataFrame(twice).to_csv(path)
-    with pytest.raises(DataError, match="gives 1 case.* more than one verdict"):
+    with pytest.raises(DataError, match=r"gives 1 case\(s\) more than one verdict"):
         import_labels(queued, path, user="root")
     assert reviewed_labels(queued).empty
     pd.DataFrame({"review_case_id": keys, "review_verdict": ["positive", "unsure"]}).to_csv(path)
