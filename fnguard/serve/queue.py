@@ -364,6 +364,13 @@ def enqueue(
     >>> enqueue(engine, guard, frame, guard.predict(frame), capacity=5, audit=2)["duplicates"]
     7
     """
+    reserved = [str(c) for c in frame.columns if str(c).startswith("review_")]
+    if reserved:
+        raise DataError(
+            f"The data has column(s) named {', '.join(map(repr, reserved[:5]))}: names "
+            "starting with 'review_' are kept for the review export's own columns. Rename them "
+            "before queueing the cases."
+        )
     n = len(frame)
     decision = _kinds(guard, predictions, n)
     band, negative = decision == "review", decision == "auto_negative"

@@ -178,3 +178,14 @@ def test_case_keys_do_not_depend_on_whole_numbers_read_as_floats() -> None:
     assert case_keys(floats, "id") == case_keys(ints, "id") == ["id:514", "id:515", "id:516"]
     assert case_keys(floats) == case_keys(ints)
     assert case_keys(ints.assign(x=[0.5, 1.5, 2.5])) != case_keys(ints)
+
+
+def test_columns_the_export_uses_are_refused_when_queueing(guard, batch) -> None:
+    """Check that a data column named like an export column ('review_score') is refused when
+    the cases are queued (the export refused the whole database later)."""
+    frame, pred = batch
+    engine = open_store("sqlite://", create=True)
+    with pytest.raises(DataError, match=r"'review_score'.*kept for the review export"):
+        enqueue(engine, guard, frame.assign(review_score=1.0), pred, capacity=10,
+                explain=False)
+    assert _cases(engine).empty
