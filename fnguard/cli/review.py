@@ -42,6 +42,7 @@ def add_user(
 ) -> None:
     """Add a user (or reset the password and role of one); creates the database if needed."""
     from fnguard.serve.auth import add_user as add
+    from fnguard.serve.auth import check_user
     from fnguard.serve.store import open_store
 
     if password_stdin:
@@ -50,6 +51,7 @@ def add_user(
         password = typer.prompt(
             f"Password for {name}", hide_input=True, confirmation_prompt=True
         )
+    check_user(name, password, role)  # before the database is created
     engine = open_store(db, create=True)
     user = add(engine, name, password, role=role)
     Console(highlight=False).print(f"User [bold]{_esc(user.name)}[/] ({user.role}) saved in "

@@ -117,6 +117,21 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
+def check_user(name: str, password: str, role: str = "reviewer") -> None:
+    """Raise ReviewError for a user name, password or role :func:`add_user` would refuse."""
+    if not _NAME.match(name or ""):
+        raise ReviewError(
+            f"The user name {name!r} is not allowed: use 1 to 100 letters, digits or _ . @ -."
+        )
+    if role not in ROLES:
+        raise ReviewError(f"The role must be one of {', '.join(ROLES)}. Got {role!r} instead.")
+    if len(password) < MIN_PASSWORD:
+        raise ReviewError(
+            f"The password of {name!r} is too short ({len(password)} characters): use at "
+            f"least {MIN_PASSWORD}."
+        )
+
+
 def add_user(engine: Engine, name: str, password: str, *, role: str = "reviewer") -> User:
     """Create a user, or set the password and role of an existing one.
 
@@ -141,17 +156,7 @@ def add_user(engine: Engine, name: str, password: str, *, role: str = "reviewer"
     >>> add_user(engine, "alice", "s3cret-pass", role="admin").role
     'admin'
     """
-    if not _NAME.match(name or ""):
-        raise ReviewError(
-            f"The user name {name!r} is not allowed: use 1 to 100 letters, digits or _ . @ -."
-        )
-    if role not in ROLES:
-        raise ReviewError(f"The role must be one of {', '.join(ROLES)}. Got {role!r} instead.")
-    if len(password) < MIN_PASSWORD:
-        raise ReviewError(
-            f"The password of {name!r} is too short ({len(password)} characters): use at "
-            f"least {MIN_PASSWORD}."
-        )
+    check_user(name, password, role)
     stored = hash_password(password)
     with write(engine) as conn:
         uid = conn.execute(sa.select(users.c.id).where(users.c.name == name)).scalar()

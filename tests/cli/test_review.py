@@ -78,6 +78,7 @@ def test_bad_input_exit_2(tmp_path, monkeypatch, capsys, argv, stdin, match):
     err = capsys.readouterr().err
     assert code == 2 and match in " ".join(err.split())
     assert "Traceback" not in err
+    assert not (tmp_path / "r.sqlite").exists()  # no database made for a refused user
 
 
 def test_status_json(setup, capsys):
