@@ -325,9 +325,30 @@ def _table(guard: Any, data: Any) -> tuple[pd.DataFrame, np.ndarray, pd.DataFram
             "labelled table the Guard was fitted on (or one like it)."
         )
     extra = [c for c in frame.columns if c != guard.target and c not in guard.schema.names]
+    lacking = [c for c in guard.schema.names if c not in frame.columns]
+    if lacking:
+        shown = ", ".join(repr(c) for c in lacking[:10]) + (" ..." if len(lacking) > 10 else "")
+        raise DataError(
+            f"The training table lacks {len(lacking):,} of the Guard's "
+            f"{len(guard.schema.names):,} feature columns: {shown}. Pass the labelled table the "
+            "Guard was fitted on (or one with the same columns)."
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FnguardWarning)
-        dataset = load_table(frame, guard.target, guard.positive, drop=extra, auto_columns=False)
+        try:
+            dataset = load_table(
+                frame, guard.target, guard.positive, drop=extra, auto_columns=False
+            )
+        except DataError as exc:
+            if "is not a value of" not in str(exc):
+                raise
+            values = frame[guard.target].dropna().unique()[:5].tolist()
+            raise DataError(
+                f"The training table's target '{guard.target}' does not hold the Guard's "
+                f"positive label {guard.positive!r} (its values include {values}): pass a "
+                f"table labelled like the one the Guard was fitted on ({guard.positive!r} / "
+                f"{guard.negative!r})."
+            ) from None
     if dataset.negative != guard.negative:
         raise DataError(
             f"The training table's labels are {dataset.positive!r} / {dataset.negative!r}, the "

@@ -260,12 +260,22 @@ def open_store(db: str | os.PathLike[str] | Engine, *, create: bool = False) -> 
         return db
     url = sa.make_url(database_url(db))
     path = _sqlite_file(url)
+    if path is not None and path.is_dir():
+        raise StoreError(
+            f"The review database '{path}' is a folder: pass a file path, such as "
+            f"'{path / 'review.sqlite'}'."
+        )
     if path is not None and not path.exists():
         if not create:
             raise StoreError(f"The review database '{path}' does not exist: {HOW_TO_CREATE}.")
         if not path.parent.is_dir():
             raise StoreError(
                 f"The review database '{path}' cannot be created: its folder does not exist."
+            )
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise StoreError(
+                f"The review database '{path}' cannot be created: its folder cannot be written "
+                "to. Choose a folder you can write to."
             )
     kwargs: dict[str, Any] = {}
     if url.get_backend_name() == "sqlite":

@@ -316,7 +316,10 @@ def _unsure_only(crashes) -> object:
         ({"db": "other-schema"}, ReviewError, r"does not match the cases.*ageOFocc"),
         ({"db": "unsure-only"}, DataError, r"no positive or negative verdict .*3 of them unsure"),
         ({"data": "no-target"}, DataError, "has no column 'dead'"),
-        ({"data": "other-labels"}, DataError, "positive label 'dead' is not a value"),
+        ({"data": "other-labels"}, DataError,
+         r"target 'dead' does not hold the Guard's positive label 'dead' \(its values include"),
+        ({"data": "no-features"}, DataError,
+         r"The training table lacks \d+ of the Guard's \d+ feature columns: 'ageOFocc'"),
         ({"data": "other-negative"}, DataError, r"labels are 'dead' / 'survived', the Guard's"),
         ({"id_column": "nope"}, DataError, "The id column 'nope' is not in the training table"),
     ],
@@ -349,6 +352,8 @@ def test_bad_input(change, error, match, crashes, fast_reviewed, tmp_path: Path)
         args["data"] = crashes.X
     elif tag.get("data") == "other-labels":
         args["data"] = crashes.X.assign(dead=crashes.stored.astype(int))
+    elif tag.get("data") == "no-features":
+        args["data"] = crashes.table.drop(columns="ageOFocc")
     elif tag.get("data") == "other-negative":
         args["data"] = crashes.X.assign(dead=np.where(crashes.stored, "dead", "survived"))
     with pytest.raises(error, match=match):

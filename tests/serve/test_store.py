@@ -87,3 +87,12 @@ def test_database_url():
     """Check that a path becomes a sqlite URL and a URL is kept."""
     assert database_url("postgresql://u@h/db") == "postgresql://u@h/db"
     assert database_url("rel.sqlite").startswith("sqlite:////")
+
+
+def test_a_folder_is_not_a_database(tmp_path) -> None:
+    """Check that a folder given as the database is said to be a folder (the message said
+    the file was damaged)."""
+    from fnguard.serve.store import StoreError, open_store
+
+    with pytest.raises(StoreError, match="is a folder: pass a file path"):
+        open_store(tmp_path, create=True)
