@@ -177,6 +177,7 @@ def load_table(
         frame[target], positive=positive, column=target, source=source, kind="target"
     )
     check_finite(X, quote_source(source))
+    _check_magnitude(X, source)
     _check_flat(X, source)
     left_out = list(dict.fromkeys(dropped))
     if auto_columns:
@@ -198,6 +199,28 @@ def load_table(
         X=X, y=y, target=target, positive=pos, negative=neg, schema=schema,
         source=source, notes=notes, dropped=left_out,
     )
+
+
+#: Largest magnitude a feature value may have: squares of larger ones overflow float64 (the
+#: variance a scaler computes, the logistic model's sums).
+MAX_MAGNITUDE = 1e150
+
+
+def _check_magnitude(X: pd.DataFrame, source: str) -> None:
+    """Raise DataError for numeric columns holding values too large to compute with."""
+    for name in X.columns:
+        values = X[name]
+        if not pd.api.types.is_float_dtype(values.dtype):
+            continue  # int64 stays below 1e19
+        big = np.abs(values.to_numpy(dtype=np.float64, na_value=np.nan)) > MAX_MAGNITUDE
+        if big.any():
+            worst = float(np.nanmax(np.abs(values.to_numpy(dtype=np.float64, na_value=np.nan))))
+            raise DataError(
+                f"The numeric column '{name}' in {quote_source(source)} holds "
+                f"{plural(int(big.sum()), 'value')} too large to compute with (up to "
+                f"{worst:.3g}; past {MAX_MAGNITUDE:g} their squares overflow): rescale the column "
+                "(divide it, or take a logarithm), or blank those values."
+            )
 
 
 def _check_flat(X: pd.DataFrame, source: str) -> None:

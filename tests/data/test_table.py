@@ -37,6 +37,12 @@ CSV = "id,age,grade,member,label\n1,30,A,true,0\n2,,B,false,1\n3,50,,true,0\n4,6
             r"numeric column 'x' in '.*data\.csv' holds 2 infinite values \(data rows 2, 3\): "
             r"replace them with finite values, or blank them",
         ),
+        (
+            "label,x,z\n0,1.5,a\n1,1e308,b\n0,-2e200,c\n",
+            {"target": "label"},
+            r"numeric column 'x' in '.*data\.csv' holds 2 values too large to compute with "
+            r"\(up to 1e\+308; past 1e\+150 their squares overflow\): rescale the column",
+        ),
     ],
 )
 def test_load_table_rejects_bad_input(
