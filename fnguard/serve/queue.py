@@ -510,8 +510,9 @@ def _batch_digest(frame: pd.DataFrame) -> str:
     h = hashlib.sha256(dumps(list(ordered.columns)).encode("utf-8"))
     try:
         h.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
-    except TypeError:  # unhashable cells (lists): hash their text
-        h.update(pd.util.hash_pandas_object(ordered.astype(str), index=False).to_numpy().tobytes())
+    except TypeError:  # unhashable cells (lists, bytes that are not text): hash their repr
+        as_text = ordered.map(repr)
+        h.update(pd.util.hash_pandas_object(as_text, index=False).to_numpy().tobytes())
     return h.hexdigest()
 
 
