@@ -175,10 +175,8 @@ def _choose_index(req: Requirement, tp: Any, fp: Any, tn: Any, fn: Any) -> np.nd
         with np.errstate(invalid="ignore", divide="ignore"):
             obj = np.asarray(_objective_curve(req, tp, fp, tn, fn), dtype=np.float64)
         obj = np.where(ok & np.isfinite(obj), obj, -np.inf)
-        if req.metric in ("fpr", "specificity"):
-            obj = obj[..., ::-1]  # ties to the row nearest the edge: the last
-            best = obj.shape[-1] - 1 - obj.argmax(axis=-1)
-            obj = obj[..., ::-1]
+        if req.metric in ("fpr", "specificity"):  # ties to the row nearest the edge: the last
+            best = obj.shape[-1] - 1 - obj[..., ::-1].argmax(axis=-1)
         else:
             best = obj.argmax(axis=-1)
         found = np.take_along_axis(obj, best[..., None], axis=-1)[..., 0] > -np.inf
@@ -264,11 +262,6 @@ def choose_threshold(
     >>> d.threshold, d.met, d.metrics["recall"].value
     (0.4, True, 1.0)
     """
-    if not isinstance(requirement, str | Requirement):
-        raise RequirementError(
-            f"The requirement must be text such as 'recall>=0.95' (or a Requirement). Got "
-            f"{type(requirement).__name__} {requirement!r} instead."
-        )
     req = parse_requirement(requirement)
     check_options(confidence=confidence, n_boot=n_boot, random_state=random_state)
     if np.ndim(y_score) == 2 and np.shape(y_score)[1] == 1:
@@ -565,14 +558,10 @@ def _per_group(
     n_boot: int,
     random_state: int | None,
 ) -> Decision:
-    """Mondrian guarantee: one threshold per group, and one threshold that keeps them all."""
-    if groups.shape[0] != scores.shape[0]:
-        raise DataError(
-            f"'groups' has {groups.shape[0]} rows but there are {scores.shape[0]} scores: "
-            "pass one group per row."
-        )
+    """Mondrian guarantee: one threshold per group, and one threshold that keeps them all
+    (``groups``: :func:`_group_labels`, one text label per row)."""
     per: dict[str, float] = {}
-    labels = np.asarray([str(g) for g in groups], dtype=object)
+    labels = groups
     rng = np.random.default_rng(random_state)
     replicates = []
     for g in sorted(set(labels.tolist())):

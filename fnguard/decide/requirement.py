@@ -187,8 +187,13 @@ def parse_requirement(text: str | Requirement) -> Requirement:
     """
     if isinstance(text, Requirement):
         return text
-    if not isinstance(text, str) or not text.strip():
+    if text is None or (isinstance(text, str) and not text.strip()):
         raise RequirementError(f"The requirement is empty. {GRAMMAR}")
+    if not isinstance(text, str):
+        raise RequirementError(
+            f"The requirement must be text (or a Requirement). Got {type(text).__name__} "
+            f"{text!r} instead. {GRAMMAR}"
+        )
     original = text
     s = " ".join(text.strip().split())
     label = None

@@ -319,7 +319,7 @@ def test_groups_without_a_guarantee_per_column_are_ignored_with_a_warning() -> N
         (lambda y, s: choose_threshold(y, s, "f1", random_state="a"), DataError,
          "'random_state' parameter must be None"),
         (lambda y, s: choose_threshold(y, s, 0.9), RequirementError,
-         "must be text such as 'recall>=0.95'.*Got float 0.9"),
+         r"must be text \(or a Requirement\)\. Got float 0\.9 instead\. A requirement is"),
         (lambda y, s: choose_threshold(y, s.astype("datetime64[s]"), "f1"), DataError,
          "must hold real numbers"),
         (lambda y, s: choose_threshold(y, s + 0j, "f1"), DataError, "must hold real numbers"),

@@ -236,10 +236,15 @@ def test_bad_requirements(text: str, match: str) -> None:
     assert isinstance(info.value, ValueError)
 
 
-@pytest.mark.parametrize("bad", [None, 0.95, ["recall>=0.9"]])
-def test_non_string_requirement(bad: object) -> None:
-    """Check that a requirement that is not a string raises RequirementError with the grammar."""
-    with pytest.raises(RequirementError, match="empty") as info:
+@pytest.mark.parametrize(
+    ("bad", "said"),
+    [(None, "is empty"), (0.95, "must be text .*Got float 0.95"),
+     (["recall>=0.9"], "must be text .*Got list")],
+)
+def test_non_string_requirement(bad: object, said: str) -> None:
+    """Check that a requirement that is not a string raises RequirementError saying so (a
+    number was said to be empty), with the grammar."""
+    with pytest.raises(RequirementError, match=said) as info:
         parse_requirement(bad)  # type: ignore[arg-type]
     assert EXAMPLE in str(info.value)
 
