@@ -187,10 +187,7 @@ def predict_file(
     # the columns training read as text are read as text: codes like "07" stay "07" whatever
     # else a chunk holds
     chunks = _read_chunks(source_path, int(chunk_size), text=guard.schema.text())
-    if source_path.exists() and out_path.exists() and out_path.resolve() == source_path.resolve():
-        raise OutputError(
-            f"The output '{out_path}' is the input table: choose another output path."
-        )
+    _check_output(source_path, out_path)
     prepare_dir(out_path.absolute().parent, what="folder of the output")
     collector = None if review is None else _Collector(review, label)
     ids = [] if review is None or review.id_column is None else [review.id_column]
@@ -304,15 +301,7 @@ def predict_to_queue(
     if engine is not None:
         check_guard(engine, guard)
     out_path, source_path = Path(out), Path(source)
-    if source_path.exists() and out_path.exists() and out_path.resolve() == source_path.resolve():
-        raise OutputError(
-            f"The output '{out_path}' is the input table: choose another output path."
-        )
-    if out_path.is_dir():
-        raise OutputError(
-            f"The output file '{out_path}' is an existing folder: pass a file path, or remove "
-            "the folder."
-        )
+    _check_output(source_path, out_path)
     # The predictions go to a temporary file beside 'out', renamed onto it once the cases are
     # queued: a failure while queueing (ids, the database) leaves neither behind.
     staged = out_path.with_name(f".{uuid.uuid4().hex[:12]}.{out_path.name}")
@@ -358,6 +347,17 @@ def predict_to_queue(
                  notes=list(sample.notes))
     summary["queue"] = queue
     return summary
+
+
+def _check_output(source: Path, out: Path) -> None:
+    """Refuse an output path that is the input table or an existing folder (before scoring)."""
+    if source.exists() and out.exists() and out.resolve() == source.resolve():
+        raise OutputError(f"The output '{out}' is the input table: choose another output path.")
+    if out.is_dir():
+        raise OutputError(
+            f"The output file '{out}' is an existing folder: pass a file path, or remove the "
+            "folder."
+        )
 
 
 def _existing_store(db: Any) -> Any:
