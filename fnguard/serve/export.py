@@ -17,7 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from fnguard._atomic import atomic_path
-from fnguard.errors import DataError, OutputError
+from fnguard.errors import DataError
 from fnguard.serve.auth import find_user
 from fnguard.serve.leases import VERDICTS
 from fnguard.serve.store import (
@@ -140,22 +140,16 @@ def export_labels(db: Any, out: str | os.PathLike[str], **kwargs: Any) -> dict[s
     OutputError
         When ``out`` has another suffix, or cannot be written.
     """
-    name = Path(out).name.lower()
-    if name.endswith((".parquet", ".pq")):
-        fmt = "parquet"
-    elif name.endswith((".csv", ".csv.gz")):
-        fmt = "csv"
-    else:
-        raise OutputError(
-            f"The labels file '{out}' must end in .csv, .csv.gz, .parquet or .pq (the format "
-            "follows the suffix)."
-        )
+    from fnguard.serve.predict import _output_format
+
+    fmt = _output_format(Path(out))  # the suffixes predict writes, or an OutputError
     table = reviewed_labels(db, **kwargs)
     with atomic_path(out, what="labels file") as tmp:
         if fmt == "parquet":
             table.to_parquet(tmp, index=False)
         else:
-            table.to_csv(tmp, index=False, compression="gzip" if name.endswith(".gz") else None)
+            gz = Path(out).name.lower().endswith(".gz")
+            table.to_csv(tmp, index=False, compression="gzip" if gz else None)
     counts = table["review_verdict"].value_counts().to_dict() if len(table) else {}
     return {"path": os.fspath(out), "rows": len(table),
             **{v: int(counts.get(v, 0)) for v in VERDICTS}}

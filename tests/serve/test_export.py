@@ -47,7 +47,8 @@ def test_export_holds_values_and_reviewed_label(guard, batch, lending, tmp_path)
     export_labels(engine, tmp_path / "labels.parquet")
     as_parquet = pd.read_parquet(tmp_path / "labels.parquet")
     assert as_parquet["review_case_id"].tolist() == table["review_case_id"].tolist()
-    with pytest.raises(OutputError, match=r"must end in \.csv, \.csv\.gz, \.parquet or \.pq"):
+    with pytest.raises(OutputError, match=r"unsupported extension \(\.xlsx\): end it with "
+                       r"\.parquet, \.pq, \.csv, \.csv\.gz"):
         export_labels(engine, tmp_path / "labels.xlsx")
 
 
