@@ -184,7 +184,7 @@ def _choose_index(req: Requirement, tp: Any, fp: Any, tn: Any, fn: Any) -> np.nd
     obj = _objective_curve(req, tp, fp, tn, fn)
     if req.kind == "constraint":
         value = threshold_metric(req.metric or "recall", tp, fp, tn, fn)
-        ok = value >= req.target - 1e-12 if req.op == ">=" else value <= req.target + 1e-12
+        ok = req.meets(value)
         if req.metric == "precision":
             ok &= (tp + fp) > 0  # flagging nothing has no precision to speak of
         obj = np.where(ok, obj, -np.inf)
@@ -398,7 +398,7 @@ def decide_on_curve(
         value = threshold_metric(req.metric or "recall", tp, fp, tn, fn)
         if req.metric == "precision":
             value = np.where(tp + fp > 0, value, -np.inf)
-        index = int(value.argmax() if req.op == ">=" else value.argmin())
+        index = int(value.argmax() if req.at_least else value.argmin())
         best_threshold = float(curve.thresholds[index])
         best_value = float(value[index])
         shortfall = float(abs(req.target - best_value))

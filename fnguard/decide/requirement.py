@@ -6,6 +6,7 @@
     body        := METRIC OP TARGET [("maximize" | "minimize") METRIC]
                  | "fbeta:" BETA | "f1" | "f2" | "youden" | "cost:" COSTS
     METRIC OP   := recall>= | fnr<= | fpr<= | precision>= | specificity>=
+                                            (or > and <: strict)
     guarantee   := "@" PERCENT "%"          (e.g. @95%; the target holds on new data with
                                              at least that probability)
     per         := "per" COLUMN             (the guarantee within each group of a column)
@@ -17,6 +18,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from fnguard.errors import RequirementError
 
@@ -128,13 +132,27 @@ class Requirement:
         """Whether a statistical guarantee is asked for."""
         return self.confidence is not None
 
+    @property
+    def at_least(self) -> bool:
+        """Whether the constraint bounds its metric from below (``>=`` or ``>``)."""
+        return (self.op or CONSTRAINTS.get(self.metric or "", ">="))[0] == ">"
+
+    def meets(self, value: Any) -> Any:
+        """Whether values (a number or an array) of the constrained metric meet the
+        constraint: ``>`` and ``<`` are strict, all four within ``1e-12`` of rounding."""
+        if self.kind != "constraint" or self.target is None:
+            return np.ones(np.shape(value), dtype=bool) if np.ndim(value) else True
+        t = self.target
+        return {
+            ">=": lambda v: v >= t - 1e-12,
+            ">": lambda v: v > t + 1e-12,
+            "<=": lambda v: v <= t + 1e-12,
+            "<": lambda v: v < t - 1e-12,
+        }[self.op or ">="](value)
+
     def is_met(self, value: float) -> bool:
         """Whether a value of the constrained metric meets the constraint."""
-        if self.kind != "constraint" or self.target is None:
-            return True
-        if self.op == ">=":
-            return value >= self.target - 1e-12
-        return value <= self.target + 1e-12
+        return bool(self.meets(value))
 
 
 def _num(value: float | None) -> str:
@@ -318,8 +336,8 @@ def _constraint(text: str, s: str) -> Requirement:
         raise _fail(
             text, f"{m.group(1)!r} cannot be constrained; use one of {', '.join(CONSTRAINTS)}"
         )
-    op = {"=>": ">=", "=<": "<=", ">": ">=", "<": "<="}.get(m.group(2), m.group(2))
-    if op != CONSTRAINTS[metric]:
+    op = {"=>": ">=", "=<": "<="}.get(m.group(2), m.group(2))
+    if op[0] != CONSTRAINTS[metric][0]:
         raise _fail(
             text,
             f"{metric} is bounded with {CONSTRAINTS[metric]} (a bound in the other direction "

@@ -197,13 +197,13 @@ def _requirement(guard: Guard) -> dict[str, Any]:
         }
         low = _num(record.get("low")) if isinstance(record, Mapping) else None
         high = _num(record.get("high")) if isinstance(record, Mapping) else None
-        if guard.met and req.op == ">=" and low is not None and low < req.target:
+        if guard.met and req.at_least and low is not None and low < req.target:
             out["caution"] = (
                 f"The interval of {req.metric} reaches below {req.target:g} (low end {low:.4f}): "
                 "on new data the requirement may not hold. More test positives, or a guarantee "
                 "(e.g. '@95%'), would narrow it."
             )
-        elif guard.met and req.op == "<=" and high is not None and high > req.target:
+        elif guard.met and not req.at_least and high is not None and high > req.target:
             out["caution"] = (
                 f"The interval of {req.metric} reaches above {req.target:g} (high end "
                 f"{high:.4f}): on new data the requirement may not hold."

@@ -31,7 +31,7 @@ def _ranks(req: Any, tp: Any, fp: Any, tn: Any, fn: Any) -> np.ndarray:
     if req.kind != "constraint":
         return obj
     value = threshold_metric(req.metric, tp, fp, tn, fn)
-    ok = value >= req.target - 1e-12 if req.op == ">=" else value <= req.target + 1e-12
+    ok = req.meets(value)
     return np.where(ok, obj, NOT_MET - np.abs(req.target - value))
 
 

@@ -20,6 +20,7 @@ from fnguard.metrics import summary
 
 REQUIREMENTS = [
     "recall>=0.8",
+    "recall>0.8",
     "recall>=0.5 maximize f1",
     "recall>=0.7 maximize mcc",
     "recall>=0.6 maximize balanced_accuracy",
@@ -27,6 +28,7 @@ REQUIREMENTS = [
     "fnr<=0.25",
     "fnr<=0.4 maximize specificity",
     "fpr<=0.2",
+    "fpr<0.2",
     "fpr<=0.3 maximize precision",
     "fpr<=0.25 minimize fnr",
     "specificity>=0.75",
@@ -100,7 +102,12 @@ def brute_force(y: np.ndarray, s: np.ndarray, text: str) -> tuple[float, float, 
         tp, fp, tn, fn = _counts(y, s >= t)
         if req.kind == "constraint":
             v = reference_metric(req.metric, tp, fp, tn, fn)
-            ok = v >= req.target - TOL if req.op == ">=" else v <= req.target + TOL
+            ok = {
+                ">=": v >= req.target - TOL,
+                ">": v > req.target + TOL,
+                "<=": v <= req.target + TOL,
+                "<": v < req.target - TOL,
+            }[req.op]
             if req.metric == "precision":
                 ok = ok and tp + fp > 0
             value.append(v)

@@ -82,8 +82,6 @@ def test_parse_every_form(text: str, expected: dict) -> None:
         ("TNR>=0.9", "specificity>=0.9"),
         ("Recall >= 90%", "recall>=0.9"),
         ("recall=>0.9", "recall>=0.9"),
-        ("recall>0.9", "recall>=0.9"),
-        ("fpr<0.1", "fpr<=0.1"),
         ("fpr=<0.1", "fpr<=0.1"),
         ("  recall>=0.9   maximize   precision  ", "recall>=0.9"),
         ("recall>=0.9 maximise precision", "recall>=0.9"),
@@ -116,6 +114,8 @@ def test_requirement_passes_through() -> None:
         "precision>=0.5 maximize f2",
         "specificity>=0.99 @95% per hospital",
         "recall>=0.9 minimize fpr",
+        "recall>0.9",
+        "fpr<0.1 @95%",
         "fbeta:0.5",
         "f1",
         "youden",
@@ -256,9 +256,25 @@ def test_non_string_requirement(bad: object, said: str) -> None:
         ("recall>=0.9", 0.9 - 1e-9, False),
         ("fpr<=0.1", 0.1, True),
         ("fpr<=0.1", 0.11, False),
+        ("recall>0.9", 0.9, False),
+        ("recall>0.9", 0.9 + 1e-9, True),
+        ("fpr<0.1", 0.1, False),
+        ("fpr<0.1", 0.1 - 1e-9, True),
         ("f1", 0.0, True),
     ],
 )
 def test_is_met(text: str, value: float, met: bool) -> None:
     """Check that is_met applies the bound in its direction, and that objectives always meet."""
     assert parse_requirement(text).is_met(value) is met
+
+
+@pytest.mark.parametrize(
+    ("strict", "loose"), [("recall>0.9", "recall>=0.9"), ("fpr<0.1", "fpr<=0.1")]
+)
+def test_strict_bounds_are_kept(strict: str, loose: str) -> None:
+    """Check that '>' and '<' stay strict: a different requirement, which a value exactly at
+    the target does not meet, while the loose bound does."""
+    s, lo = parse_requirement(strict), parse_requirement(loose)
+    assert s != lo and s.op == strict[len(s.metric)]
+    assert s.at_least == lo.at_least
+    assert not s.is_met(s.target) and lo.is_met(lo.target)
