@@ -57,6 +57,10 @@ class Decision:
     group_thresholds : dict or None
         For a guarantee ``per COLUMN``: the threshold of each group (Mondrian); ``threshold``
         is then the single threshold that keeps every group's guarantee.
+    approximate : bool
+        For a guarantee: True when the calibration scores came from other models than the one
+        that will be used (fold models of a cross-validation, or a model refitted after), so
+        the guarantee holds only approximately.
     """
 
     requirement: Requirement
@@ -74,6 +78,7 @@ class Decision:
     allowed: int | None = None
     group_thresholds: dict[str, float] | None = None
     notes: list[str] = field(default_factory=list)
+    approximate: bool = False
 
     def describe(self) -> str:
         """One sentence: the threshold, whether it meets the requirement, what it costs."""
@@ -99,10 +104,11 @@ class Decision:
         ]
         if r.kind == "cost":
             parts.append(f"expected cost {self.objective:.4g} per row")
+        how = "approximately guaranteed" if self.approximate else "guaranteed"
         if r.guaranteed and self.allowed is not None:
-            parts.append(f"guaranteed at {r.confidence:.0%} (allows {self.allowed} on calibration)")
+            parts.append(f"{how} at {r.confidence:.0%} (allows {self.allowed} on calibration)")
         elif r.guaranteed:
-            parts.append(f"guaranteed at {r.confidence:.0%} in every group of {r.per}")
+            parts.append(f"{how} at {r.confidence:.0%} in every group of {r.per}")
         return f"{head} meets it ({', '.join(parts)})."
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,6 +136,7 @@ class Decision:
             ),
             "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
             "notes": list(self.notes),
+            "approximate": self.approximate,
         }
 
 

@@ -449,6 +449,7 @@ class ThresholdTuner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             random_state=int(seed),
         )
         if req.guaranteed and splits != "prefit" and (len(splits) > 1 or self.refit):
+            decision.approximate = True
             decision.notes.append(
                 f"The guarantee was computed on held-out scores of {len(splits)} fold "
                 "model(s), not of estimator_: it holds approximately. For an exact "

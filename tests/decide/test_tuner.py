@@ -229,6 +229,7 @@ def test_holdout_refit_false_uses_the_fold_model() -> None:
     np.testing.assert_allclose(refitted.coef_, tuner.estimator_.coef_)
     assert tuner.decision_.met and tuner.decision_.allowed is not None
     assert not tuner.decision_.notes  # exact: estimator_ scored the calibration rows
+    assert not tuner.decision_.approximate and "approximately" not in tuner.decision_.describe()
 
 
 def test_kfold_guarantee_is_noted_approximate(small: tuple[np.ndarray, np.ndarray]) -> None:
@@ -238,6 +239,8 @@ def test_kfold_guarantee_is_noted_approximate(small: tuple[np.ndarray, np.ndarra
     tuner.fit(X, y)
     assert tuner.decision_.allowed is not None
     assert any("approximately" in note for note in tuner.decision_.notes)
+    assert tuner.decision_.approximate and tuner.decision_.to_dict()["approximate"]
+    assert "approximately guaranteed at 80%" in tuner.decision_.describe()
 
 
 def test_parallel_folds_match_serial(small: tuple[np.ndarray, np.ndarray]) -> None:
