@@ -326,7 +326,25 @@ def _group_labels(groups: Any, n: int) -> np.ndarray:
             f"{int(np.flatnonzero(missing)[0])}): fill them with a group of their own, e.g. "
             "'unknown', or drop those rows."
         )
-    return np.asarray([str(g) for g in values], dtype=object)
+    labels = np.asarray([_group_text(g) for g in values], dtype=object)
+    seen: dict[str, Any] = {}
+    for g, text in zip(values, labels, strict=True):
+        other = seen.setdefault(text, g)
+        if isinstance(other, str) != isinstance(g, str):
+            raise DataError(
+                f"'groups' holds both {other!r} and {g!r}, which would be one group "
+                f"'{text}': give the groups one type (all text or all numbers)."
+            )
+    return labels
+
+
+def _group_text(value: Any) -> str:
+    """A group's text: a whole float as its integer (1.0 and 1 are one group, as in pandas)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def one_vs_rest(

@@ -246,6 +246,18 @@ def test_guarantee_decision_fields() -> None:
     assert "guaranteed at 95%" in d.describe()
 
 
+def test_whole_float_groups_are_their_integers() -> None:
+    """Check that groups 1.0 and 1 are one group, named '1' (as pandas compares them)."""
+    rng = np.random.default_rng(3)
+    y = rng.random(600) < 0.5
+    s = rng.random(600) * 0.5 + 0.5 * y
+    ints = np.repeat([1, 2], 300)
+    floats = [1.0 if g == 1 else 2 for g in ints]
+    a = choose_threshold(y, s, "recall>=0.8 @80% per g", groups=ints, n_boot=0)
+    b = choose_threshold(y, s, "recall>=0.8 @80% per g", groups=floats, n_boot=0)
+    assert a.group_thresholds == b.group_thresholds and set(a.group_thresholds) == {"1", "2"}
+
+
 def test_per_group_threshold_is_min_of_groups() -> None:
     """Check that per-group recall guarantees give group thresholds and their minimum."""
     rng = np.random.default_rng(5)
@@ -291,6 +303,8 @@ def _kw(**kw: object) -> dict:
          DataError, r"'groups' holds 1 missing value\(s\) \(first at row 1\)"),
         (_kw(requirement="recall>=0.9 @90% per site", groups=[["a"], ["a"], ["b"], ["b"]]),
          DataError, "'groups' must be one-dimensional"),
+        (_kw(requirement="recall>=0.9 @90% per site", groups=[1, "1", 2, 2]),
+         DataError, "'groups' holds both 1 and '1', which would be one group '1'"),
     ],
 )
 def test_bad_inputs(kwargs: dict, error: type, match: str) -> None:
