@@ -91,6 +91,8 @@ def serve(
     loaded = load(guard)
     web = create_app(db, loaded, reviews_per_case=reviews_per_case,
                      lease_seconds=60.0 * lease_minutes)
+    sock = _bind(host, port)
+    port = sock.getsockname()[1]  # the port the system chose for --port 0
     console = Console(highlight=False)
     shown = f"[{host}]" if ":" in host else host
     console.print(f"Review app on [bold]http://{shown}:{port}/[/] (Ctrl-C stops it).")
@@ -100,16 +102,48 @@ def serve(
             "behind HTTPS before reviewers sign in over a network."
         )
     sys.stdout.flush()
+    # proxy_headers=False: a client's X-Forwarded-For is not taken as its address (the login
+    # limits count failures per address)
+    config = uvicorn.Config(web, log_level="warning", access_log=False, proxy_headers=False)
+    with sock:
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def _bind(host: str, port: int) -> Any:
+    """A TCP socket bound to ``host:port``, or a :class:`StoreError` saying why it cannot be:
+    a host that does not resolve or is not this machine's, a port in use or privileged."""
+    import errno
+    import socket
+
+    from fnguard.serve.store import StoreError
+
     try:
-        # proxy_headers=False: a client's X-Forwarded-For is not taken as its address (the
-        # login limits count failures per address)
-        uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False,
-                    proxy_headers=False)
-    except SystemExit as exc:  # uvicorn exits when the port is taken
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as exc:
         raise StoreError(
-            f"The review app cannot listen on {host}:{port} (is the port in use?): choose "
-            "another with --port."
-        ) from exc
+            f"--host {host!r} is not an address nor a name this machine resolves "
+            f"({getattr(exc, 'strerror', None) or exc}): use 127.0.0.1 (this machine only) "
+            "or 0.0.0.0 (every network)."
+        ) from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        why = {
+            errno.EADDRINUSE: f"port {port} is in use: choose another with --port (0 lets "
+            "the system choose a free one)",
+            errno.EACCES: f"port {port} needs administrator rights: choose one above 1023 "
+            "with --port",
+            errno.EADDRNOTAVAIL: f"{host} is not an address of this machine: use 127.0.0.1 "
+            "(this machine only) or 0.0.0.0 (every network) with --host",
+        }.get(exc.errno or 0, f"{exc.strerror or exc}")
+        raise StoreError(f"The review app cannot listen on {host}:{port}: {why}.") from None
+    sock.listen(2048)  # connections wait from now on, while the app starts (uvicorn's backlog)
+    return sock
 
 
 @review_app.command()

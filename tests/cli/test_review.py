@@ -136,3 +136,58 @@ def test_serve_refuses_other_schema_and_missing_db(setup, tmp_path, capsys):
     code = main(["review", "serve", str(folder / "guard"), "--db", str(tmp_path / "no.sqlite")])
     err = " ".join(capsys.readouterr().err.split())
     assert code == 2 and "does not exist" in err and "add-user" in err
+
+
+def test_serve_says_why_it_cannot_listen(setup, capsys):
+    """Check that a port in use and a host that is not an address get their own reasons,
+    exit 2, before anything is served."""
+    import socket
+
+    folder, db = setup
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["review", "serve", str(folder / "guard"), "--db", str(db), "--port",
+                     str(port)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and f"port {port} is in use" in err and "--port (0" in err
+    code = main(["review", "serve", str(folder / "guard"), "--db", str(db), "--host",
+                 "no-such-host.invalid"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "'no-such-host.invalid' is not an address" in err
+    assert "in use" not in err
+    code = main(["review", "serve", str(folder / "guard"), "--db", str(db), "--host",
+                 "203.0.113.7"])  # TEST-NET-3: never this machine's
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "203.0.113.7 is not an address of this machine" in err
+
+
+def test_serve_on_port_zero_prints_the_port_it_listens_on(setup):
+    """Check that --port 0 serves on a free port and prints that port, not 0."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    folder, db = setup
+    code = "import sys; from fnguard.cli import entry; sys.argv[0] = 'fnguard'; entry()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "review", "serve", str(folder / "guard"), "--db", str(db),
+         "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert found and found.group(1) != "0", line
+        assert httpx.get(f"{found.group(0)}login", timeout=30).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
