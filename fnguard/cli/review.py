@@ -76,6 +76,11 @@ def serve(
         float, typer.Option("--lease-minutes", min=0.1,
                             help="How long a case stays reserved for its reviewer.")
     ] = 15.0,
+    secure_cookies: Annotated[
+        bool, typer.Option("--secure-cookies",
+                           help="Mark the sign-in cookies Secure: browsers send them over "
+                                "HTTPS only (serve behind an HTTPS proxy).")
+    ] = False,
 ) -> None:
     """Serve the review web app (until Ctrl-C)."""
     from fnguard.guard import load
@@ -90,7 +95,7 @@ def serve(
         ) from None
     loaded = load(guard)
     web = create_app(db, loaded, reviews_per_case=reviews_per_case,
-                     lease_seconds=60.0 * lease_minutes)
+                     lease_seconds=60.0 * lease_minutes, secure_cookies=secure_cookies)
     sock = _bind(host, port)
     port = sock.getsockname()[1]  # the port the system chose for --port 0
     console = Console(highlight=False)
@@ -99,7 +104,7 @@ def serve(
     if host not in LOOPBACK:
         console.print(
             f"[yellow]note:[/] listening on {_esc(host)}: other machines can reach it. Put it "
-            "behind HTTPS before reviewers sign in over a network."
+            "behind HTTPS (with --secure-cookies) before reviewers sign in over a network."
         )
     sys.stdout.flush()
     # proxy_headers=False: a client's X-Forwarded-For is not taken as its address (the login

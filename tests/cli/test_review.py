@@ -163,8 +163,10 @@ def test_serve_says_why_it_cannot_listen(setup, capsys):
     assert code == 2 and "203.0.113.7 is not an address of this machine" in err
 
 
-def test_serve_on_port_zero_prints_the_port_it_listens_on(setup):
-    """Check that --port 0 serves on a free port and prints that port, not 0."""
+@pytest.mark.parametrize("secure", [False, True])
+def test_serve_on_port_zero_prints_the_port_it_listens_on(setup, secure):
+    """Check that --port 0 serves on a free port and prints that port, not 0; and that
+    --secure-cookies marks the sign-in cookie Secure."""
     import re
     import signal
     import subprocess
@@ -176,14 +178,17 @@ def test_serve_on_port_zero_prints_the_port_it_listens_on(setup):
     code = "import sys; from fnguard.cli import entry; sys.argv[0] = 'fnguard'; entry()"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "review", "serve", str(folder / "guard"), "--db", str(db),
-         "--port", "0"],
+         "--port", "0", *(["--secure-cookies"] if secure else [])],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
         line = proc.stdout.readline()
         found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         assert found and found.group(1) != "0", line
-        assert httpx.get(f"{found.group(0)}login", timeout=30).status_code == 200
+        page = httpx.get(f"{found.group(0)}login", timeout=30)
+        assert page.status_code == 200
+        cookies = page.headers.get_list("set-cookie")
+        assert cookies and all(("; secure" in c.lower()) is secure for c in cookies), cookies
     finally:
         proc.send_signal(signal.SIGINT)
         try:
