@@ -62,9 +62,11 @@ class TabularJitter(BaseOverSampler):
     negatives. (imbalanced-learn's ``RandomOverSampler(shrinkage=...)`` scales the same way.)
 
     Other columns (strings, categories, booleans, dates) are copied from the source row.
-    Integer columns are jittered, then rounded and kept in their dtype, so a count stays a
-    count; a column whose class spread is tiny (a 0/1 flag) thus mostly keeps its value.
-    Floats are not clipped to the observed range. Missing values stay missing.
+    Integer columns are jittered, then rounded stochastically (up with the chance of the
+    fraction) and kept in their dtype, so a count stays a count and small noise still moves
+    some counts to a neighbouring value; a column whose class spread is tiny (a 0/1 flag)
+    mostly keeps its value. Floats are not clipped to the observed range. Missing values
+    stay missing; infinite values stay infinite and do not count in the spread.
 
     Parameters
     ----------
@@ -188,17 +190,32 @@ class TabularJitter(BaseOverSampler):
         else:
             values = np.asarray(X[:, columns], dtype=float)
 
+        if is_frame:
+            kinds = [X.dtypes.iloc[j] for j in columns]
+        elif X.dtype == object:
+            kinds = list(pd.DataFrame(X[:, columns]).infer_objects().dtypes)
+        else:
+            kinds = [X.dtype] * len(columns)
+        integer = np.asarray([pd.api.types.is_integer_dtype(k) for k in kinds], dtype=bool)
         self.scale_ = {}
         new_X, new_y, sources = [], [], [np.arange(X.shape[0])]
         for klass, n_samples in self.sampling_strategy_.items():
             members = np.flatnonzero(y == klass)
+            own = values[members]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all missing: no spread
-                spread = np.nan_to_num(np.nanstd(values[members], axis=0))
+                # the spread of the finite values: an infinite one would give no noise at all
+                spread = np.nan_to_num(np.nanstd(np.where(np.isinf(own), np.nan, own), axis=0))
             self.scale_[klass] = self.noise * spread
             source = rng.choice(members, size=n_samples, replace=True)
             noise = rng.standard_normal((n_samples, len(columns))) * self.scale_[klass]
             jittered = values[source] + noise
+            if integer.any() and self.noise > 0:
+                # stochastic rounding: a count moves to a neighbouring count with the chance
+                # the noise gives it, instead of rounding back to itself when the noise is
+                # small (the mean is kept; no noise keeps the count)
+                part = jittered[:, integer]
+                jittered[:, integer] = np.floor(part + rng.random_sample(part.shape))
             if is_frame:
                 rows = X.iloc[source].reset_index(drop=True)
                 for k, j in enumerate(columns):
@@ -481,18 +498,22 @@ class ImageAugmenter(BaseOverSampler):
 
 
 def _jitter_space(trial: Any) -> dict[str, Any]:
+    from fnguard.levers.samplers import _ratio  # above the data's own ratio, as the samplers
+
     return {
         "noise": trial.suggest_float("jitter.noise", 0.01, 0.3, log=True),
-        "sampling_strategy": trial.suggest_float("jitter.sampling_strategy", 0.1, 1.0),
+        "sampling_strategy": _ratio(trial, "jitter"),
     }
 
 
 def _image_space(trial: Any) -> dict[str, Any]:
+    from fnguard.levers.samplers import _ratio
+
     return {
         "rotation": trial.suggest_float("image-augment.rotation", 0.0, 30.0),
         "noise": trial.suggest_float("image-augment.noise", 0.0, 0.1),
         "occlusion": trial.suggest_float("image-augment.occlusion", 0.0, 0.3),
-        "sampling_strategy": trial.suggest_float("image-augment.sampling_strategy", 0.1, 1.0),
+        "sampling_strategy": _ratio(trial, "image-augment"),
     }
 
 

@@ -46,7 +46,10 @@ def build(
        one-hot) instead of being steps of their own; without a schema they are plain steps on
        every column.
     2. The other transformers (kind ``"transformer"``), in the order given.
-    3. The samplers (kind ``"sampler"``), in the order given; they run in ``fit`` only.
+    3. The samplers (kind ``"sampler"``), in the order given; they run in ``fit`` only. With a
+       schema, the augmentation samplers (``jitter``, ``image-augment``) come first, before
+       the feature step: they change the raw values (numbers before scaling, categories
+       copied, pixels before scaling).
     4. Exactly one classifier (kind ``"classifier"``); ``"logistic"`` when none is named.
 
     When the schema has categorical columns, ``"smote"`` is replaced by ``"smote-nc"``
@@ -138,6 +141,17 @@ def build(
     explicit: dict[str, bool] = {}  # step name -> whether random_state was given by the user
     deferred: tuple[str, Any] | None = None
     if schema is not None:
+        # augmentation works on the raw columns: jitter numbers before they are scaled (and
+        # copy categories, never one-hot columns), transform pixels before they are scaled
+        raw = [n for n in sampler_names if registry[n].family == "augmentation"]
+        for name in raw:
+            steps.append((name, _make(name, params.get(name, {}), random_state)))
+        if raw:
+            notes.append(
+                f"The augmentation levers {raw} run first, on the raw columns, before the "
+                "feature step scales and encodes them."
+            )
+        sampler_names = [n for n in sampler_names if n not in raw]
         feature_step, transformers, samplers, deferred = _schema_steps(
             schema, transformers, sampler_names, params, random_state, notes
         )

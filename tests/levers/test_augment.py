@@ -322,3 +322,42 @@ def test_levers_registered():
     params = jitter.space(trial)
     assert 0.01 <= params["noise"] <= 0.3 and 0.1 <= params["sampling_strategy"] <= 1.0
     assert isinstance(image.make(**image.space(trial)), ImageAugmenter)
+
+
+@pytest.mark.parametrize("name", ["jitter", "image-augment"])
+def test_search_asks_for_more_than_the_data_ratio(name):
+    """Check that the searched ratio starts above the data's own (imbalanced-learn refuses a
+    ratio that would remove minority rows: every such trial failed)."""
+    optuna = pytest.importorskip("optuna")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(30):
+        trial = study.ask()
+        trial.class_ratio = 0.59  # what the search's trials carry
+        assert registry[name].space(trial)["sampling_strategy"] >= 0.59 * 1.1 - 1e-12
+
+
+def test_jitter_moves_small_counts_and_keeps_their_mean():
+    """Check that a count with a small spread still moves at the default noise (stochastic
+    rounding: rounding to nearest gave back the source every time) and keeps its mean."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"count": rng.integers(0, 10, 400)})
+    y = np.r_[np.zeros(300, int), np.ones(100, int)]
+    sampler = TabularJitter(random_state=0, sampling_strategy=1.0)
+    X_res, _ = sampler.fit_resample(X, y)
+    source = X["count"].to_numpy()[sampler.sample_indices_[400:]]
+    new = X_res["count"].to_numpy()[400:]
+    assert X_res["count"].dtype == np.int64
+    moved = new != source
+    assert 0.02 < moved.mean() < 0.5
+    assert abs((new - source).mean()) < 0.05
+
+
+def test_jitter_spread_ignores_infinite_values():
+    """Check that one infinite value does not turn the noise of its column off."""
+    X = pd.DataFrame({"a": np.r_[np.arange(90.0), np.arange(9.0), np.inf]})
+    y = np.r_[np.zeros(90, int), np.ones(10, int)]
+    sampler = TabularJitter(noise=0.5, random_state=0)
+    X_res, _ = sampler.fit_resample(X, y)
+    assert sampler.scale_[1][0] == pytest.approx(0.5 * np.arange(9.0).std())
+    finite = np.isfinite(X_res["a"].to_numpy()[100:])
+    assert finite.any() and not np.isin(X_res["a"].to_numpy()[100:][finite], X["a"]).all()

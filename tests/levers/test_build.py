@@ -162,3 +162,34 @@ def test_review_lever_places_a_band() -> None:
         [0, 0, 1, 1, 0, 1, 0, 0], [0.1, 0.2, 0.3, 0.9, 0.4, 0.8, 0.7, 0.05]
     )
     assert isinstance(band, ReviewBand) and band.n_review == 2 and band.lower == 0.3
+
+
+def test_jitter_runs_on_raw_columns_before_the_feature_step() -> None:
+    """Check that jitter comes before the feature step, so that the one-hot columns of its
+    synthetic rows stay 0/1 (it blurred them when it ran on encoded columns)."""
+    data = load_lending_club()
+    pipe = build(["jitter", "smote", "logistic"], schema=data.schema, correct_prior=False)
+    names = [name for name, _ in pipe.steps]
+    assert names.index("jitter") < names.index("features") < names.index("smote-nc")
+    assert any("run first, on the raw columns" in note for note in pipe.fnguard_notes_)
+    jitter = pipe.named_steps["jitter"]
+    X = data.X.iloc[:3000]
+    X_res, _ = jitter.fit_resample(X, data.y[:3000])
+    jittered = set(X.columns[jitter.numeric_columns_])
+    assert jittered <= {c.name for c in data.schema.columns if c.kind == "numeric"}
+    onehot = build(["jitter", "logistic"], schema=data.schema).named_steps["features"]
+    encoded = onehot.fit(X).transform(X_res.iloc[len(X):])
+    names_out = onehot.get_feature_names_out()
+    binary = [i for i, n in enumerate(names_out) if n.startswith("categorical__")]
+    assert binary and np.isin(encoded[:, binary], [0.0, 1.0]).all()
+
+
+def test_image_augment_sees_raw_pixels() -> None:
+    """Check that image augmentation works on the raw pixel values (0..16 on digits), not
+    on standardised ones."""
+    from fnguard.data.datasets import load_digits
+
+    data = load_digits()
+    pipe = build(["image-augment", "logistic"], schema=data.schema).fit(data.X, data.y)
+    assert [name for name, _ in pipe.steps][:2] == ["image-augment", "features"]
+    assert pipe.named_steps["image-augment"].value_range_ == (0.0, 16.0)
