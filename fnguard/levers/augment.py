@@ -382,6 +382,12 @@ class ImageAugmenter(BaseOverSampler):
             isinstance(dtype, pd.SparseDtype) for dtype in X.dtypes
         ):
             X = X.sparse.to_dense()  # imbalanced-learn gives the sparse dtypes back
+        if getattr(X, "ndim", 2) > 2 and not isinstance(X, pd.DataFrame):
+            shape = tuple(np.shape(X))
+            raise DataError(
+                f"ImageAugmenter takes one flattened image per row; X has shape {shape}. "
+                f"Pass X.reshape(len(X), -1) with image_shape={shape[1:]}."
+            )
         X, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=False, dtype="numeric")
         return X, y, binarize_y
 
@@ -417,11 +423,11 @@ class ImageAugmenter(BaseOverSampler):
             if (
                 len(scale) != 2
                 or not all(isinstance(s, numbers.Real) for s in scale)
-                or not 0 < scale[0] <= scale[1]
+                or not 0 < scale[0] <= scale[1] <= 10
             ):
                 raise LeverError(
                     "The 'scale' parameter of ImageAugmenter must be (low, high) with "
-                    f"0 < low <= high, or None. Got {self.scale!r} instead."
+                    f"0 < low <= high <= 10, or None. Got {self.scale!r} instead."
                 )
         if self.value_range is None:
             self.value_range_ = (float(np.min(X)), float(np.max(X)))
@@ -430,11 +436,20 @@ class ImageAugmenter(BaseOverSampler):
             if (
                 len(bounds) != 2
                 or not all(isinstance(b, numbers.Real) for b in bounds)
+                or not np.all(np.isfinite(np.asarray(bounds, dtype=float)))
                 or not bounds[0] < bounds[1]
             ):
                 raise LeverError(
-                    "The 'value_range' parameter of ImageAugmenter must be (low, high) with "
-                    f"low < high, or None. Got {self.value_range!r} instead."
+                    "The 'value_range' parameter of ImageAugmenter must be (low, high), finite, "
+                    f"with low < high, or None. Got {self.value_range!r} instead."
+                )
+            low, high = float(np.min(X)), float(np.max(X))
+            if low < bounds[0] or high > bounds[1]:
+                raise DataError(
+                    f"value_range={tuple(bounds)!r} does not hold the pixels of X, which run "
+                    f"from {low:g} to {high:g}: every synthetic image would be clipped to it. "
+                    "Give the range of the pixel values (e.g. (0, 255) or (0, 1)), or None to "
+                    "take it from X."
                 )
             self.value_range_ = (float(bounds[0]), float(bounds[1]))
 
