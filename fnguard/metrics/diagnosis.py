@@ -325,4 +325,5 @@ def diagnose_table(scored: ScoredTable, **options: Any) -> Diagnosis:
         **options,
     )
     d.positive, d.negative = scored.positive, scored.negative
+    d.findings = find(d)  # they name the labels
     return d

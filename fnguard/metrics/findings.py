@@ -44,7 +44,7 @@ class Finding:
 
 def saturated_scores(d: Diagnosis) -> Finding | None:
     """FNG001: scores piled up at 0 and 1, so the threshold cannot trade alarms for misses."""
-    if not d.saturation.saturated:
+    if not d.saturation.saturated or d.metrics["fn"].value == 0:  # no miss to catch
         return None
     return Finding("FNG001", "warning", "Saturated scores", d.saturation.message)
 
@@ -140,8 +140,27 @@ def threshold_misses(d: Diagnosis) -> Finding | None:
     )
 
 
+def reversed_ranking(d: Diagnosis) -> Finding | None:
+    """FNG007: the scores rank negatives above positives (ROC-AUC significantly below 0.5):
+    most often the score of the other class, or the other class taken as positive."""
+    auc = d.metrics["roc_auc"]
+    if not auc.high < 0.5:
+        return None
+    negative = f" ({d.negative!r})" if d.negative is not None else ""
+    return Finding(
+        "FNG007",
+        "warning",
+        "The scores rank the wrong way",
+        f"ROC-AUC is {auc.value:.2f} [{auc.low:.2f}, {auc.high:.2f}], well below 0.5: the "
+        f"scores are higher for the negatives than for the positives ({d.positive!r}). The "
+        f"score is probably that of the other class{negative}: pass the other class as the "
+        "positive label (--positive), or use 1 - score (the negated score for margins).",
+    )
+
+
 #: Every check, in the order findings are listed.
 CHECKS = (
+    reversed_ranking,
     threshold_misses,
     saturated_scores,
     high_fnr_slices,

@@ -86,7 +86,29 @@ def test_fng006_threshold_too_high() -> None:
     assert "FNG006" not in _codes(*_good())
 
 
-@pytest.mark.parametrize("code", ["FNG001", "FNG002", "FNG003", "FNG004", "FNG005", "FNG006"])
+def test_fng007_scores_of_the_other_class() -> None:
+    """Check that FNG007 fires on the score of the other class (1 - score), names both
+    labels, and stays quiet on good scores and on scores without signal."""
+    y, s = _good()
+    d = diagnose(y, 1 - s, n_boot=50)
+    f = next(f for f in d.findings if f.code == "FNG007")
+    assert "other class (0)" in f.message and "positives (1)" in f.message
+    assert d.findings[0].code == "FNG007"  # listed first: the other findings follow from it
+    assert "FNG007" not in _codes(y, s)
+    rng = np.random.default_rng(12345)  # not _good's stream: unrelated to the labels
+    assert "FNG007" not in _codes(y, rng.random(len(y)))
+
+
+def test_fng001_quiet_without_misses() -> None:
+    """Check that saturated scores that miss nothing raise no finding (nothing at stake)."""
+    y = np.r_[np.ones(50, int), np.zeros(350, int)]
+    s = np.where(y == 1, 1.0, 2.7e-15)
+    assert "FNG001" not in _codes(y, s)
+
+
+@pytest.mark.parametrize(
+    "code", ["FNG001", "FNG002", "FNG003", "FNG004", "FNG005", "FNG006", "FNG007"]
+)
 def test_codes_are_stable(code: str) -> None:
     """Check that every documented code has a check."""
     from fnguard.metrics.findings import CHECKS
