@@ -77,19 +77,39 @@ def _levels(col: pd.Series, n_bins: int, max_levels: int) -> tuple[pd.Series, st
     if distinct.size < 2:
         return None
     if distinct.size <= n_bins:
-        labels = values.map(lambda v: MISSING if v != v else f"{v:g}")
+        text = dict(zip(distinct, _texts(distinct), strict=True))
+        labels = values.map(lambda v: MISSING if v != v else text[v])
         return labels.astype(object), "numeric"
-    edges = np.unique(np.quantile(values.dropna().to_numpy(), np.linspace(0, 1, n_bins + 1)))
-    for digits in (4, 6, 10, 17):
-        names = [
-            f"{'[' if i == 0 else '('}{lo:.{digits}g}, {hi:.{digits}g}]"
-            for i, (lo, hi) in enumerate(itertools.pairwise(edges))
-        ]
-        if len(set(names)) == len(names):
-            break
+    finite = values[np.isfinite(values)].to_numpy()
+    if finite.size == 0:
+        return None
+    edges = np.unique(np.quantile(finite, np.linspace(0, 1, n_bins + 1)))
+    if edges.size < 2:  # one finite value, and infinite ones: slice by value
+        text = dict(zip(distinct, _texts(distinct), strict=True))
+        return values.map(lambda v: MISSING if v != v else text[v]).astype(object), "numeric"
+    shown = _texts(edges)
+    # infinite values fall in the end bins, whose labels then reach them
+    if (values == -np.inf).any():
+        shown[0] = "-inf"
+    if (values == np.inf).any():
+        shown[-1] = "inf"
+    pairs = enumerate(itertools.pairwise(shown))
+    names = [f"{'[' if i == 0 else '('}{lo}, {hi}]" for i, (lo, hi) in pairs]
     codes = np.clip(np.searchsorted(edges, values.to_numpy(), side="left") - 1, 0, len(names) - 1)
     labels = pd.Series(np.asarray(names, dtype=object)[codes], index=values.index)
     return labels.where(values.notna(), MISSING).astype(object), "numeric"
+
+
+def _texts(numbers: np.ndarray) -> list[str]:
+    """Shortest texts that tell the distinct numbers apart: whole numbers as integers
+    (1000001, not 1e+06), others with the fewest significant digits that keep them apart."""
+    if all(np.isfinite(v) and float(v).is_integer() and abs(v) < 2**53 for v in numbers):
+        return [str(int(v)) for v in numbers]
+    for digits in (4, 6, 10, 17):
+        texts = [f"{v:.{digits}g}" for v in numbers]
+        if len(set(texts)) == len(texts):
+            return texts
+    return texts
 
 
 def fnr_by_slice(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from fnguard.metrics.slices import MISSING, fnr_by_slice
 
@@ -56,3 +57,35 @@ def test_no_positives_or_features() -> None:
     X = pd.DataFrame({"a": [1, 2, 3]})
     assert fnr_by_slice(np.zeros(3, bool), np.zeros(3, bool), X) == []
     assert fnr_by_slice(np.ones(3, bool), np.zeros(3, bool), X.iloc[:, :0]) == []
+
+
+def test_codes_that_differ_past_four_digits_are_their_own_slices() -> None:
+    """Check that the codes 1000001, 1000002, 1000003 are three slices named by the codes
+    (all three were one slice '1e+06'), and that the planted one is flagged."""
+    rng = np.random.default_rng(0)
+    code = np.repeat([1000001, 1000002, 1000003], 1000)
+    y = rng.random(code.size) < 0.3
+    pred = y & ((code != 1000002) & (rng.random(code.size) < 0.9))
+    slices = fnr_by_slice(y, pred, pd.DataFrame({"code": code}))
+    assert {s.level for s in slices} == {"1000001", "1000002", "1000003"}
+    assert [s.level for s in slices if s.flagged] == ["1000002"]
+
+
+def test_infinite_values_fall_in_end_bins_named_to_reach_them() -> None:
+    """Check that +-inf in a numeric feature give finite bin edges, the end bins reaching
+    -inf and inf (the quantiles were NaN, and the bins mislabelled), and that a slice of the
+    misses among the lowest values is named by its real range."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=2000)
+    x[:5], x[5:10] = -np.inf, np.inf
+    y = rng.random(2000) < 0.3
+    pred = y & (x > np.quantile(x[np.isfinite(x)], 0.2))
+    slices = fnr_by_slice(y, pred, pd.DataFrame({"x": x}))
+    levels = [s.level for s in slices]
+    assert sum(lv.startswith("[-inf, ") for lv in levels) == 1
+    assert sum(lv.endswith(", inf]") for lv in levels) == 1
+    assert not any("nan" in level for level in levels)
+    flagged = [s.level for s in slices if s.flagged]
+    assert flagged and flagged[0].startswith("[-inf, ")
+    hi = float(flagged[0].split(", ")[1].rstrip("]"))
+    assert hi == pytest.approx(np.quantile(x[np.isfinite(x)], 0.2), rel=1e-3)
