@@ -384,6 +384,9 @@ def _diagnose_table(
                 "--review-db puts suspected label errors in a Guard's review queue: pass the "
                 "Guard folder with --model, and keep --explain."
             )
+        from fnguard.serve.store import check_store
+
+        check_store(review_db)  # before the work and the report: nothing half-written
     exp = None
     with console.status("Scoring the table...", spinner="dots") as status:
         if explain_misses:

@@ -268,15 +268,7 @@ def open_store(db: str | os.PathLike[str] | Engine, *, create: bool = False) -> 
     if path is not None and not path.exists():
         if not create:
             raise StoreError(f"The review database '{path}' does not exist: {HOW_TO_CREATE}.")
-        if not path.parent.is_dir():
-            raise StoreError(
-                f"The review database '{path}' cannot be created: its folder does not exist."
-            )
-        if not os.access(path.parent, os.W_OK | os.X_OK):
-            raise StoreError(
-                f"The review database '{path}' cannot be created: its folder cannot be written "
-                "to. Choose a folder you can write to."
-            )
+        _check_creatable(path)
     kwargs: dict[str, Any] = {}
     if url.get_backend_name() == "sqlite":
         if path is None:  # one shared in-memory database for every thread
@@ -300,6 +292,38 @@ def open_store(db: str | os.PathLike[str] | Engine, *, create: bool = False) -> 
         engine.dispose()
         raise
     return engine
+
+
+def _check_creatable(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise StoreError(
+            f"The review database '{path}' cannot be created: its folder does not exist."
+        )
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"The review database '{path}' cannot be created: its folder cannot be written "
+            "to. Choose a folder you can write to."
+        )
+
+
+def check_store(db: str | os.PathLike[str] | Engine) -> None:
+    """Check, before long work, that ``open_store(db, create=True)`` will succeed: an
+    existing database is opened and checked; a SQLite file that does not exist yet is not
+    created (its folder is checked); another server's database is opened and set up.
+
+    Raises
+    ------
+    StoreError
+        As :func:`open_store` would.
+    """
+    if isinstance(db, Engine):
+        return
+    url = sa.make_url(database_url(db))
+    path = _sqlite_file(url)
+    if path is not None and not path.exists():
+        _check_creatable(path)
+        return
+    open_store(db, create=url.get_backend_name() != "sqlite" or path is None).dispose()
 
 
 def _check_or_create(engine: Engine, *, create: bool, where: str) -> None:

@@ -153,6 +153,14 @@ def _bad_cases(tmp: Path, table_csv: Path) -> dict[str, tuple[list[str], str]]:
     pd.DataFrame({"x": range(10), "y": [1] + [0] * 9}).to_csv(small, index=False)
     t = str(table_csv)
     head = ["--target", "y", "--positive", "bad"]
+    from fnguard.data import load_table
+    from fnguard.guard import Guard
+    from fnguard.levers import build
+
+    data = load_table(table_csv, "y", positive="bad")
+    pipe = build(["logistic"], data.schema).fit(data.X, data.y)
+    guard = Guard(pipe, data.schema, "y", "bad", "good", "recall>=0.8", threshold=0.25,
+                  levers=["logistic"]).save(tmp / "guard", report=False)
     return {
         "untrusted model": ([t, *head, "--model", str(custom)], r"does not trust.*--trust-model"),
         "pickle": ([t, *head, "--model", str(pickled)], "not a skops file"),
@@ -167,12 +175,15 @@ def _bad_cases(tmp: Path, table_csv: Path) -> dict[str, tuple[list[str], str]]:
         "missing target": ([t, "--target", "nope"], "nope"),
         "review db without a Guard": ([t, *head, "--review-db", str(tmp / "r.sqlite")],
                                       "Guard folder with --model"),
+        "review db in a missing folder": (
+            [t, *head, "--model", str(guard), "--review-db", str(tmp / "no" / "r.sqlite")],
+            "cannot be created: its folder does not exist"),
     }
 
 
 CASES = ["untrusted model", "pickle", "mismatched features", "too small", "both modes",
          "neither mode", "label without score", "model in scores mode", "missing target",
-         "review db without a Guard"]
+         "review db without a Guard", "review db in a missing folder"]
 
 
 @pytest.mark.parametrize("case", CASES)

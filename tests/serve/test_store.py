@@ -96,3 +96,21 @@ def test_a_folder_is_not_a_database(tmp_path) -> None:
 
     with pytest.raises(StoreError, match="is a folder: pass a file path"):
         open_store(tmp_path, create=True)
+
+
+def test_check_store_creates_nothing_and_refuses_what_open_store_refuses(tmp_path):
+    """Check that check_store leaves a new database uncreated, accepts a review database,
+    and refuses a folder that does not exist and a file that is not a review database."""
+    from fnguard.serve.store import StoreError, check_store, open_store
+
+    new = tmp_path / "new.sqlite"
+    check_store(new)
+    assert not new.exists()
+    open_store(new, create=True).dispose()
+    check_store(new)
+    with pytest.raises(StoreError, match="its folder does not exist"):
+        check_store(tmp_path / "missing" / "r.sqlite")
+    other = tmp_path / "other.sqlite"
+    other.write_text("not a database")
+    with pytest.raises(StoreError):
+        check_store(other)
