@@ -201,6 +201,46 @@ def read_dates(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return _replaced(X, parsed, "dates", "dates")
 
 
+#: Share of a text column's non-blank values that read as numbers above which the others
+#: are taken for typos in a numeric column (see :func:`numbers_with_typos`).
+MOSTLY_NUMBERS = 0.9
+
+
+def numbers_with_typos(X: pd.DataFrame) -> list[str]:
+    """Notes on the text columns that hold numbers but for a few values (``MOSTLY_NUMBERS``
+    of them read as numbers): a typo keeps such a column out of the numbers.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"num": [str(i) for i in range(30)] + ["oops"], "c": ["a"] * 31})
+    >>> numbers_with_typos(X)
+    ["The text column 'num' holds numbers but for 1 value that does not read as one: 'oops' (data row 31). It is read as text; fix or blank that value to use the column as numbers."]
+    """  # noqa: E501
+    from fnguard.data.target import row_numbers, show_value
+
+    notes = []
+    for name in X.columns:
+        values = X[name]
+        if isinstance(values.dtype, pd.CategoricalDtype) or not _is_text(values):
+            continue
+        blank = values.isna() | (values.astype(str).str.strip() == "")
+        present = int((~blank).sum())
+        if present < 10:
+            continue
+        _, bad = read_numbers(values)
+        n_bad = int(bad.sum())
+        if not 0 < n_bad <= (1 - MOSTLY_NUMBERS) * present:
+            continue
+        shown = ", ".join(show_value(v) for v in pd.unique(values[bad])[:3])
+        that = "that value" if n_bad == 1 else "those values"
+        notes.append(
+            f"The text column '{name}' holds numbers but for {plural(n_bad, 'value')} that "
+            f"{'does' if n_bad == 1 else 'do'} not read as one: {shown} ({row_numbers(bad)}). "
+            f"It is read as text; fix or blank {that} to use the column as numbers."
+        )
+    return notes
+
+
 def identifier_columns(X: pd.DataFrame) -> list[tuple[str, float]]:
     """Text columns with a distinct value in nearly every row (ids, names, free text).
 

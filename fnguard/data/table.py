@@ -10,7 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fnguard.data.columns import identifier_columns, read_dates, read_decimal_commas
+from fnguard.data.columns import (
+    identifier_columns,
+    numbers_with_typos,
+    read_dates,
+    read_decimal_commas,
+)
 from fnguard.data.frames import read_frame, source_name
 from fnguard.data.names import format_names, missing_column_error, plural, quote_source
 from fnguard.data.schema import Schema, check_finite, infer_schema
@@ -183,6 +188,7 @@ def load_table(
     if auto_columns:
         X, date_notes = read_dates(X)
         X, comma_notes = read_decimal_commas(X)
+        comma_notes += numbers_with_typos(X)
         before = list(X.columns)
         X, id_notes = _drop_identifiers(X, target, source)
         notes += date_notes + comma_notes + id_notes

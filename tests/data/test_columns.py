@@ -120,3 +120,17 @@ def test_text_dates_and_decimal_commas_are_not_drift() -> None:
         data.schema.check(new)
     with pytest.raises(DataError, match="non-numeric"):
         data.schema.check(new.assign(amount="n/a"))
+
+
+def test_a_typo_in_a_numeric_column_is_named(tmp_path: Path) -> None:
+    """Check that a numeric column read as text because of one typo gets a note naming the
+    value and its row (it was only called an identifier), and that a text column whose values
+    are mostly words gets none."""
+    frame = _table()
+    frame["amount"] = frame["amount"].astype(str)
+    frame.loc[3, "amount"] = "oops"
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    data = load_table(tmp_path / "t.csv", "y", positive=1)
+    typo = [n for n in data.notes if "'amount' holds numbers but for 1 value" in n]
+    assert len(typo) == 1 and "'oops' (data row 4)" in typo[0]
+    assert not any("'shop' holds numbers" in n for n in data.notes)
