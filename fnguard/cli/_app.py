@@ -39,6 +39,24 @@ def print_note(console: Any, text: str) -> None:
     console.print(f"[yellow]note:[/] {escape(str(text))}", soft_wrap=True)
 
 
+def open_in_browser(page: Any) -> None:
+    """Open the HTML file ``page`` in the user's browser, or say on standard error where it is
+    when no browser can be started (a server, no display)."""
+    import webbrowser
+    from pathlib import Path
+
+    from rich.console import Console
+
+    uri = Path(str(page)).resolve().as_uri()
+    try:
+        opened = webbrowser.open(uri)
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        print_note(Console(stderr=True, highlight=False),
+                   f"No browser could be started here (--open): open {uri} by hand.")
+
+
 def emit_json(doc: object) -> None:
     """Print one JSON document on standard output (NaN is refused: clean it first)."""
     sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")

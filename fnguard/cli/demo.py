@@ -74,8 +74,8 @@ def demo(
         if result.report is not None:
             console.print(f"Report: [bold]{escape(str(result.report))}[/]")
     if open_report and result.report is not None:
-        import webbrowser
+        from fnguard.cli._app import open_in_browser
 
-        webbrowser.open(result.report.resolve().as_uri())
+        open_in_browser(result.report)
     if not guard.met:
         raise typer.Exit(1)

@@ -271,9 +271,9 @@ def _finish_classes(
 
         print_classes(diagnoses, report, console)
     if open_report:
-        import webbrowser
+        from fnguard.cli._app import open_in_browser
 
-        webbrowser.open(Path(str(report)).resolve().as_uri())
+        open_in_browser(report)
     if not all(dec.met for d in diagnoses.values() for dec in d.decisions):
         raise typer.Exit(1)
 
@@ -291,9 +291,9 @@ def finish(
 
         print_diagnosis(d, report, console)
     if open_report and report is not None:
-        import webbrowser
+        from fnguard.cli._app import open_in_browser
 
-        webbrowser.open(report.resolve().as_uri())
+        open_in_browser(report)
 
 
 def _check_mode(
@@ -449,9 +449,9 @@ def _diagnose_table(
         else:
             console.print(f"[bold green]Report: {report}[/]")
     if open_report:
-        import webbrowser
+        from fnguard.cli._app import open_in_browser
 
-        webbrowser.open(report.resolve().as_uri())
+        open_in_browser(report)
     if any(not dec.met for dec in d.decisions):
         raise typer.Exit(1)
 

@@ -59,6 +59,6 @@ def report(
         )
         console.print(f"Report: {escape(str(index))}", soft_wrap=True)
     if open_report:
-        import webbrowser
+        from fnguard.cli._app import open_in_browser
 
-        webbrowser.open(index.resolve().as_uri())
+        open_in_browser(index)

@@ -106,3 +106,24 @@ def test_folder_without_guard_exits_2(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert code == 2 and "error" in err and "Traceback" not in err
     assert not (tmp_path / "empty" / "report").exists()
+
+
+def test_open_without_a_browser_says_where_the_report_is(guard_dir: Path, tmp_path: Path) -> None:
+    """Check that --open, when no browser starts (here the browser command fails), exits 0
+    with a note giving the report's address (it did nothing, silently)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import sys; from fnguard.cli import entry; sys.argv[0] = 'fnguard'; entry()"
+    env = {**os.environ, "BROWSER": "false"}
+    env.pop("DISPLAY", None)
+    out = tmp_path / "rep"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "report", str(guard_dir), "--out", str(out), "--open"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    err = " ".join(done.stderr.split())
+    assert "No browser could be started here (--open)" in err
+    assert (out / "index.html").resolve().as_uri() in err
