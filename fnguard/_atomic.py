@@ -50,6 +50,27 @@ def prepare_dir(path: str | os.PathLike[str], *, what: str = "output folder") ->
     return folder, created
 
 
+def check_files(targets: list[Path], *, what: str = "output file") -> None:
+    """Refuse, before anything is written, file paths that are existing folders, so that a
+    write of several files fails before the first one.
+
+    Raises
+    ------
+    OutputError
+        Naming the first such path.
+    """
+    for target in targets:
+        if target.is_dir():
+            example = (
+                f" (e.g. '{target / ('predictions' + ''.join(target.suffixes))}')"
+                if what == "output file" else ""
+            )
+            raise OutputError(
+                f"The {what} '{target}' is an existing folder: pass a file path{example}, or "
+                "remove the folder."
+            )
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str], *, what: str = "output file") -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` only on success.
@@ -67,11 +88,7 @@ def atomic_path(target: str | os.PathLike[str], *, what: str = "output file") ->
         Write the whole file here. It is removed if the block raises.
     """
     target = Path(target)
-    if target.is_dir():
-        raise OutputError(
-            f"The {what} '{target}' is an existing folder: pass a file path (e.g. "
-            f"'{target / ('predictions' + ''.join(target.suffixes))}'), or remove the folder."
-        )
+    check_files([target], what=what)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:

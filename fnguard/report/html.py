@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fnguard._atomic import prepare_dir, write_text_atomic
+from fnguard._atomic import check_files, prepare_dir, write_text_atomic
 
 if TYPE_CHECKING:
     from fnguard.metrics.diagnosis import Diagnosis
@@ -465,6 +465,10 @@ def write_report(
     if html is None:
         html = render_report(diagnosis, title=title)
     csv = diagnosis.misses.to_csv(index=False, lineterminator="\n")
+    check_files(
+        [Path(out_dir) / name for name in (MISSES_CSV, *(files or {}), INDEX)],
+        what="report file",
+    )  # before the first file is written
     folder, created = prepare_dir(out_dir, what="report folder")
     try:
         write_text_atomic(folder / MISSES_CSV, csv, what="misses file")

@@ -127,3 +127,14 @@ def test_open_without_a_browser_says_where_the_report_is(guard_dir: Path, tmp_pa
     err = " ".join(done.stderr.split())
     assert "No browser could be started here (--open)" in err
     assert (out / "index.html").resolve().as_uri() in err
+
+
+def test_report_refused_writes_nothing(guard_dir: Path, tmp_path: Path, capsys) -> None:
+    """Check that a report whose index.html is an existing folder exits 2 before any file is
+    written (the test-set report was left behind), with a message about the report."""
+    out = tmp_path / "rep"
+    (out / "index.html").mkdir(parents=True)
+    assert main(["report", str(guard_dir), "--out", str(out)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "is an existing folder" in err and "predictions" not in err
+    assert sorted(p.name for p in out.rglob("*")) == ["index.html"]
