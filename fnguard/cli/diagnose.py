@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 @app.command()
 def diagnose(
+    ctx: typer.Context,
     path: Annotated[
         str,
         typer.Argument(
@@ -143,7 +144,7 @@ def diagnose(
 
     console = Console(stderr=json_out)
     engine = check_engine(engine, cluster, workers)
-    score = _check_mode(label, score, target, model, drop, review_db)
+    score = _check_mode(label, score, target, model, drop, review_db, ctx=ctx)
     requirements = [parse_requirement(r) for r in require or []]
     if engine == "dask":
         from fnguard.cli.diagnose_dask import diagnose_on_dask
@@ -303,8 +304,11 @@ def _check_mode(
     model: str | None,
     drop: list[str] | None,
     review_db: str | None = None,
+    *,
+    ctx: Any = None,
 ) -> list[str]:
-    """Which mode: scores (--label and --score) or table (--target); never both, never neither."""
+    """Which mode: scores (--label and --score) or table (--target); never both, never neither
+    (``ctx``: the command's context, to tell options given from defaults)."""
     from fnguard.errors import DataError
 
     scores_mode = label is not None or bool(score)
@@ -328,12 +332,23 @@ def _check_mode(
             )
         used = [flag for flag, v in (("--model", model), ("--drop", drop),
                                      ("--review-db", review_db)) if v]
+        used += _given(ctx, ("explain_misses", "--explain/--no-explain"), ("cv", "--cv"),
+                       ("budget", "--budget"), ("quick_check", "--quick-check/--no-quick-check"))
         if used:
             raise DataError(
-                f"{' and '.join(used)} belong to table mode (--target): drop them, or pass "
-                "a table of features with --target."
+                f"{' and '.join(used)} {'belongs' if len(used) == 1 else 'belong'} to table "
+                f"mode (--target): drop {'it' if len(used) == 1 else 'them'}, or pass a table "
+                "of features with --target."
             )
     return list(score or [])
+
+
+def _given(ctx: Any, *options: tuple[str, str]) -> list[str]:
+    """The options, of (parameter, flag) pairs, given on the command line (not defaults)."""
+    if ctx is None:
+        return []
+    return [flag for name, flag in options
+            if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"]
 
 
 def _diagnose_table(

@@ -173,6 +173,9 @@ def _bad_cases(tmp: Path, table_csv: Path) -> dict[str, tuple[list[str], str]]:
         "model in scores mode": ([t, "--label", "y", "--score", "x", "--model", str(other)],
                                  "table mode"),
         "missing target": ([t, "--target", "nope"], "nope"),
+        "explain options in scores mode": (
+            [t, "--label", "y", "--score", "x", "--cv", "3", "--no-explain"],
+            "--explain/--no-explain and --cv and --budget belong to"),
         "review db without a Guard": ([t, *head, "--review-db", str(tmp / "r.sqlite")],
                                       "Guard folder with --model"),
         "review db in a missing folder": (
@@ -183,7 +186,8 @@ def _bad_cases(tmp: Path, table_csv: Path) -> dict[str, tuple[list[str], str]]:
 
 CASES = ["untrusted model", "pickle", "mismatched features", "too small", "both modes",
          "neither mode", "label without score", "model in scores mode", "missing target",
-         "review db without a Guard", "review db in a missing folder"]
+         "review db without a Guard", "review db in a missing folder",
+         "explain options in scores mode"]
 
 
 @pytest.mark.parametrize("case", CASES)
