@@ -23,7 +23,8 @@ EngineOption = Annotated[
     str,
     typer.Option(
         "--engine",
-        help="local (this machine) or dask (a Dask cluster: pip install 'fnguard[dask]').",
+        # Rich reads [dask] as markup: escaped, the install command shows whole
+        help="local (this machine) or dask (a Dask cluster: pip install 'fnguard\\[dask]').",
     ),
 ]
 ClusterOption = Annotated[
@@ -37,7 +38,8 @@ ClusterOption = Annotated[
 WorkersOption = Annotated[
     int | None,
     typer.Option(
-        "--workers", help="With --engine dask and no --cluster: worker processes to start."
+        "--workers", min=1,
+        help="With --engine dask and no --cluster: worker processes to start.",
     ),
 ]
 
@@ -76,7 +78,8 @@ def dask_client(cluster: str | None, workers: int | None, console: Console) -> I
 
     from fnguard.distributed import connect, dashboard_link
 
-    with connect(cluster, workers) as client:
+    # quiet: worker tracebacks and shutdown noise would bury the one-line error
+    with connect(cluster, workers, quiet=True, option="--workers") as client:
         link = dashboard_link(client)
         where = f"the scheduler {cluster}" if cluster else "a local cluster"
         console.print(

@@ -19,11 +19,13 @@ def predict(
         str, typer.Argument(help="The rows to score: CSV (optionally compressed) or Parquet.")
     ],
     out: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "--out", help="Output file: .parquet, .pq, .csv or .csv.gz (the suffix chooses)."
+            "--out", help="Output file: .parquet, .pq, .csv or .csv.gz (the suffix chooses); "
+            "predictions.parquet by default. With --engine dask a folder (predictions/ by "
+            "default).", show_default=False,
         ),
-    ] = Path("predictions.parquet"),
+    ] = None,
     chunk_size: Annotated[
         int, typer.Option("--chunk-size", help="The most rows read and scored at once.", min=1)
     ] = 100_000,
@@ -68,6 +70,9 @@ def predict(
     if review_db is None and (audit is not None or id_column is not None):
         raise DataError("--audit and --id-column choose what goes into the review queue: give "
                         "--review-db too.")
+    if engine == "dask":
+        out = _dask_output(Path("predictions") if out is None else out)
+    out = Path("predictions.parquet") if out is None else out
     loaded = load(guard)
     if engine == "dask":
         summary = _predict_on_dask(
@@ -116,23 +121,75 @@ def _predict_on_dask(
             "does not collect yet: drop --audit, or predict on one machine."
         )
     with dask_client(cluster, workers, Console(stderr=True, highlight=False)) as client:
-        # a folder of earlier predictions (part-*.parquet only) is replaced; anything else is not
-        earlier = out.is_dir() and all(p.name.startswith("part-") for p in out.iterdir())
         summary = predict_dask(guard, data, out, client=client, keep=keep, chunk_size=chunk_size,
-                               overwrite=earlier)
+                               overwrite=_earlier_predictions(out))
     review, cases = summary.pop("review"), summary.pop("review_cases")
     summary["chunks"] = summary.get("partitions", 0)
     if review_db is not None:
         from fnguard.serve.queue import enqueue
+        from fnguard.serve.store import batches, open_store, write
 
-        capacity = parse_capacity(review_capacity, max(int(summary["rows"]), 1))
+        rows, auto_negative = int(summary["rows"]), int(summary["auto_negative"])
+        capacity = parse_capacity(review_capacity, max(rows, 1))
+        # only the band came back from the workers: name the batch and count the whole input
+        # as the local path does (fnguard.serve.predict.predict_to_queue)
         queue = enqueue(review_db, guard, cases, review, capacity=capacity,
-                        id_column=id_column)
+                        id_column=id_column, batch=_batch_name(data))
+        engine = open_store(review_db)
+        try:
+            with write(engine) as conn:
+                conn.execute(
+                    batches.update()
+                    .where(batches.c.id == queue["batch"])
+                    .values(n_rows=rows, n_auto_negative=auto_negative)
+                )
+        finally:
+            engine.dispose()
+        queue.update(rows=rows, auto_negative=auto_negative)
         queue.setdefault("database", review_db)
         queue.setdefault("audit_asked", None)
         queue.setdefault("notes", [])
         summary["queue"] = queue
     return summary
+
+
+def _batch_name(data: str) -> str:
+    """The input's name for the review store: its file or folder name, a glob with its folder."""
+    path = Path(data)
+    if any(c in path.name for c in "*?["):
+        return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    return path.name or str(data)
+
+
+#: Suffixes of a table file: a Dask output is a folder, so an --out ending in one is a mistake.
+_FILE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".txt", ".json", ".gz", ".bz2", ".zip",
+                  ".xz", ".zst")
+
+
+def _earlier_predictions(out: Path) -> bool:
+    """Whether ``out`` is a folder of earlier predictions only (part-*.parquet): replaced."""
+    return out.is_dir() and all(p.name.startswith("part-") for p in out.iterdir())
+
+
+def _dask_output(out: Path) -> Path:
+    """The --out folder of --engine dask, checked before a cluster starts."""
+    from fnguard.errors import OutputError
+
+    if out.suffix.lower() in _FILE_SUFFIXES and not out.is_dir():
+        raise OutputError(
+            f"--engine dask writes a folder of Parquet files (part-00000.parquet, one per "
+            f"input file), but --out '{out}' names a {out.suffix} file: give a folder path, "
+            f"e.g. --out {out.with_suffix('')}."
+        )
+    if out.is_dir() and any(out.iterdir()) and not _earlier_predictions(out):
+        raise OutputError(
+            f"The output folder '{out}' holds files other than earlier predictions "
+            "(part-*.parquet), which --engine dask would replace: choose a new or empty "
+            "folder."
+        )
+    from fnguard.distributed.predict import check_output_folder
+
+    return check_output_folder(out, overwrite=True)
 
 
 def _finite(value: Any) -> float | None:

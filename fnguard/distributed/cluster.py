@@ -13,7 +13,9 @@ from typing import Any
 
 from fnguard.errors import FnguardError
 
-__all__ = ["INSTALL", "ClusterError", "connect", "dashboard_link", "require_dask"]
+__all__ = [
+    "INSTALL", "ClusterError", "check_address", "connect", "dashboard_link", "require_dask"
+]
 
 #: What to run when Dask is missing.
 INSTALL = "pip install 'fnguard[dask]'"
@@ -67,6 +69,9 @@ def connect(
     threads_per_worker: int = 1,
     processes: bool = True,
     timeout: float = 5.0,
+    worker_timeout: float = 30.0,
+    quiet: bool = False,
+    option: str | None = None,
 ) -> Iterator[Any]:
     """A ``distributed.Client`` on a scheduler, or on a cluster started for this block.
 
@@ -94,6 +99,15 @@ def connect(
         alone) or as threads of this process (starts in a second; for small jobs and tests).
     timeout : float, default=5.0
         Seconds to wait for the scheduler to answer.
+    worker_timeout : float, default=30.0
+        With ``cluster``: seconds to wait for the scheduler to have a worker.
+    quiet : bool, default=False
+        Silence the ``distributed`` logs of this process and of the local workers (worker
+        tracebacks of failed tasks, heartbeat failures at shutdown) while the block runs; the
+        errors still reach the caller. The command line sets it.
+    option : str, optional
+        The name of the ``workers`` option in error messages (``"--workers"`` on the command
+        line).
 
     Yields
     ------
@@ -103,8 +117,9 @@ def connect(
     Raises
     ------
     ClusterError
-        When Dask is not installed, the scheduler does not answer within ``timeout``, or the
-        local cluster cannot start.
+        When Dask is not installed, the address is malformed, the scheduler does not answer
+        within ``timeout`` or has no worker within ``worker_timeout``, or the local cluster
+        cannot start.
 
     Examples
     --------
@@ -113,10 +128,10 @@ def connect(
     6
     """
     distributed = require_dask()
-    workers = _positive_int(workers, "workers")
+    workers = _positive_int(workers, option or "workers")
     threads = _positive_int(threads_per_worker, "threads_per_worker")
     if cluster is not None:
-        address = str(cluster)
+        address = check_address(cluster)
         try:
             client = distributed.Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -126,30 +141,120 @@ def connect(
                 "running (`dask scheduler`), or leave out the address to start a cluster on "
                 "this machine."
             ) from None
-        try:
-            yield client
-        finally:
-            client.close()
+        with _quiet_logs(quiet):
+            try:
+                _wait_for_a_worker(client, address, worker_timeout)
+                yield client
+            finally:
+                client.close()
         return
     n = workers or max(1, min(4, os.cpu_count() or 1))
-    try:
-        local = distributed.LocalCluster(
-            n_workers=n,
-            threads_per_worker=threads,
-            processes=bool(processes),
-            memory_limit=memory_limit if memory_limit is not None else "auto",
-            dashboard_address=":0",
-        )
-    except (OSError, ValueError, TypeError, TimeoutError) as exc:
-        raise ClusterError(
-            f"A local Dask cluster of {n} workers could not start ({exc}): check "
-            "'memory_limit' and the free memory, or connect to a running scheduler instead."
-        ) from None
-    try:
-        client = distributed.Client(local, set_as_default=False)
+    with _quiet_logs(quiet):
         try:
-            yield client
+            local = distributed.LocalCluster(
+                n_workers=n,
+                threads_per_worker=threads,
+                processes=bool(processes),
+                memory_limit=memory_limit if memory_limit is not None else "auto",
+                dashboard_address=":0",
+            )
+        except (OSError, ValueError, TypeError, TimeoutError) as exc:
+            raise ClusterError(
+                f"A local Dask cluster of {n} workers could not start ({exc}): check "
+                "'memory_limit' and the free memory, or connect to a running scheduler "
+                "instead."
+            ) from None
+        try:
+            client = distributed.Client(local, set_as_default=False)
+            try:
+                yield client
+            finally:
+                client.close()
         finally:
-            client.close()
+            local.close()
+
+
+def check_address(cluster: Any) -> str:
+    """The scheduler address, stripped; a :class:`ClusterError` when it is malformed.
+
+    A missing protocol means ``tcp://``, as ``distributed.Client`` reads it.
+
+    Examples
+    --------
+    >>> check_address(" tcp://10.0.0.5:8786 ")
+    'tcp://10.0.0.5:8786'
+    >>> check_address("10.0.0.5")
+    Traceback (most recent call last):
+    ...
+    fnguard.distributed.cluster.ClusterError: The scheduler address '10.0.0.5' is malformed (missing port number in address '10.0.0.5'): give it as tcp://host:port, e.g. tcp://10.0.0.5:8786.
+    """  # noqa: E501
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import backends
+
+    address = str(cluster).strip()
+    try:
+        scheme, location = parse_address(address if "://" in address else f"tcp://{address}")
+        if scheme not in backends:
+            raise ValueError(
+                f"unknown protocol '{scheme}://', expected one of "
+                + ", ".join(f"{name}://" for name in sorted(backends))
+            )
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            host, _ = parse_host_port(location)
+            if not host:
+                raise ValueError("no host name")
+    except ValueError as exc:
+        raise ClusterError(
+            f"The scheduler address {address!r} is malformed ({exc}): give it as "
+            "tcp://host:port, e.g. tcp://10.0.0.5:8786."
+        ) from None
+    return address
+
+
+def _wait_for_a_worker(client: Any, address: str, timeout: float) -> None:
+    """Return once the scheduler has a worker; a :class:`ClusterError` after ``timeout`` s."""
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (TimeoutError, OSError):
+        raise ClusterError(
+            f"The Dask scheduler at '{address}' has no workers (none joined within "
+            f"{timeout:g} s): start one with `dask worker {address}`, then run the command "
+            "again."
+        ) from None
+
+
+#: The loggers ``distributed`` gives a level of their own.
+_LOGGERS = ("distributed", "distributed.client", "distributed.gc", "tornado", "tornado.application")
+#: The environment variable a worker process reads its ``distributed`` log level from.
+_LOG_ENV = "DASK_LOGGING__DISTRIBUTED"
+
+
+@contextlib.contextmanager
+def _quiet_logs(quiet: bool) -> Iterator[None]:
+    """Silence ``distributed``'s logs here and in the worker processes started in the block.
+
+    A task that fails on bad input logs its traceback on the worker ("Compute Failed") before
+    the error reaches the caller, and a cluster shutting down logs heartbeat failures: noise
+    for a command that reports its own errors. Workers read the level from the environment
+    when they start, so it is set while they start and restored afterwards.
+    """
+    if not quiet:
+        yield
+        return
+    import logging
+
+    loggers = [logging.getLogger(name) for name in _LOGGERS]
+    levels = [lg.level for lg in loggers]
+    before = os.environ.get(_LOG_ENV)
+    os.environ[_LOG_ENV] = "critical"
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
     finally:
-        local.close()
+        if before is None:
+            os.environ.pop(_LOG_ENV, None)
+        else:
+            os.environ[_LOG_ENV] = before
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)

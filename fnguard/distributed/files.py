@@ -49,14 +49,35 @@ def _expand(item: str | os.PathLike[str]) -> list[Path]:
     if not path.exists():
         raise DataError(f"The input table '{path}' does not exist: check the path.")
     if path.is_dir():
-        found = sorted([*path.rglob("*.parquet"), *path.rglob("*.pq")])
-        if not found:
-            raise DataError(
-                f"The input folder '{path}' holds no Parquet file: pass a folder of Parquet "
-                "files, a file or a glob such as 'data/*.csv'."
-            )
-        return found
+        return _folder_files(path)
     return [path]
+
+
+def _folder_files(path: Path) -> list[Path]:
+    """The Parquet files of a folder; a folder that also holds CSV-like files is refused."""
+    found = sorted(f for f in path.rglob("*") if f.is_file() and _kind(f) is not None)
+    parquet = [f for f in found if _kind(f) == "parquet"]
+    text = [f for f in found if _kind(f) == "text"]
+
+    def some(files: list[Path]) -> str:
+        shown = ", ".join(f"'{f.relative_to(path)}'" for f in files[:3])
+        return shown + (f" and {len(files) - 3:,} more" if len(files) > 3 else "")
+
+    if parquet and text:
+        raise DataError(
+            f"The input folder '{path}' mixes Parquet files ({some(parquet)}) and CSV-like "
+            f"files ({some(text)}): a folder is read as its Parquet files, so keep one "
+            f"format per folder, or pass a glob that chooses one, such as "
+            f"'{path / '*.parquet'}'."
+        )
+    if not parquet:
+        pattern = path / ("*" + "".join(text[0].suffixes)) if text else None
+        hint = f" It holds CSV-like files ({some(text)}): pass a glob such as '{pattern}'."
+        raise DataError(
+            f"The input folder '{path}' holds no Parquet file: pass a folder of Parquet "
+            f"files, a file or a glob such as 'data/*.csv'.{hint if text else ''}"
+        )
+    return parquet
 
 
 class Partitions:
@@ -142,21 +163,23 @@ def list_partitions(paths_or_glob: Any) -> Partitions:
     Parameters
     ----------
     paths_or_glob : str, PathLike or list of them
-        A glob (``'scores/*.parquet'``, ``'**'`` allowed), a folder of Parquet files, a file,
-        or a list of these. CSV-like files (as :func:`fnguard.data.read_frame` reads them) and
-        Parquet files may be mixed; Parquet column types are compared only between Parquet
+        A glob (``'scores/*.parquet'``, ``'**'`` allowed), a folder of Parquet files (and no
+        CSV-like file), a file, or a list of these. CSV-like files (as
+        :func:`fnguard.data.read_frame` reads them) and Parquet files named one by one or by a
+        glob may be mixed; Parquet column types are compared only between Parquet
         files.
 
     Returns
     -------
     Partitions
+        Its ``files`` are absolute paths, so that workers in other working folders find them.
 
     Raises
     ------
     DataError
-        If a glob matches nothing, a path does not exist, a file has an unsupported
-        extension, or a file's columns (or Parquet types) differ from the first file's: the
-        message names the file and the column.
+        If a glob matches nothing, a path does not exist, a folder mixes Parquet and CSV-like
+        files, a file has an unsupported extension, or a file's columns (or Parquet types)
+        differ from the first file's: the message names the file and the column.
 
     Examples
     --------
@@ -178,7 +201,9 @@ def list_partitions(paths_or_glob: Any) -> Partitions:
     for item in items:
         if not isinstance(item, str | os.PathLike):
             raise DataError(f"Each input must be a path or a glob. Got {item!r} instead.")
-        files.extend(f for f in _expand(item) if f not in files)
+        # absolute here, on the client: a worker resolves a relative path against its own
+        # working folder, which an external scheduler's workers do not share with us
+        files.extend(f for f in (p.absolute() for p in _expand(item)) if f not in files)
     for file in files:
         if _kind(file) is None:
             shown = "".join(file.suffixes) or "no extension"

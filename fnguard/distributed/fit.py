@@ -16,8 +16,9 @@
    ``lightgbm.DaskLGBMClassifier``, its preprocessing (fitted on the sample) applied on the
    workers (:mod:`fnguard.distributed.refit`): it sees the real class balance, so no correction
    is needed. Otherwise the winner's probabilities are mapped back from the sample's positive
-   rate to the full data's with :func:`fnguard.decide.correct_prior` (:class:`SampledModel`),
-   so they stay calibrated. Which of the two happened, and why, is in ``guard.info["dask"]``.
+   rate to the training partitions' with :func:`fnguard.decide.correct_prior`
+   (:class:`SampledModel`), so they stay calibrated. Which of the two happened, and why, is
+   in ``guard.info["dask"]``.
 5. The held-out partitions are scored on the workers with the final model; the threshold and
    the review band are chosen on the first half of their rows and the requirement is checked
    once on the second half, at the real class balance, not on the sample.
@@ -27,12 +28,13 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from fnguard.errors import DataError
+from fnguard.errors import DataError, FnguardWarning
 
 __all__ = ["REFITS", "SampledModel", "fit_dask", "sample_rate"]
 
@@ -57,7 +59,7 @@ class SampledModel:
     train_rate : float
         Positive share of the sample.
     true_rate : float
-        Positive share of the full data.
+        Positive share of the data the sample was drawn from.
 
     Examples
     --------
@@ -150,15 +152,20 @@ def _sample_part(
 
 def _score_part(
     path: str, index: int, *, guard: Any, target: str, chosen: Any, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(y, score, half)`` of a held-out partition; ``half`` is True for threshold rows."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """``(y, score, half, warnings)`` of a held-out partition; ``half`` is True for threshold
+    rows; the drift warnings are returned, to be given on the caller's side, not printed by
+    the worker."""
     from fnguard.distributed.files import read_partition
 
     frame = read_partition(path)
     y = (frame[target] == chosen).to_numpy(dtype=bool)
-    scores = guard.score(frame.drop(columns=[target]), source=path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FnguardWarning)
+        scores = guard.score(frame.drop(columns=[target]), source=path)
+    messages = [str(w.message) for w in caught if issubclass(w.category, FnguardWarning)]
     half = np.random.default_rng([seed, index, 1]).random(len(frame)) < 0.5
-    return y, scores, half
+    return y, scores, half, messages
 
 
 def fit_dask(
@@ -284,6 +291,7 @@ def fit_dask(
     n_hold = min(len(files) - 1, max(1, round(float(holdout) * len(files))))
     held = sorted(rng.choice(len(files), n_hold, replace=False).tolist())
     train = [i for i in range(len(files)) if i not in held]
+    _check_sides(parts, held, train, n_pos_by_part, target, chosen, seed)
     n_total, n_pos_total = int(sum(rows)), int(sum(n_pos_by_part))
     n_pos_t = int(sum(n_pos_by_part[i] for i in train))
     n_neg_t = int(sum(rows[i] for i in train)) - n_pos_t
@@ -323,7 +331,9 @@ def fit_dask(
     finally:
         if executor is not None:
             executor.close()
-    train_rate, true_rate = n_pos_s / len(frame), n_pos_total / n_total
+    # the training partitions' balance: the held-out partitions' labels must not shape the
+    # model, so the correction undoes the negative sampling only
+    train_rate, true_rate = n_pos_s / len(frame), n_pos_t / max(n_pos_t + n_neg_t, 1)
     guard = searched
     why = "refit='sample' was asked" if refit == "sample" else refit_blocker(searched.pipeline)
     full = None
@@ -360,8 +370,8 @@ def fit_dask(
         refitted, calibrated = "sample", False
         how = (
             f"The model fitted on the sample was kept ({why}); its probabilities were "
-            f"corrected from the sample's positive rate {train_rate:.4f} to the data's "
-            f"{true_rate:.4f}."
+            f"corrected from the sample's positive rate {train_rate:.4f} to the training "
+            f"partitions' {true_rate:.4f} (undoing the sampling of the negatives)."
         )
     where = (
         f"on the workers ({executor.tasks:,} fold tasks, {executor.jobs} at once)"
@@ -384,6 +394,8 @@ def fit_dask(
             for i in held
         ]
     )
+    for message in dict.fromkeys(m for part in scored for m in part[3]):
+        warnings.warn(message, FnguardWarning, stacklevel=2)
     y = np.concatenate([s[0] for s in scored])
     s = np.concatenate([s[1] for s in scored])
     half = np.concatenate([s[2] for s in scored])
@@ -404,6 +416,21 @@ def fit_dask(
         "balance."
     )
     info = dict(guard.info)
+    # fnguard.fit described its own split of the sample; the Guard's test is the held-out
+    # partitions' second half (the inner figures stay under info["dask"]["sample_fit"])
+    sample_fit = {key: info.pop(key) for key in ("test_size", "split", "reference")
+                  if key in info}
+    info["test_size"] = int((~half).sum()) / max(n_total, 1)
+    info["split"] = {
+        "rows": n_total,
+        "positives": n_pos_total,
+        "search_rows": len(frame),
+        "search_positives": n_pos_s,
+        "threshold_rows": int(half.sum()),
+        "threshold_positives": int(y[half].sum()),
+        "test_rows": int((~half).sum()),
+        "test_positives": int(y[~half].sum()),
+    }
     info["notes"] = list(info.get("notes", [])) + notes
     info["threshold_from"] = "held-out partitions"
     info["margin"] = req_dec.confidence if req_dec is not req else None
@@ -437,11 +464,46 @@ def fit_dask(
         "fold_tasks": 0 if executor is None else executor.tasks,
         "refit": refitted,
         "refit_why": how if why is None else why,
+        "sample_fit": sample_fit,
     }
     guard.info = jsonable(info)
     if math.isnan(guard.threshold):
         raise DataError("No threshold could be chosen on the held-out partitions.")
     return guard
+
+
+def _check_sides(
+    parts: Any, held: list[int], train: list[int], n_pos: list[int], target: str, chosen: Any,
+    seed: int,
+) -> None:
+    """Refuse a hold-out that leaves the held-out or the training partitions no positive.
+
+    Checked before the search: the threshold is chosen on the held-out partitions' positives
+    and the model learns from the training partitions' ones.
+    """
+    for side, other in (("held-out", "training"), ("training", "held-out")):
+        chosen_side = held if side == "held-out" else train
+        if sum(n_pos[i] for i in chosen_side) > 0:
+            continue
+
+        def listed(indices: list[int]) -> str:
+            shown = [f"'{parts.files[i].name}': {n_pos[i]:,}" for i in indices[:8]]
+            more = f", and {len(indices) - 8:,} more" if len(indices) > 8 else ""
+            return ", ".join(shown) + more
+
+        rest = train if side == "held-out" else held
+        with_pos = [i for i in rest if n_pos[i] > 0]
+        raise DataError(
+            f"The {side} partitions hold no positive row ({target!r} == {chosen!r}) with "
+            f"seed {seed}: positives per {side} file {listed(chosen_side)}; per {other} file "
+            f"{listed(rest)}. The Dask fit holds out whole files, so "
+            + (
+                "try another seed (--seed), or spread the positives over more files (they "
+                f"are in {len(with_pos)} of {len(parts.files)} files)."
+                if with_pos
+                else "spread the positives over more files."
+            )
+        )
 
 
 def _positives(client: Any, parts: Any, target: str, chosen: Any) -> list[int]:

@@ -29,7 +29,7 @@ import pandas as pd
 
 from fnguard.errors import FnguardWarning, OutputError
 
-__all__ = ["PART_NAME", "predict_dask"]
+__all__ = ["PART_NAME", "check_output_folder", "predict_dask"]
 
 #: Name of the output file of partition ``i``.
 PART_NAME = "part-{:05d}.parquet"
@@ -53,7 +53,7 @@ def _predict_part(
 
     target = Path(folder) / PART_NAME.format(index)
     drift = Drift(guard.schema, source=path, ignore=[*guard.not_features, *kept])
-    rows = positives = 0
+    rows = positives = auto_negative = 0
     band: list[pd.DataFrame] = []
     cases: list[pd.DataFrame] = []
     with atomic_path(target, what="partition output") as tmp, _writer(
@@ -68,22 +68,37 @@ def _predict_part(
                 cases.append(chunk[flagged].reset_index(drop=True))
             rows += len(result)
             positives += int(result["decision"].sum())
+            # as the review queue counts them: below the threshold and outside the band
+            auto_negative += int(((result["decision"] == 0) & ~flagged).sum())
         if rows == 0:
             empty = read_partition(path).head(0)
             write(_chunk_predictions(guard, empty, offset, kept, path, drift))
     return {
         "rows": rows,
         "positives": positives,
+        "auto_negative": auto_negative,
         "band": pd.concat(band, ignore_index=True) if band else None,
         "cases": pd.concat(cases, ignore_index=True) if cases else None,
         "drift": drift.findings(),
     }
 
 
-def _output_folder(out_dir: str | os.PathLike[str], overwrite: bool) -> tuple[Path, Path]:
-    """Check the output folder; create the hidden folder the partitions are written into."""
-    from fnguard._atomic import prepare_dir
+def check_output_folder(out_dir: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """The output folder, checked before any work: not a file, and empty unless ``overwrite``.
 
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> check_output_folder(folder / "preds") == folder / "preds"
+    True
+    >>> (folder / "preds.csv").write_text("row")
+    3
+    >>> check_output_folder(folder / "preds.csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    fnguard.errors.OutputError: The output folder '...preds.csv' is an existing file: choose a folder path for the partitioned predictions.
+    """  # noqa: E501
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise OutputError(
@@ -93,8 +108,16 @@ def _output_folder(out_dir: str | os.PathLike[str], overwrite: bool) -> tuple[Pa
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise OutputError(
             f"The output folder '{out}' is not empty: choose a new folder, or pass "
-            "overwrite=True (--overwrite) to replace it."
+            "overwrite=True to replace it."
         )
+    return out
+
+
+def _output_folder(out_dir: str | os.PathLike[str], overwrite: bool) -> tuple[Path, Path]:
+    """Check the output folder; create the hidden folder the partitions are written into."""
+    from fnguard._atomic import prepare_dir
+
+    out = check_output_folder(out_dir, overwrite)
     parent, _ = prepare_dir(out.absolute().parent, what="folder of the output")
     tmp = parent / f".{out.name}.tmp-{uuid.uuid4().hex[:12]}"
     tmp.mkdir()
@@ -149,7 +172,8 @@ def predict_dask(
     Returns
     -------
     dict
-        ``rows``, ``positives``, ``reviews``, ``partitions``, ``seconds``, ``source``,
+        ``rows``, ``positives``, ``auto_negative`` (rows below the threshold and outside the
+        review band), ``reviews``, ``partitions``, ``seconds``, ``source``,
         ``output`` (the folder), ``files`` (its file names), ``warnings`` (one drift message
         per kind, also given as :class:`~fnguard.errors.FnguardWarning`), ``review`` (the
         review band's prediction rows: ``row``, kept columns, ``score`` ... sorted by ``row``)
@@ -241,6 +265,7 @@ def predict_dask(
     return {
         "rows": int(sum(r["rows"] for r in results)),
         "positives": int(sum(r["positives"] for r in results)),
+        "auto_negative": int(sum(r["auto_negative"] for r in results)),
         "reviews": len(review),
         "partitions": len(files),
         "seconds": time.perf_counter() - started,

@@ -36,7 +36,8 @@ class ColumnCounts:
     Attributes
     ----------
     kind : str
-        ``"categorical"`` or ``"numeric"``.
+        ``"categorical"``, ``"numeric"``, or ``"missing"`` (no value in any row, which merges
+        with either kind).
     file : str
         A partition it came from (to name it when kinds disagree).
     levels : ndarray
@@ -45,10 +46,10 @@ class ColumnCounts:
     counts : ndarray of int64, shape (n_levels, 3)
         Rows, positives, misses per level.
     first : ndarray of int64 or None
-        Categorical only: the global row where each category first occurs (ties in
-        ``value_counts`` order are broken by it).
+        Categorical: the global row where each category first occurs (ties in
+        ``value_counts`` order are broken by it); missing: the first row.
     missing : ndarray of int64, shape (3,)
-        Numeric only: rows, positives and misses without a value.
+        Numeric and missing: rows, positives and misses without a value.
     """
 
     kind: str
@@ -76,6 +77,12 @@ def column_counts(
     """Count rows, positives and misses per category or distinct number of one partition."""
     col = col.reset_index(drop=True)
     flags = np.column_stack([np.ones(len(col), dtype=np.int64), is_pos, missed]).astype(np.int64)
+    if not pd.api.types.is_bool_dtype(col) and bool(col.isna().all()):
+        # no value at all (a CSV reads an empty text column as numbers): either kind
+        return ColumnCounts(
+            "missing", file, np.empty(0), np.zeros((0, 3), dtype=np.int64),
+            first=np.array([offset], dtype=np.int64), missing=flags.sum(axis=0),
+        )
     if _is_categorical(col):
         labels = col.astype("string").fillna(MISSING).astype(object)
         codes, uniques = pd.factorize(labels, sort=False)
@@ -100,6 +107,8 @@ def column_counts(
 
 def merge_column_counts(name: str, a: ColumnCounts, b: ColumnCounts) -> ColumnCounts:
     """The counts of the union of two sets of partitions (exact)."""
+    if "missing" in (a.kind, b.kind):
+        return _merge_missing(a, b)
     if a.kind != b.kind:
         raise DataError(
             f"The column '{name}' is {_kind_word(a.kind)} in '{a.file}' but "
@@ -128,6 +137,35 @@ def merge_column_counts(name: str, a: ColumnCounts, b: ColumnCounts) -> ColumnCo
     counts[where] += b.counts
     first[where] = np.minimum(first[where], b.first)
     return ColumnCounts("categorical", a.file, levels, counts, first)
+
+
+def _merge_missing(a: ColumnCounts, b: ColumnCounts) -> ColumnCounts:
+    """Merge counts of which one (or both) has no value: its rows join the missing level."""
+    empty, other = (a, b) if a.kind == "missing" else (b, a)
+    rows = np.asarray(empty.missing)
+    if other.kind == "missing":
+        first = np.minimum(a.first, b.first)
+        return ColumnCounts("missing", a.file, a.levels, a.counts, first, rows + other.missing)
+    if other.levels is None or rows[0] == 0:  # an identifier; or no row to add
+        return other
+    if other.kind == "numeric":
+        missing = np.asarray(other.missing) + rows
+        return ColumnCounts("numeric", other.file, other.levels, other.counts, missing=missing)
+    # categorical: a missing value is the MISSING category, as column_counts names it
+    levels, counts, first = list(other.levels), other.counts.copy(), other.first.copy()
+    if MISSING in levels:
+        at = levels.index(MISSING)
+        counts[at] += rows
+        first[at] = min(first[at], empty.first[0])
+    else:
+        levels.append(MISSING)
+        counts = np.vstack([counts, rows[None, :]])
+        first = np.append(first, empty.first[0])
+    order = np.argsort(first, kind="stable")  # levels in order of first occurrence
+    return ColumnCounts(
+        "categorical", other.file, np.asarray(levels, dtype=object)[order], counts[order],
+        first[order],
+    )
 
 
 def _kind_word(kind: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import time
 
 import pytest
 
@@ -61,3 +62,36 @@ def test_missing_dask_says_how_to_install(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(FnguardError, match=r"pip install 'fnguard\[dask\]'"):
         require_dask()
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("garbage", "missing port number"),
+        ("", "missing port number"),
+        ("http://127.0.0.1:8786", "unknown protocol 'http://'"),
+        ("tcp://127.0.0.1", "missing port number"),
+    ],
+)
+def test_malformed_address_is_refused_at_once(address, why) -> None:
+    """Check that a malformed address is refused before any connection, with an example."""
+    started = time.monotonic()
+    with pytest.raises(ClusterError, match=f"The scheduler address {address!r} is malformed") as e:
+        with connect(address, timeout=5):
+            pass
+    assert time.monotonic() - started < 1
+    assert why in str(e.value) and "e.g. tcp://10.0.0.5:8786" in str(e.value)
+
+
+def test_scheduler_without_workers_is_an_error() -> None:
+    """Check that a scheduler no worker joins is a ClusterError saying how to start one."""
+    import distributed
+
+    with distributed.LocalCluster(n_workers=0, dashboard_address=":0") as empty:
+        address = empty.scheduler_address
+        assert address.startswith("tcp://")
+        started = time.monotonic()
+        with pytest.raises(ClusterError, match=f"has no workers .* `dask worker {address}`"):
+            with connect(address, worker_timeout=1):
+                pass
+        assert time.monotonic() - started < 10

@@ -105,6 +105,25 @@ def test_csv_partitions(ready, tmp_path) -> None:
     assert got.slices == ref.slices
 
 
+@pytest.mark.parametrize("empty", [0, 1, 2])
+def test_csv_column_empty_in_one_partition(ready, tmp_path, empty) -> None:
+    """Check that a column with no value in one CSV partition (read there as numbers) merges
+    with the text or numbers of the others, as the concatenated file reads on one machine."""
+    frame = scores_frame(900, seed=9)
+    frame["amount"] = frame["amount"].fillna(1.0)
+    rows = slice(300 * empty, 300 * (empty + 1))
+    frame.loc[frame.index[rows], ["region", "amount"]] = np.nan
+    pattern = write_parts(frame, tmp_path, [300, 300, 300], fmt="csv")
+    got = diagnose_dask(pattern, "y", "p", 1, client=ready, n_boot=0)
+    whole = tmp_path / "all.csv"
+    frame.to_csv(whole, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = diagnose_table(load_scores(str(whole), label="y", score="p", positive=1), n_boot=0)
+    assert got.slices == ref.slices
+    assert any(s.feature == "region" and s.level == "(missing)" for s in got.slices)
+
+
 def _mismatch(tmp_path):
     a = pd.DataFrame({"y": [0, 1], "p": [0.1, 0.9], "amount": [1.0, 2.0]})
     b = pd.DataFrame({"y": [0, 1], "p": [0.1, 0.9], "amount": ["x", "y"]})

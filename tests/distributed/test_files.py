@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -60,3 +62,25 @@ def test_bad_inputs(tmp_path, setup, arg, match) -> None:
     target = arg if isinstance(arg, list) else str(tmp_path / arg) if arg else tmp_path
     with pytest.raises(DataError, match=match):
         list_partitions(target)
+
+
+def test_folder_mixing_parquet_and_csv_is_refused(tmp_path) -> None:
+    """Check that a folder with Parquet and CSV files is refused, naming the files of each."""
+    _write(tmp_path / "d", ["a.parquet", "b.csv", "c.parquet"])
+    with pytest.raises(DataError, match=r"mixes Parquet files \('a.parquet', 'c.parquet'\) "
+                                        r"and CSV-like files \('b.csv'\)"):
+        list_partitions(tmp_path / "d")
+    assert len(list_partitions(str(tmp_path / "d" / "*.parquet"))) == 2
+
+
+def test_relative_paths_reach_workers_in_another_folder(ready, tmp_path, monkeypatch) -> None:
+    """Check that relative inputs are made absolute before they are sent to the workers,
+    whose working folder is not the client's."""
+    from fnguard.distributed import diagnose_dask
+
+    _write(tmp_path / "d", ["a.parquet", "b.parquet"])
+    monkeypatch.chdir(tmp_path)
+    assert all(f.is_absolute() for f in list_partitions("d/*.parquet").files)
+    assert all(cwd != str(tmp_path) for cwd in ready.run(os.getcwd).values())
+    d = diagnose_dask("d", "y", "p", 1, client=ready, n_boot=0)
+    assert (d.curve.n, d.curve.n_positive) == (3, 1)

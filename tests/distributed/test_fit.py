@@ -114,3 +114,43 @@ def test_single_file_is_refused(ready, tmp_path) -> None:
     pattern = write_parts(frame, tmp_path, [400])
     with pytest.raises(DataError, match="is a single file"):
         fit_dask(pattern, "y", 1, client=ready)
+
+
+@pytest.mark.parametrize("side", ["held-out", "training"])
+def test_hold_out_without_positives_is_refused_up_front(ready, tmp_path, side) -> None:
+    """Check that a hold-out leaving one side without positives is refused before the search,
+    naming the partitions and their positive counts."""
+    held = int(np.random.default_rng(0).choice(4, 1)[0])  # the partition seed 0 holds out
+    where = held if side == "training" else (held + 1) % 4
+    frame, _ = population(1200, seed=5)
+    frame["y"] = 0
+    frame.loc[300 * where : 300 * where + 49, "y"] = 1  # all positives in one file
+    pattern = write_parts(frame, tmp_path, [300] * 4)
+    with pytest.raises(DataError, match=f"The {side} partitions hold no positive row") as e:
+        fit_dask(pattern, "y", 1, "recall>=0.8", client=ready, sample=0.5, seed=0, **SEARCH)
+    text = str(e.value)
+    assert f"'part-{where:03d}.parquet': 50" in text and "'part-" in text
+    assert "another seed (--seed)" in text and "spread the positives" in text
+
+
+def test_prior_correction_ignores_held_out_labels(ready, tmp_path) -> None:
+    """Check that the probabilities are corrected to the training partitions' balance (the
+    sampling only), and that guard.info describes the held-out test, not the sample's split."""
+    frame, _ = population(8000, seed=6)
+    held = int(np.random.default_rng(0).choice(4, 1)[0])
+    rows = frame.index // 2000 == held
+    frame.loc[rows, "y"] = (np.arange(2000) % 3 == 0).astype(int)  # a third positive there
+    pattern = write_parts(frame, tmp_path, [2000] * 4)
+    guard = fit_dask(pattern, "y", 1, "recall>=0.8", client=ready, sample=0.5, seed=0,
+                     **SEARCH)
+    info = guard.info["dask"]
+    assert info["held_out"] == [str(tmp_path / f"part-{held:03d}.parquet")]
+    train = frame[~rows]
+    assert guard.pipeline.true_rate == pytest.approx(train["y"].mean())
+    assert info["true_rate"] == pytest.approx(train["y"].mean())
+    split = guard.info["split"]
+    assert split["test_rows"] == info["test_rows"] == guard.metrics["n"]
+    assert split["rows"] == 8000 and split["search_rows"] == info["sample_rows"]
+    assert guard.info["test_size"] == pytest.approx(info["test_rows"] / 8000)
+    assert info["sample_fit"]["split"]["rows"] == info["sample_rows"]
+    assert "reference" not in guard.info
