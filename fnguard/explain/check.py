@@ -44,11 +44,11 @@ class Check:
     message : str
         One line on the result.
     false_alarms : int or None
-        The baseline's false alarms at its threshold: the candidate is read at as many or
-        fewer.
+        The baseline's false alarms at its threshold: the baseline and the candidate are
+        each read at their best point with as many or fewer.
     baseline_misses, misses, misses_removed : int or None
         Misses of the baseline and of the candidate at those false alarms, and the
-        difference (positive: fewer misses).
+        difference (positive: fewer misses; 0 for a lever that scores as the baseline does).
     candidate_false_alarms : int or None
         The candidate's false alarms at the threshold read.
     threshold : float or None
@@ -190,13 +190,17 @@ def quick_check(
     base = np.asarray(baseline_scores, dtype=np.float64)
     pred = base >= threshold
     fp_base = int((pred & ~is_pos).sum())
-    tp_base = int((pred & is_pos).sum())
     n_pos, n_neg = int(is_pos.sum()), int((~is_pos).sum())
     base_curve = confusion_curve(is_pos, base)
+    # The baseline is read exactly as each candidate is (its best point at as many false alarms
+    # or fewer), so that a lever is credited only with the misses it removes, never with the
+    # positives the baseline itself catches at the same alarms: an identical lever gets 0.
+    tp_base = int(base_curve.tp[_at_false_alarms(base_curve, fp_base)])
     fp_req = tp_req = None
     if recall_target is not None and n_pos:
         j = int((base_curve.tp >= recall_target * n_pos).argmax())
-        fp_req, tp_req = int(base_curve.fp[j]), int(base_curve.tp[j])
+        fp_req = int(base_curve.fp[j])
+        tp_req = int(base_curve.tp[_at_false_alarms(base_curve, fp_req)])
     deadline = time.perf_counter() + float(budget)
     checks: list[Check] = []
     for rec in [r for r in recommendations if checkable(r)][:limit]:

@@ -9,7 +9,9 @@ direction of the doubt and lays them out for review:
 - *labelled positive, looks negative*: a positive the model misses may be no positive at all.
 
 The probabilities must be out of fold (each row scored by a model that did not see it), or a
-flexible model will have memorised the wrong labels.
+flexible model will have memorised the wrong labels. And the model must rank positives
+better than chance (:func:`ranking_signal`): a model that learnt nothing disagrees with the
+labels at random, and cleanlab would suspect rows for no reason.
 """
 
 from __future__ import annotations
@@ -25,10 +27,19 @@ from numpy.typing import ArrayLike
 
 from fnguard.errors import DataError
 
-__all__ = ["HIDDEN_POSITIVE", "NOT_POSITIVE", "LabelIssues", "find_label_issues"]
+__all__ = [
+    "HIDDEN_POSITIVE",
+    "MIN_AUC",
+    "NOT_POSITIVE",
+    "LabelIssues",
+    "find_label_issues",
+    "ranking_signal",
+]
 
 HIDDEN_POSITIVE = "labelled negative, looks positive"
 NOT_POSITIVE = "labelled positive, looks negative"
+#: Least cross-validated ROC-AUC (with an interval above 0.5) for label issues to be looked for.
+MIN_AUC = 0.6
 
 
 @dataclass
@@ -130,6 +141,42 @@ class LabelIssues:
             "not_positive_rows": doubtful[:max_rows].tolist(),
             "rows_truncated": bool(len(self) > max_rows),
         }
+
+
+def ranking_signal(
+    y_true: ArrayLike, y_score: ArrayLike, *, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """ROC-AUC of the scores with DeLong's interval: whether they rank better than chance.
+
+    It is ``(1 + delta) / 2`` for Cliff's delta of the positives' scores against the
+    negatives' (:func:`fnguard.explain.shared.cliffs_delta`, which gives DeLong's interval).
+
+    Parameters
+    ----------
+    y_true : array-like of bool
+        True for positive rows.
+    y_score : array-like of float
+        Scores, higher for positives.
+    confidence : float, default=0.95
+        Level of the interval.
+
+    Returns
+    -------
+    auc, low, high : float
+        NaN when a class is missing; the interval is NaN when a class has one row.
+
+    Examples
+    --------
+    >>> auc, low, high = ranking_signal([1, 1, 0, 0, 0], [0.9, 0.4, 0.5, 0.2, 0.1])
+    >>> round(auc, 3)
+    0.833
+    """
+    from fnguard.explain.shared import cliffs_delta
+
+    is_pos = np.asarray(y_true, dtype=bool)
+    s = np.asarray(y_score, dtype=np.float64)
+    delta, low, high, _ = cliffs_delta(s[is_pos], s[~is_pos], confidence)
+    return (1 + delta) / 2, (1 + low) / 2, (1 + high) / 2
 
 
 def _as_object(value: Any) -> np.ndarray:

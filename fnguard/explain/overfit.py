@@ -2,8 +2,9 @@
 
 A model that catches every positive it was trained on yet misses many out of fold has
 memorised its positives. A small gap can still hide it when the training scores are
-saturated at 0 and 1 (the seeds' example: training error 0.09, test error 0.11, scores at 0
-and 1): the model is sure of everything, so the threshold has no room either.
+saturated (the seeds' example: training error 0.09, test error 0.11, scores at 0 and 1): the
+threshold has no room either. Saturated means piled up at 0 and 1, or barely moving across
+thresholds, or a couple of distinct values; the description says which was seen.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class Overfitting:
     n_rows, n_positive : int
     saturated : bool
         The training scores are saturated (see :func:`fnguard.metrics.calibration.saturation`).
+    saturation : str
+        What was seen when saturated (empty when not): scores at 0 and 1, predictions that
+        barely change across thresholds, or a couple of distinct values.
     flagged : bool
         The gap is large: FNR gap ``>= FNR_GAP``, error gap ``>= ERROR_GAP``, or saturated
         training scores with an error gap ``>= SATURATED_ERROR_GAP``.
@@ -65,6 +69,7 @@ class Overfitting:
     saturated: bool
     flagged: bool
     reason: str
+    saturation: str = ""
 
     @property
     def misses_at_stake(self) -> int:
@@ -80,7 +85,7 @@ class Overfitting:
             f"missed at threshold {self.threshold:g})"
         )
         if self.saturated:
-            text += "; the training scores are saturated at 0 and 1"
+            text += f"; the training scores are saturated: {self.saturation or 'see above'}"
         return text + "."
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,7 +153,8 @@ def overfitting(
 
     train_error, train_fnr, train_misses = rates(train)
     cv_error, cv_fnr, cv_misses = rates(cv)
-    sat = saturation(confusion_curve(is_pos, train), threshold).saturated
+    measured = saturation(confusion_curve(is_pos, train), threshold)
+    sat, seen = measured.saturated, _saturation_seen(measured) if measured.saturated else ""
     fnr_gap, error_gap = cv_fnr - train_fnr, cv_error - train_error
     reasons = []
     if fnr_gap >= FNR_GAP and cv_misses - train_misses >= 3:
@@ -157,7 +163,7 @@ def overfitting(
         reasons.append(f"the error is {error_gap:.3f} higher out of fold")
     if sat and error_gap >= SATURATED_ERROR_GAP and not reasons:
         reasons.append(
-            f"the training scores are saturated at 0 and 1 while the error is {error_gap:.3f} "
+            f"the training scores are saturated ({seen}) while the error is {error_gap:.3f} "
             "higher out of fold"
         )
     return Overfitting(
@@ -173,4 +179,22 @@ def overfitting(
         saturated=bool(sat),
         flagged=bool(reasons),
         reason="; ".join(reasons),
+        saturation=seen,
     )
+
+
+def _saturation_seen(sat: Any) -> str:
+    """What made :func:`~fnguard.metrics.calibration.saturation` call the scores saturated."""
+    if sat.n_distinct <= 1:
+        return "they all take one value"
+    if sat.n_distinct == 2:
+        return "they take only 2 distinct values"
+    seen = []
+    if sat.share_extreme == sat.share_extreme and sat.share_extreme >= 0.9:
+        seen.append(f"{sat.share_extreme:.0%} lie within 1e-6 of 0 or 1")
+    if sat.flip_fraction < 0.01:
+        seen.append(
+            f"only {sat.flip_fraction:.1%} of the predictions change as the threshold moves "
+            "from 0.05 to 0.95"
+        )
+    return " and ".join(seen) or "they leave the threshold no room"

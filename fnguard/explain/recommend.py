@@ -4,6 +4,8 @@ Each kind of finding maps to levers (registry names from :mod:`fnguard.levers`) 
 actions that are no lever (``review-labels``, ``more-positives``, ``more-data``,
 ``add-feature``, ``calibrate:temperature``). Recommendations follow the findings' order (most
 misses at stake first); a lever suggested by several findings is listed once, under the first.
+Once the quick check has measured some of them, :func:`rank_by_checks` puts the measured gains
+first and the levers measured to add misses last, with a caveat.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from typing import Any
 
 from fnguard.explain.findings import ExplainFinding
 
-__all__ = ["ACTIONS", "Recommendation", "attach_levers", "levers_for", "recommend"]
+__all__ = [
+    "ACTIONS",
+    "Recommendation",
+    "attach_levers",
+    "levers_for",
+    "rank_by_checks",
+    "recommend",
+]
 
 #: Recommendations that are not registry levers, and what they mean.
 ACTIONS = {
@@ -163,6 +172,8 @@ class Recommendation:
         Codes of other findings that suggest it.
     check : Check or None
         Its measured effect (:mod:`fnguard.explain.check`), when it was checked.
+    caveat : str
+        What the measurement says against it (empty when nothing): also ends ``reason``.
     """
 
     rank: int
@@ -174,6 +185,7 @@ class Recommendation:
     params: dict[str, Any] = field(default_factory=dict)
     also: list[str] = field(default_factory=list)
     check: Any = None
+    caveat: str = ""
 
     @property
     def in_registry(self) -> bool:
@@ -194,17 +206,25 @@ class Recommendation:
             "command": self.command,
             "params": dict(self.params),
             "also": list(self.also),
+            "caveat": self.caveat,
             "effect": None if self.check is None else self.check.to_dict(),
         }
 
 
 def _command(
-    s: _Suggestion, *, source: str, target: str, positive: Any, require: str
+    s: _Suggestion,
+    *,
+    source: str,
+    target: str,
+    positive: Any,
+    require: str,
+    drop: Sequence[str] = (),
 ) -> str | None:
     head = (
         f"{shlex.quote(source)} --target {shlex.quote(str(target))} "
         f"--positive {shlex.quote(str(positive))}"
     )
+    head += "".join(f" --drop {shlex.quote(str(name))}" for name in drop)
     if s.lever == "calibrate:temperature":
         return f"fnguard diagnose {head} --calibrate temperature"
     if s.lever == "threshold":
@@ -214,8 +234,23 @@ def _command(
         return f"fnguard diagnose {head} --require {shlex.quote(require + per)}"
     if s.lever in ACTIONS:
         return None
-    out = "guard-" + s.lever.replace(":", "-")
-    return f"fnguard fit {head} --require {shlex.quote(require)} --levers {s.lever} --out {out}"
+    out = shlex.quote("guard-" + s.lever.replace(":", "-"))
+    return (
+        f"fnguard fit {head} --require {shlex.quote(require)} --levers {shlex.quote(s.lever)} "
+        f"--out {out}"
+    )
+
+
+def _reason(s: _Suggestion) -> str:
+    """The suggestion's reason, saying which parameters the quick check fixed that the command
+    leaves to the search (the command line takes no lever parameters)."""
+    if not s.params or s.lever == "threshold":
+        return s.reason
+    shown = ", ".join(f"{k}={v}" for k, v in s.params.items())
+    return (
+        f"{s.reason} (the quick check fits it with {shown}; the command lets `fnguard fit` "
+        "search its parameters)"
+    )
 
 
 def recommend(
@@ -225,6 +260,7 @@ def recommend(
     target: str = "y",
     positive: Any = 1,
     require: str = "recall>=0.8",
+    drop: Sequence[str] = (),
 ) -> list[Recommendation]:
     """Levers to try, in the order of the findings that call for them.
 
@@ -240,6 +276,8 @@ def recommend(
         The positive label.
     require : str, default="recall>=0.8"
         The requirement written into the commands.
+    drop : sequence of str, default=()
+        Columns the commands leave out (``--drop``), as the table was read.
 
     Returns
     -------
@@ -267,12 +305,99 @@ def recommend(
                 lever=s.lever,
                 finding=f.code,
                 kind=f.kind,
-                reason=s.reason,
+                reason=_reason(s),
                 command=_command(
-                    s, source=source, target=target, positive=positive, require=require
+                    s,
+                    source=source,
+                    target=target,
+                    positive=positive,
+                    require=require,
+                    drop=drop,
                 ),
                 params=dict(s.params),
             )
             seen[key] = rec
             out.append(rec)
     return out
+
+
+def _measured(rec: Recommendation) -> tuple[int, int] | None:
+    """Misses removed at the baseline's false alarms and at the requirement's (0 without)."""
+    check = rec.check
+    if check is None or check.status != "measured" or check.misses_removed is None:
+        return None
+    at_req = getattr(check, "at_requirement", None) or {}
+    return int(check.misses_removed), int(at_req.get("misses_removed") or 0)
+
+
+def _misses(n: int) -> str:
+    return f"{n:,} miss" if n == 1 else f"{n:,} misses"
+
+
+def _judge(gain: tuple[int, int] | None) -> tuple[int, str]:
+    """The group a measured lever ranks in (0 gains, 1 not measured, 2 none, 3 worse), and
+    the caveat it gets."""
+    if gain is None:
+        return 1, ""
+    main, req = gain
+    if main > 0 or (main == 0 and req > 0):
+        if req < 0:
+            return 0, f"measured to add {_misses(-req)} at the requirement's false alarms"
+        return 0, ""
+    if main == 0 and req == 0:
+        return 2, "measured to remove no misses at the same false alarms"
+    worst = main if main < 0 else req
+    where = "the same false alarms" if main < 0 else "the requirement's false alarms"
+    return 3, (
+        f"measured to add {_misses(-worst)} at {where}, so it ranks after the levers not "
+        "measured; try it only for another reason"
+    )
+
+
+def rank_by_checks(recommendations: Sequence[Recommendation]) -> list[Recommendation]:
+    """Rank again by what the quick check measured, and say so in the reasons.
+
+    Levers measured to remove misses (at the baseline's false alarms, else at the
+    requirement's) come first, most removed first; then the levers and actions not measured,
+    in their order; then the levers measured to remove none, and last those measured to add
+    misses, each with a ``caveat`` (also ending its ``reason``). Ranks are renumbered; the
+    objects are updated in place.
+
+    Parameters
+    ----------
+    recommendations : sequence of Recommendation
+        Ranked by the findings, some with a ``check``.
+
+    Returns
+    -------
+    list of Recommendation
+        The same objects, in the new order.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> recs = [Recommendation(i + 1, lv, "FNG106", "overfitting", "r", None)
+    ...         for i, lv in enumerate(["lightgbm", "review-labels", "logistic"])]
+    >>> recs[0].check = SimpleNamespace(status="measured", misses_removed=-7)
+    >>> recs[2].check = SimpleNamespace(status="measured", misses_removed=5)
+    >>> [(r.rank, r.lever) for r in rank_by_checks(recs)]
+    [(1, 'logistic'), (2, 'review-labels'), (3, 'lightgbm')]
+    >>> recs[0].reason
+    'r; but measured to add 7 misses at the same false alarms, so it ranks after the levers not measured; try it only for another reason'
+    """  # noqa: E501
+
+    def key(item: tuple[int, Recommendation]) -> tuple[int, int, int, int]:
+        i, rec = item
+        gain = _measured(rec)
+        group = _judge(gain)[0]
+        main, req = gain or (0, 0)
+        return (group, -main, -req, i)
+
+    ordered = [rec for _, rec in sorted(enumerate(recommendations), key=key)]
+    for rank, rec in enumerate(ordered, 1):
+        rec.rank = rank
+        caveat = _judge(_measured(rec))[1]
+        if caveat and not rec.caveat:
+            rec.caveat = caveat
+            rec.reason = f"{rec.reason}; but {caveat}"
+    return ordered

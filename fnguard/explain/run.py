@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import time
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from fnguard.explain import findings as F
 from fnguard.explain.check import quick_check as run_quick_check
 from fnguard.explain.duplicates import conflicting_duplicates
 from fnguard.explain.explanation import Explanation
-from fnguard.explain.labels import find_label_issues
+from fnguard.explain.labels import MIN_AUC, find_label_issues, ranking_signal
 from fnguard.explain.model import (
     Model,
     fold_count,
@@ -27,8 +29,8 @@ from fnguard.explain.model import (
     score_fitted,
 )
 from fnguard.explain.overfit import overfitting
-from fnguard.explain.recommend import attach_levers, recommend
-from fnguard.explain.shared import feature_effects
+from fnguard.explain.recommend import attach_levers, rank_by_checks, recommend
+from fnguard.explain.shared import MIN_GROUP, feature_effects
 from fnguard.metrics.diagnosis import Diagnosis, diagnose
 
 __all__ = ["TableScores", "diagnose_scores", "explain", "score_table"]
@@ -36,6 +38,56 @@ __all__ = ["TableScores", "diagnose_scores", "explain", "score_table"]
 
 def _command_source(data: Dataset) -> str:
     return data.source if os.path.isfile(data.source) else "data.csv"
+
+
+def _check_cv(cv: Any) -> int:
+    if isinstance(cv, bool) or not isinstance(cv, numbers.Integral) or cv < 2:
+        raise DataError(
+            f"The number of cross-validation folds 'cv' must be an integer >= 2. Got {cv!r} "
+            "instead: for instance 5."
+        )
+    return int(cv)
+
+
+def _check_options(
+    *, cv: Any, budget: Any, require: Any, confidence: Any, n_boot: Any, threshold: Any
+) -> None:
+    """Raise DataError or RequirementError for an option out of its range, before any work."""
+    from fnguard.decide import parse_requirement
+    from fnguard.metrics.intervals import _check_confidence
+
+    _check_cv(cv)
+    if (
+        isinstance(budget, bool)
+        or not isinstance(budget, numbers.Real)
+        or math.isnan(budget)
+        or budget < 0
+    ):
+        raise DataError(
+            f"The quick check's 'budget' must be a number of seconds >= 0. Got {budget!r} "
+            "instead: for instance 60 (0 skips the measurements)."
+        )
+    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 0:
+        raise DataError(
+            f"'n_boot' must be an integer >= 0 (0: no bootstrap). Got {n_boot!r} instead: "
+            "for instance 1000."
+        )
+    if threshold is not None and (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, numbers.Real)
+        or not math.isfinite(threshold)
+    ):
+        raise DataError(
+            f"The 'threshold' must be a finite number or None. Got {threshold!r} instead: for "
+            "instance 0.5."
+        )
+    if not isinstance(require, str):
+        raise DataError(
+            f"'require' must be a requirement string. Got {require!r} instead: for instance "
+            "'recall>=0.8'."
+        )
+    parse_requirement(require)  # a RequirementError that lists the forms
+    _check_confidence(confidence)
 
 
 @dataclass
@@ -106,8 +158,8 @@ def score_table(
     Raises
     ------
     DataError
-        If no model is given and a class has fewer than 2 rows, or the model does not match
-        the table.
+        If ``cv`` is not an integer >= 2, no model is given and a class has fewer than 2
+        rows, or the model does not match the table.
 
     Examples
     --------
@@ -119,6 +171,7 @@ def score_table(
     ('out-of-fold', 4, (40,))
     """
     say = progress or (lambda _text: None)
+    cv = _check_cv(cv)
     m = resolve_model(model, data, seed=seed)
     notes = list(m.notes)
     thr = float(threshold if threshold is not None else (m.threshold or 0.5))
@@ -288,8 +341,12 @@ def explain(
     Raises
     ------
     DataError
-        If no model is given and the table has fewer than 2 rows of a class (nothing can be
-        cross-validated), or the model does not match the table.
+        If an option is out of its range (``cv`` not an integer >= 2, a negative
+        ``budget``...), no model is given and the table has fewer than 2 rows of a class
+        (nothing can be cross-validated), or the model does not match the table.
+    RequirementError
+        If ``require`` cannot be parsed (checked even without the quick check, as it is
+        written into the recommended commands).
 
     Examples
     --------
@@ -300,6 +357,14 @@ def explain(
     (True, 3)
     """
     t0 = time.perf_counter()
+    _check_options(
+        cv=cv,
+        budget=budget,
+        require=require,
+        confidence=confidence,
+        n_boot=n_boot,
+        threshold=threshold,
+    )
     say = progress or (lambda _text: None)
     ts = score_table(data, model=model, cv=cv, seed=seed, threshold=threshold, progress=say)
     m, scores, thr, oof, splits = ts.model, ts.scores, ts.threshold, ts.oof, ts.splits
@@ -309,15 +374,29 @@ def explain(
     d = diagnose_scores(data, ts, confidence=confidence, n_boot=n_boot, seed=seed)
     pred = scores >= thr
     missed = y & ~pred
-    effects = feature_effects(data.X, y, pred, confidence=confidence)
+    effects = feature_effects(data.X, y, pred, confidence=confidence, random_state=seed)
+    n_missed, n_caught = int(missed.sum()), int((y & pred).sum())
+    if effects and min(n_missed, n_caught) < MIN_GROUP:
+        notes.append(
+            f"{n_caught} positives caught and {n_missed} missed: too few of one group to "
+            f"say what the misses share (it takes {MIN_GROUP} of each), so no feature is "
+            "flagged; the effects are listed for reference only."
+        )
     slices = sorted((s for s in d.slices if s.flagged), key=lambda s: -s.excess_misses)
     issues = over = None
     if oof is not None:
         say("Looking for label errors (cleanlab)")
-        if np.all((oof >= 0) & (oof <= 1)):
-            issues = find_label_issues(y, oof)
-        else:
+        auc, auc_low, _ = ranking_signal(y, oof, confidence=confidence)
+        if not np.all((oof >= 0) & (oof <= 1)):
             notes.append("The model's scores are not probabilities: label issues skipped.")
+        elif not (auc >= MIN_AUC and auc_low > 0.5):
+            notes.append(
+                f"The cross-validated model ranks positives little better than chance (ROC-AUC "
+                f"{auc:.2f}, lower bound {auc_low:.2f}): its disagreements with the labels say "
+                "nothing about them, so label issues are skipped."
+            )
+        else:
+            issues = find_label_issues(y, oof)
         over = overfitting(y, ts.train, oof, threshold=thr)
     dups = conflicting_duplicates(data.X, y)
     found = [
@@ -338,6 +417,7 @@ def explain(
         target=data.target,
         positive=data.positive,
         require=require,
+        drop=data.dropped,
     )
     checks = []
     if quick_check and splits is not None and oof is not None:
@@ -355,6 +435,8 @@ def explain(
             budget=budget,
             recall_target=_recall_target(require),
         )
+        recs = rank_by_checks(recs)
+        checks = [r.check for r in recs if r.check is not None]
     return Explanation(
         diagnosis=d,
         findings=ranked,

@@ -4,14 +4,19 @@ Each feature gets one effect size with an interval, on a probability scale so th
 and categorical features rank together:
 
 - numeric (and datetime) columns: Cliff's delta, ``P(miss > caught) - P(miss < caught)``, with
-  the DeLong (placement) variance of the underlying Mann-Whitney statistic;
+  the DeLong (placement) variance of the underlying Mann-Whitney statistic for its interval,
+  and the Mann-Whitney test's p-value (scipy's: exact for a small sample without ties, else
+  the normal approximation with the tie correction, whose variance is known under the null
+  and so stays honest when one group holds a handful of rows, unlike DeLong's estimate);
 - categorical (and boolean) columns: the largest difference, over the levels, between the
   share of misses and the share of caught positives at that level, with Newcombe's hybrid
   score interval (method 10, from two Wilson intervals); Cramér's V and a chi-square test
-  of the whole table go with it.
+  of the whole table go with it. When the table is sparse (an expected count below 5) the
+  chi-square distribution does not hold, and the p-value is a Monte-Carlo permutation one.
 
 The p-values of all features are corrected together (Benjamini-Hochberg), so a wide table
-does not flag features by chance.
+does not flag features by chance; and nothing is flagged when fewer than ``MIN_GROUP``
+positives are missed or caught, as so few rows cannot say what the misses share.
 """
 
 from __future__ import annotations
@@ -31,6 +36,14 @@ __all__ = ["FeatureEffect", "cliffs_delta", "feature_effects", "share_difference
 
 MISSING = "(missing)"
 OTHER = "(other levels)"
+#: Fewest misses and caught positives for a feature to be flagged.
+MIN_GROUP = 10
+#: Permutations of a sparse categorical table's Monte-Carlo p-value.
+PERMUTATIONS = 9999
+#: Below this expected count in a cell, the chi-square p-value is replaced by a permutation one.
+MIN_EXPECTED = 5.0
+#: Largest sample for scipy's exact Mann-Whitney distribution (it slows down beyond).
+EXACT_MAX = 1000
 
 
 @dataclass(frozen=True)
@@ -49,10 +62,11 @@ class FeatureEffect:
         The effect size in [-1, 1] and its interval (NaN when a group is too small). Positive:
         misses have larger values (numeric) or are more often at ``level`` (categorical).
     p_value : float
-        Two-sided p-value (normal approximation for a numeric column, chi-square test of the
-        levels for a categorical one).
+        Two-sided p-value (Mann-Whitney for a numeric column; chi-square test of the levels,
+        by permutation when the table is sparse, for a categorical one).
     flagged : bool
-        Significant after the Benjamini-Hochberg correction over every feature.
+        Significant after the Benjamini-Hochberg correction over every feature, with at
+        least ``MIN_GROUP`` misses and caught positives.
     level : str or None
         For a categorical column, the level whose shares differ most.
     miss_value, caught_value : float
@@ -114,9 +128,12 @@ def cliffs_delta(
     """Cliff's delta of ``a`` against ``b`` with its interval and p-value.
 
     ``delta = P(A > B) - P(A < B)`` over all pairs, ties counting half, which is
-    ``2 U / (m n) - 1`` for the Mann-Whitney statistic ``U`` of ``a``. The variance is DeLong's,
-    from the placement values (computed from mid-ranks in ``O((m + n) log(m + n))``); the
-    interval is the normal one, clipped to [-1, 1]. NaN values are dropped.
+    ``2 U / (m n) - 1`` for the Mann-Whitney statistic ``U`` of ``a``. The interval's variance
+    is DeLong's, from the placement values (computed from mid-ranks in
+    ``O((m + n) log(m + n))``); the interval is the normal one, clipped to [-1, 1]. The
+    p-value is the Mann-Whitney test's (:func:`scipy.stats.mannwhitneyu`, exact when a
+    sample has at most 8 values and there are no ties), not DeLong's: that variance is an
+    estimate, far too small when a sample holds a few values. NaN values are dropped.
 
     Parameters
     ----------
@@ -153,11 +170,11 @@ def cliffs_delta(
     se = 2.0 * math.sqrt(v10.var(ddof=1) / m + v01.var(ddof=1) / n)
     z = _z(confidence)
     low, high = max(-1.0, delta - z * se), min(1.0, delta + z * se)
-    if se > 0:
-        p = float(2 * stats.norm.sf(abs(delta) / se))
-    else:
-        p = 0.0 if delta != 0 else 1.0
-    return delta, low, high, p
+    if np.unique(ranks).size < 2:
+        return delta, low, high, 1.0  # every value equal: nothing to test
+    method = "auto" if max(m, n) <= EXACT_MAX else "asymptotic"
+    p = float(stats.mannwhitneyu(x, y, alternative="two-sided", method=method).pvalue)
+    return delta, low, high, min(p, 1.0)
 
 
 def share_difference(
@@ -220,8 +237,39 @@ def _numeric(col: pd.Series) -> np.ndarray | None:
     return None
 
 
+def _chi2_statistic(counts: np.ndarray, totals: np.ndarray, n1: int, n2: int) -> np.ndarray:
+    """Pearson's chi-square of 2 x L tables given the first row (``counts``, ``(..., L)``)."""
+    n = n1 + n2
+    e1, e2 = totals * (n1 / n), totals * (n2 / n)
+    return (((counts - e1) ** 2) * (1.0 / e1 + 1.0 / e2)).sum(axis=-1)
+
+
+def _chi2_p_value(table: np.ndarray, seed: int) -> tuple[float, float]:
+    """The chi-square statistic of a 2-column table and its p-value: the chi-square
+    distribution's when every expected count is at least ``MIN_EXPECTED``, else a Monte-Carlo
+    permutation one (the missed / caught labels shuffled over the rows, which draws the first
+    column from a multivariate hypergeometric distribution)."""
+    first, totals = table[:, 0], table.sum(axis=1)
+    n1, n2 = int(first.sum()), int(table[:, 1].sum())
+    chi2 = float(_chi2_statistic(first, totals, n1, n2))
+    dof = table.shape[0] - 1
+    expected = np.outer(totals, [n1, n2]) / (n1 + n2)
+    if expected.min() >= MIN_EXPECTED:
+        return chi2, float(stats.chi2.sf(chi2, dof))
+    rng = np.random.default_rng(seed)
+    draws = rng.multivariate_hypergeometric(totals, n1, size=PERMUTATIONS, method="marginals")
+    null = _chi2_statistic(draws, totals, n1, n2)
+    hits = int(np.count_nonzero(null >= chi2 * (1 - 1e-9)))
+    return chi2, (hits + 1) / (PERMUTATIONS + 1)
+
+
 def _categorical_effect(
-    name: str, labels: pd.Series, missed: np.ndarray, caught: np.ndarray, confidence: float
+    name: str,
+    labels: pd.Series,
+    missed: np.ndarray,
+    caught: np.ndarray,
+    confidence: float,
+    seed: int = 0,
 ) -> dict[str, Any] | None:
     a = labels[missed].value_counts()
     b = labels[caught].value_counts()
@@ -235,7 +283,7 @@ def _categorical_effect(
     level = str(table.index[i])
     k1, k2 = int(table.iat[i, 0]), int(table.iat[i, 1])
     effect, low, high = share_difference(k1, n1, k2, n2, confidence)
-    chi2, p, _, _ = stats.chi2_contingency(table.to_numpy(), correction=False)
+    chi2, p = _chi2_p_value(table.to_numpy(), seed)
     v = math.sqrt(chi2 / (n1 + n2) / (min(table.shape) - 1))
     return {
         "feature": name, "kind": "categorical", "statistic": "share_difference",
@@ -253,6 +301,8 @@ def feature_effects(
     confidence: float = 0.95,
     alpha: float = 0.05,
     max_levels: int = 20,
+    min_group: int = MIN_GROUP,
+    random_state: int = 0,
 ) -> list[FeatureEffect]:
     """How each feature differs between the missed and the caught positives, strongest first.
 
@@ -271,6 +321,12 @@ def feature_effects(
     max_levels : int, default=20
         Most levels per categorical column; the rarest are pooled. A text column with more
         distinct values than half its rows (an identifier) is skipped.
+    min_group : int, default=MIN_GROUP
+        Fewest misses and caught positives (with a value) for a feature to be flagged: a
+        handful of caught positives, the usual case on an imbalanced table, cannot say what
+        the misses share. The effects are still measured.
+    random_state : int, default=0
+        Seed of the permutation p-values of sparse categorical tables.
 
     Returns
     -------
@@ -312,7 +368,7 @@ def feature_effects(
         labels = _categories(col, max_levels)
         if labels is None:
             continue
-        row = _categorical_effect(str(name), labels, missed, caught, confidence)
+        row = _categorical_effect(str(name), labels, missed, caught, confidence, random_state)
         if row is not None:
             rows.append(row)
     if not rows:
@@ -320,7 +376,10 @@ def feature_effects(
     p_values = np.array([r["p_value"] for r in rows])
     adjusted = stats.false_discovery_control(np.clip(p_values, 0.0, 1.0), method="bh")
     out = [
-        FeatureEffect(flagged=bool(q <= alpha), **r) for r, q in zip(rows, adjusted, strict=True)
+        FeatureEffect(
+            flagged=bool(q <= alpha and min(r["n_missed"], r["n_caught"]) >= min_group), **r
+        )
+        for r, q in zip(rows, adjusted, strict=True)
     ]
     out.sort(key=lambda e: (not e.flagged, -abs(e.effect), e.feature))
     return out

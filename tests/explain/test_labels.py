@@ -8,7 +8,12 @@ import pytest
 from cleanlab.filter import find_label_issues as cleanlab_find
 
 from fnguard.errors import DataError
-from fnguard.explain.labels import HIDDEN_POSITIVE, NOT_POSITIVE, find_label_issues
+from fnguard.explain.labels import (
+    HIDDEN_POSITIVE,
+    NOT_POSITIVE,
+    find_label_issues,
+    ranking_signal,
+)
 from fnguard.explain.model import folds, out_of_fold
 from fnguard.levers import build
 
@@ -89,3 +94,18 @@ def test_bad_input(y, p, match) -> None:
     """Check that bad labels or probabilities raise a DataError that says what to do."""
     with pytest.raises(DataError, match=match):
         find_label_issues(np.array(y), np.array(p))
+
+
+def test_ranking_signal_matches_scikit_learn() -> None:
+    """Check the ROC-AUC against scikit-learn's, with ties, and that its interval holds 0.5
+    for scores unrelated to the labels and not for informative ones."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = rng.random(400) < 0.3
+    scores = np.round(rng.random(400) + 0.8 * y, 1)
+    auc, low, high = ranking_signal(y, scores)
+    assert auc == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
+    assert 0.5 < low < auc < high
+    auc, low, high = ranking_signal(y, rng.random(400))
+    assert low < 0.5 < high

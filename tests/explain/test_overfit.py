@@ -77,3 +77,27 @@ def test_bad_input() -> None:
         overfitting([True, False], [0.5], [0.5, 0.5])
     with pytest.raises(DataError, match="no positive"):
         overfitting([False, False], [0.5, 0.2], [0.5, 0.1])
+
+
+def test_saturation_is_worded_by_what_was_seen() -> None:
+    """Check that training scores all at 0.11 (a model with no signal) or all below 0.05 are
+    called saturated for what they are, never for sitting at 0 and 1; scores piled at 0 and 1
+    are."""
+    rng = np.random.default_rng(0)
+    y = np.zeros(1000, dtype=bool)
+    y[:100] = True
+    cv = np.full(1000, 0.11)
+    cv[100:130] = 0.9  # 30 false alarms out of fold: error gap 0.03
+    o = overfitting(y, np.full(1000, 0.11), cv)
+    assert o.saturated and o.flagged
+    assert "0 and 1" not in o.describe() and "0 and 1" not in o.reason
+    assert "they all take one value" in o.reason and o.saturation in o.describe()
+    o = overfitting(y, rng.uniform(0.01, 0.04, 1000), cv)
+    assert o.saturated and "0 and 1" not in o.describe()
+    assert "of the predictions change as the threshold moves" in o.reason
+    assert o.to_dict()["saturation"] == o.saturation
+    spread = np.linspace(0, 1, 1000)
+    o = overfitting(y, np.where(spread < 0.95, np.where(y, 1.0, 0.0), spread), cv)
+    assert o.saturated and "lie within 1e-6 of 0 or 1" in o.saturation
+    y, train, cv = _seed_example(saturated=True)
+    assert "only 2 distinct values" in overfitting(y, train, cv).describe()
