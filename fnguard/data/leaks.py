@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["LEAK_AUC", "leak_suspects"]
+__all__ = ["LEAK_AUC", "leak_notes", "leak_suspects"]
 
 #: A column whose ROC-AUC alone (or 1 - it) reaches this is a suspect: the classic leak of
 #: the nassCDS crash data (``injSeverity``, 4 meaning killed) separates the deaths at 0.98.
@@ -126,3 +126,24 @@ def leak_suspects(
         if auc >= threshold:
             found.append((str(name), round(auc, 4)))
     return sorted(found, key=lambda item: -item[1])
+
+
+def leak_notes(X: pd.DataFrame, y: Any, *, seed: int = 0) -> list[str]:
+    """A note per column that alone separates the classes (:func:`leak_suspects`), with the
+    option that leaves it out (its name quoted for the shell).
+
+    Examples
+    --------
+    >>> y = np.r_[[True] * 30, [False] * 70]
+    >>> leak_notes(pd.DataFrame({"paid back": np.where(y, 0, 1)}), y)[0].split("; ")[-1]
+    "drop it with --drop 'paid back'."
+    """
+    import shlex
+
+    return [
+        f"Column '{name}' alone separates the classes almost perfectly (ROC-AUC {auc:.3f}): "
+        "if it is known only after the outcome, it leaks the label and a model trained on it "
+        f"will fail on new data. Check where it comes from; drop it with --drop "
+        f"{shlex.quote(name)}."
+        for name, auc in leak_suspects(X, y, seed=seed)
+    ]

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from fnguard.data.leaks import leak_notes
 from fnguard.data.table import Dataset
 from fnguard.errors import DataError
 from fnguard.explain import findings as F
@@ -368,8 +369,8 @@ def explain(
     say = progress or (lambda _text: None)
     ts = score_table(data, model=model, cv=cv, seed=seed, threshold=threshold, progress=say)
     m, scores, thr, oof, splits = ts.model, ts.scores, ts.threshold, ts.oof, ts.splits
-    notes: list[str] = []
     y = data.y
+    notes: list[str] = leak_notes(data.X, y, seed=seed) if model is None else []
     say("Diagnosing the misses")
     d = diagnose_scores(data, ts, confidence=confidence, n_boot=n_boot, seed=seed)
     pred = scores >= thr

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from fnguard.data import Dataset, load_table
-from fnguard.data.leaks import leak_suspects
+from fnguard.data.leaks import leak_notes
 from fnguard.data.names import format_names, plural
 from fnguard.decide import (
     DEFAULT_MARGIN,
@@ -272,14 +272,8 @@ def fit(
 
 
 def _leak_notes(X: pd.DataFrame, y: np.ndarray, seed: int) -> list[str]:
-    """A note per column that alone separates the classes (see
-    :func:`~fnguard.data.leaks.leak_suspects`), looked at on the search rows only."""
-    return [
-        f"Column '{name}' alone separates the classes almost perfectly (ROC-AUC {auc:.3f}): "
-        "if it is known only after the outcome, it leaks the label and the Guard will fail "
-        f"on new data. Check where it comes from; drop it with --drop {name}."
-        for name, auc in leak_suspects(X, y, seed=seed)
-    ]
+    """:func:`~fnguard.data.leaks.leak_notes`, looked at on the search rows only."""
+    return leak_notes(X, y, seed=seed)
 
 
 def _with_target_encoding(pool: Pool, schema: Any) -> tuple[Pool, str | None]:

@@ -181,3 +181,15 @@ def test_few_caught_positives_flag_nothing_shared() -> None:
     assert not any(f.kind == "shared" for f in exp.findings)
     assert not any(e.flagged for e in exp.effects)
     assert any(f"{caught} positives caught" in note for note in exp.notes)
+
+
+def test_a_column_that_leaks_the_label_is_named() -> None:
+    """Check that a column that alone separates the classes gets the leak note that fit
+    gives (table-mode diagnose said nothing), its name quoted for the shell."""
+    rng = np.random.default_rng(0)
+    y = rng.random(600) < 0.1
+    frame = pd.DataFrame({"x": rng.normal(size=600), "paid back": y + rng.normal(0, 0.01, 600),
+                          "y": y.astype(int)})
+    exp = explain(load_table(frame, "y", positive=1), cv=3, quick_check=False, n_boot=50)
+    leak = [n for n in exp.notes if "alone separates the classes" in n]
+    assert len(leak) == 1 and "'paid back'" in leak[0] and leak[0].endswith("'paid back'.")
