@@ -291,10 +291,22 @@ def finish(
         from fnguard.console import print_diagnosis
 
         print_diagnosis(d, report, console)
+        _print_notes(d)
     if open_report and report is not None:
         from fnguard.cli._app import open_in_browser
 
         open_in_browser(report)
+
+
+def _print_notes(d: Diagnosis) -> None:
+    """The diagnosis's notes (how the table was read, what the model is) on standard error,
+    each once (JSON carries them in ``notes``)."""
+    from fnguard.cli._app import SHOWN_NOTES, print_note
+
+    err = Console(stderr=True, highlight=False)
+    for note in d.notes:
+        if note not in SHOWN_NOTES:
+            print_note(err, note)
 
 
 def _check_mode(
@@ -452,6 +464,7 @@ def _diagnose_table(
         from fnguard.console import print_diagnosis
 
         print_diagnosis(d, None, console)
+        _print_notes(d)
         if exp is not None:
             from fnguard.console import print_explanation
 

@@ -246,6 +246,15 @@ def resolve_model(model: Any, data: Dataset, *, seed: int = 0) -> Model:
             return clone(guard.pipeline)
 
         shown = " + ".join(guard.levers) or type(guard.pipeline).__name__
+        notes = []
+        from fnguard.search.fit import fingerprint
+
+        if guard.info.get("fingerprint") == fingerprint(data.X, data.y):
+            notes.append(
+                "This is the table the Guard was fitted on: most of its rows trained the model, "
+                "so the figures at the Guard's threshold are optimistic. The Guard's honest "
+                "figures come from its held-out test rows: see its report (fnguard report)."
+            )
         return Model(
             description=f"the Guard ({shown}, threshold {guard.threshold:.4g})",
             X=X,
@@ -253,6 +262,7 @@ def resolve_model(model: Any, data: Dataset, *, seed: int = 0) -> Model:
             fitted=guard.pipeline,
             threshold=float(guard.threshold),
             levers=list(guard.levers),
+            notes=notes,
         )
     if not hasattr(model, "predict_proba"):
         raise DataError(

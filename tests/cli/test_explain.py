@@ -235,3 +235,32 @@ def test_recommended_diagnose_commands_run(
         code, _, err = _run([*argv, "--no-explain", "--out", str(tmp_path / f"c{i}"), *FAST],
                             capsys)
         assert code in (0, 1), err  # 1: the requirement cannot be met on these scores
+
+
+def test_a_guard_on_its_own_training_table_is_noted(
+    table_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Check that diagnosing a Guard on the table it was fitted on (same fingerprint) says
+    that the figures are optimistic, on the terminal (notes were only in the JSON)."""
+    from fnguard.data import load_table
+    from fnguard.guard import Guard
+    from fnguard.levers import build
+    from fnguard.search.fit import fingerprint
+
+    data = load_table(table_csv, "y", positive="bad")
+    pipe = build(["logistic"], data.schema).fit(data.X, data.y)
+    guard = Guard(pipe, data.schema, "y", "bad", "good", "recall>=0.8", threshold=0.25,
+                  levers=["logistic"])
+    guard.info["fingerprint"] = fingerprint(data.X, data.y)
+    guard.save(tmp_path / "guard", report=False)
+    argv = ["diagnose", str(table_csv), "--target", "y", "--positive", "bad", "--model",
+            str(tmp_path / "guard"), "--no-quick-check", *FAST]
+    code, _, err = _run([*argv, "--out", str(tmp_path / "a")], capsys)
+    assert code == 0, err
+    assert "the table the Guard was fitted on" in " ".join(err.split())
+    other = tmp_path / "other.csv"
+    pd.read_csv(table_csv).iloc[::2].to_csv(other, index=False)
+    argv[1] = str(other)
+    code, _, err = _run([*argv, "--out", str(tmp_path / "b")], capsys)
+    assert code == 0, err
+    assert "the table the Guard was fitted on" not in " ".join(err.split())
