@@ -14,8 +14,8 @@ MAX_LISTED = 20
 def closest_names(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Return up to ``n`` candidates that look like ``name``, the most likely first.
 
-    Names equal to ``name`` up to case come first, then the close matches that
-    :func:`difflib.get_close_matches` finds (compared without case).
+    Names equal to ``name`` up to case and surrounding spaces come first, then the close
+    matches that :func:`difflib.get_close_matches` finds (compared without case).
 
     Parameters
     ----------
@@ -39,12 +39,15 @@ def closest_names(name: str, candidates: Iterable[str], n: int = 3) -> list[str]
     ['class', 'Class', 'glass']
     >>> closest_names("zzz", ["a", "b"])
     []
+    >>> closest_names("y", [" y ", "x"])
+    [' y ']
     """
     names = [str(c) for c in candidates]
     if n <= 0 or not names:
         return []
     wanted = str(name).casefold()
     found = [c for c in names if c.casefold() == wanted]
+    found += [c for c in names if c.strip().casefold() == wanted.strip() and c not in found]
     folded: dict[str, list[str]] = {}
     for c in names:
         folded.setdefault(c.casefold(), []).append(c)
