@@ -75,4 +75,15 @@ def test_demo_cli_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
 def test_demo_unknown_dataset(capsys: pytest.CaptureFixture) -> None:
     """Check that an unknown dataset is bad input, with the names that exist."""
     assert main(["demo", "--dataset", "nope", "--budget", "5s"]) == 2
-    assert "lending_club" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "lending_club" in err and "searching the levers" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"), [(["--budget", "xx"], "budget 'xx'"), (["--require", "recall>=2"], "0 and 1")]
+)
+def test_demo_bad_budget_or_requirement_before_it_starts(args, said, capsys) -> None:
+    """Check that a bad budget or requirement is refused before the opening line."""
+    assert main(["demo", *args]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "searching the levers" not in err

@@ -38,8 +38,18 @@ def demo(
     from rich.markup import escape
 
     from fnguard.cli.fit import _print_summary, _progress_bar, summary
+    from fnguard.data import datasets
+    from fnguard.decide import parse_requirement
     from fnguard.demo import before_after, run_demo
+    from fnguard.errors import DataError
+    from fnguard.search.budget import parse_budget
 
+    if dataset not in datasets.DATASETS:  # before the opening line, which names it
+        raise DataError(
+            f"There is no bundled dataset {dataset!r}: use one of {', '.join(datasets.DATASETS)}."
+        )
+    parse_requirement(require)
+    parse_budget(budget)
     err = Console(stderr=True, highlight=False)
     if not json_out:
         err.print(
