@@ -59,6 +59,10 @@ def check_engine(engine: str, cluster: str | None, workers: int | None) -> str:
     Traceback (most recent call last):
     ...
     fnguard.cli._engine.EngineError: --cluster and --workers need --engine dask (the local engine runs on this machine): add --engine dask or drop them.
+    >>> check_engine("dask", "tcp://h:8786", 2)
+    Traceback (most recent call last):
+    ...
+    fnguard.cli._engine.EngineError: --workers sizes the local cluster that fnguard starts; with --cluster the scheduler's own workers run the tasks: drop --workers (start more workers on the cluster instead) or drop --cluster.
     """  # noqa: E501
     name = str(engine).strip().lower()
     if name not in ENGINES:
@@ -67,6 +71,12 @@ def check_engine(engine: str, cluster: str | None, workers: int | None) -> str:
         raise EngineError(
             "--cluster and --workers need --engine dask (the local engine runs on this "
             "machine): add --engine dask or drop them."
+        )
+    if cluster is not None and workers is not None:
+        raise EngineError(
+            "--workers sizes the local cluster that fnguard starts; with --cluster the "
+            "scheduler's own workers run the tasks: drop --workers (start more workers on the "
+            "cluster instead) or drop --cluster."
         )
     return name
 
