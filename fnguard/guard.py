@@ -336,6 +336,12 @@ class Guard:
         parent, _ = prepare_dir(target.absolute().parent, what="folder of the Guard")
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
         try:
+            # mkdtemp makes the folder private (0700): give it the mode a plain mkdir would,
+            # so that the accounts that may read the files inside (predict, the review app)
+            # can open it
+            umask = os.umask(0)
+            os.umask(umask)
+            tmp.chmod(0o777 & ~umask)
             self._write(tmp, report=report)
             swap_into_place(tmp, target)
         except BaseException:

@@ -392,3 +392,18 @@ def test_empty_frame_gives_empty_predictions(fitted, loans) -> None:
     """Check that a frame with the columns and no rows gives an empty table, not an error."""
     out = fitted.predict(loans[3].iloc[:0])
     assert out.empty and out.columns.tolist() == ["score", "decision", "label", "review"]
+
+
+def test_saved_folder_has_the_mode_of_a_plain_folder(fitted, tmp_path: Path) -> None:
+    """Check that the Guard folder gets the mode mkdir would give (it was 0700, so another
+    account, e.g. the one that serves predictions, could not open it)."""
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        folder = fitted.save(tmp_path / "guard", report=False)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o644 for f in folder.iterdir() if f.is_file())
