@@ -324,6 +324,7 @@ def predict_to_queue(
                 capacity=sample.capacity,
                 audit=None if audit is None else len(sample.frame) - n_band,
                 id_column=id_column, batch=source_path.name, seed=seed, explain=explain,
+                digest=sample.digest,  # the whole file's: the same file is one batch
             )
         with write(engine) as conn:  # the counts of the whole file, not of the gathered rows
             conn.execute(

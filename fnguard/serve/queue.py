@@ -302,6 +302,7 @@ def enqueue(
     batch: str | None = None,
     seed: int = 0,
     explain: bool = True,
+    digest: str | None = None,
 ) -> dict[str, Any]:
     """Enqueue a batch's review band (up to ``capacity``) and an audit sample for review.
 
@@ -331,6 +332,10 @@ def enqueue(
         Seed of the audit sample and of its order.
     explain : bool, default=True
         Store each case's per-feature contributions (occlusion, see the module docstring).
+    digest : str, optional
+        The batch's identity: a batch already stored under it is the same batch (its counts
+        are not added again). By default the digest of ``frame``; ``predict_to_queue`` gives
+        the whole file's, so that another capacity or audit of the same file is one batch.
 
     Returns
     -------
@@ -404,7 +409,7 @@ def enqueue(
 
     engine = open_store(db, create=True)
     fingerprint = check_guard(engine, guard)
-    digest = _batch_digest(frame)
+    digest = digest or _batch_digest(frame)
     with read(engine) as conn:
         seen_batch = conn.execute(
             sa.select(batches.c.id).where(batches.c.digest == digest)

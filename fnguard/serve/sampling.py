@@ -10,6 +10,7 @@ chunk by chunk through a private collector.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,9 @@ class SampledRows:
     capacity: int
     audit: int | None
     notes: list[str] = dataclasses.field(default_factory=list)
+    #: SHA-256 of the whole file's rows (numbers as floats, other values as text, columns by
+    #: name): the batch's identity in the review store, whatever capacity or audit gathered
+    digest: str | None = None
 
 
 def _uniform(rows: np.ndarray, seed: int) -> np.ndarray:
@@ -139,6 +143,8 @@ class _Collector:
         self.tau, self.pruned = 1.0, False
         self.dtypes: dict[str, set[Any]] = {}
         self.n = self.n_band = self.n_negative = 0
+        self.hash = hashlib.sha256()
+        self.columns: list[str] | None = None
 
     def add(self, chunk: pd.DataFrame, result: pd.DataFrame) -> None:
         chunk = chunk.copy(deep=False)
@@ -153,6 +159,7 @@ class _Collector:
             )
         for name, dtype in chunk.dtypes.items():
             self.dtypes.setdefault(str(name), set()).add(dtype)
+        self._hash(chunk)
         self.n += len(chunk)
         review = result["review"].to_numpy(dtype=bool)
         negative = (result["decision"].to_numpy() == 0) & ~review
@@ -183,6 +190,23 @@ class _Collector:
             self.tau, self.pruned = float(picked["_u"].to_numpy()[order[limit]]), True
             kept = np.sort(order[:limit])
             self.audit = [(frame.iloc[kept], picked.iloc[kept])]
+
+    def _hash(self, chunk: pd.DataFrame) -> None:
+        """Add the chunk's rows to the file's digest, in a form that does not depend on how
+        a chunk's columns were read (5 and 5.0 alike)."""
+        if self.columns is None:
+            self.columns = sorted(chunk.columns)
+        canon = {}
+        for name in self.columns:
+            values = chunk[name]
+            numeric = pd.api.types.is_numeric_dtype(values.dtype)
+            if numeric and not pd.api.types.is_bool_dtype(values.dtype):
+                canon[name] = values.astype("float64")
+            else:
+                canon[name] = values.astype(object).where(values.notna(), None).map(
+                    lambda v: None if v is None else str(v))
+        frame = pd.DataFrame(canon)
+        self.hash.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
 
     @staticmethod
     def _top(parts: list[tuple[pd.DataFrame, pd.DataFrame]], k: int) -> tuple[Any, Any]:
@@ -218,6 +242,7 @@ class _Collector:
         else:
             frame = pd.DataFrame({c: pd.Series(dtype=d) for c, d in common.items()})
             pred = pd.DataFrame({c: [] for c in self._COLUMNS})
+        self.hash.update("\x1f".join(self.columns or []).encode("utf-8"))
         return SampledRows(frame, pred, rows=n, band=self.n_band,
                            auto_negative=self.n_negative, capacity=min(cap, self.n_band),
-                           audit=k, notes=notes)
+                           audit=k, notes=notes, digest=self.hash.hexdigest())

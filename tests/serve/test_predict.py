@@ -321,3 +321,26 @@ def test_queueing_failure_leaves_nothing(loans_guard, tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="is an existing folder"):
         predict_file(guard, source, tmp_path / "folder.parquet")
     assert sorted(_listing(tmp_path)) == ["folder.parquet", "new.csv"]
+
+
+def test_the_same_file_again_is_one_batch(loans_guard, tmp_path: Path) -> None:
+    """Check that predicting the same file again with another capacity, audit or chunk size
+    keeps one batch whose auto-negatives count once (they were added again, doubling the
+    audit's estimate of the misses)."""
+    from fnguard.serve.predict import predict_to_queue
+    from fnguard.serve.status import review_status
+
+    guard, frame = loans_guard
+    source = _write(frame, tmp_path / "new.csv")
+    db = tmp_path / "review.sqlite"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FnguardWarning)
+        for capacity, chunk in ((200, 100_000), ("2%", 700), (50, 333)):
+            predict_to_queue(guard, source, tmp_path / "out.parquet", db, capacity=capacity,
+                             audit="0.5%", id_column="loan_id", chunk_size=chunk,
+                             explain=False)
+    status = review_status(db)
+    scored = pd.read_parquet(tmp_path / "out.parquet")
+    negatives = int(((scored["decision"] == 0) & ~scored["review"]).sum())
+    assert len(status["batches"]) == 1
+    assert status["audit"]["auto_negative"] == negatives
