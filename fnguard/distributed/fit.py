@@ -168,6 +168,16 @@ def _score_part(
     return y, scores, half, messages
 
 
+#: Beginnings of the notes of fnguard.fit on the sample that are about its own threshold and
+#: test split, not the Dask Guard's (its threshold and test come from held-out partitions).
+_SAMPLE_FIT_NOTES = (
+    "The threshold met ",
+    "The guarantee held on the calibration split",
+    "Safety margin:",
+    "No safety margin on the threshold",
+)
+
+
 def fit_dask(
     paths_or_glob: Any,
     target: str,
@@ -420,6 +430,13 @@ def fit_dask(
     # partitions' second half (the inner figures stay under info["dask"]["sample_fit"])
     sample_fit = {key: info.pop(key) for key in ("test_size", "split", "reference")
                   if key in info}
+    # the sample fit's notes on its own threshold and test split describe a model and rows
+    # the Guard does not use: they stay with the sample fit's figures
+    inner = list(info.get("notes", []))
+    about_sample = [n for n in inner if n.startswith(_SAMPLE_FIT_NOTES)]
+    info["notes"] = [n for n in inner if n not in about_sample]
+    if about_sample:
+        sample_fit["notes"] = about_sample
     info["test_size"] = int((~half).sum()) / max(n_total, 1)
     info["split"] = {
         "rows": n_total,

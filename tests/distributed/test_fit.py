@@ -63,6 +63,12 @@ def test_threshold_from_held_out_partitions(fitted) -> None:
     # the safety margin of fnguard.fit, applied where the threshold is chosen
     assert guard.info["margin"] == 0.9 and guard.info["oof"]["requirement"].endswith("@90%")
     assert any(n.startswith("Safety margin") for n in guard.info["notes"])
+    # the sample fit's own notes on its threshold and test split stay with its figures (one
+    # said the requirement was not met on a test set the Guard does not use)
+    margins = [n for n in guard.info["notes"] if n.startswith("Safety margin")]
+    assert len(margins) == 1 and str(guard.info["split"]["threshold_positives"]) in margins[0]
+    assert not any(n.startswith("The threshold met") for n in guard.info["notes"])
+    assert any(n.startswith("Safety margin") for n in info["sample_fit"]["notes"])
 
 
 def test_saved_guard_loads(fitted, tmp_path) -> None:
