@@ -91,7 +91,7 @@ def diagnose(
         typer.Option(
             "--trust-model",
             help="Load a skops model file even if it holds types outside scikit-learn, "
-            "imbalanced-learn, LightGBM, NumPy, SciPy and pandas (inspect them first).",
+            "imbalanced-learn, LightGBM, NumPy, SciPy, pandas and fnguard (inspect them first).",
         ),
     ] = False,
     explain_misses: Annotated[
