@@ -711,7 +711,7 @@ def _smallest(score: np.ndarray, n: int) -> np.ndarray:
 #: Rows sampled to estimate the score of the last row :func:`nearest_selection` keeps.
 _SAMPLE = 4096
 #: Rows of X per float32 product of :func:`nearest_selection` (fewer when Y is large).
-_ROWS = 256
+_ROWS = 128
 #: Relative difference above which two float64 scores of one row, computed two ways, are
 #: not rounding: ``1e-6`` of the distances and norms summed (their rounding is ~``1e-16``
 #: relative, ~``1e-8`` on a distance near zero from norms and products).
