@@ -88,8 +88,13 @@ def verdict(req: Any, both: dict, unreviewed: dict | None) -> tuple[str, list[st
         return f"{p['value']:.4f}" if p["value"] is not None else f"{p['rank']:.4g}"
 
     def interval(d: dict) -> str:
-        return (f"rank difference {d['rank']:+.4f}, 95% interval [{d['low']:+.4f}, "
+        text = (f"rank difference {d['rank']:+.4f}, 95% interval [{d['low']:+.4f}, "
                 f"{d['high']:+.4f}]")
+        if d["low"] < -1 or d["high"] > 1:
+            # an unmet constraint ranks 2 below any met one (search.objective.NOT_MET)
+            text += ("; beyond 1 either way: in some resamples only one of the two Guards "
+                     f"meets {req.describe()}")
+        return text
 
     reasons = []
     if old["met"] and not new["met"]:

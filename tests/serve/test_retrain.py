@@ -387,3 +387,22 @@ def test_training_table_with_dates_is_recognised() -> None:
     guard = types.SimpleNamespace(target="y", positive=1, negative=0, schema=fitted.schema)
     _, y, X_fit = _table(guard, frame)
     assert fingerprint(X_fit, y) == fingerprint(fitted.X, fitted.y)
+
+
+def test_verdict_explains_a_rank_difference_beyond_one() -> None:
+    """Check that a difference interval reaching past 1 (an unmet constraint ranks 2 below)
+    says that only one Guard meets the requirement in some resamples (it printed
+    '[-0.0072, +2.0780]' with nothing to read it by)."""
+    from fnguard.decide import parse_requirement
+    from fnguard.serve.compare import verdict
+
+    req = parse_requirement("recall>=0.9")
+    point = {"met": True, "value": 0.91, "rank": 0.5}
+    both = {"old": point, "new": point,
+            "difference": {"rank": -0.005, "low": -0.0072, "high": 2.078}}
+    _, reasons = verdict(req, both, None)
+    text = " ".join(reasons)
+    assert "[-0.0072, +2.0780]; beyond 1 either way: in some resamples only one of the two " \
+        "Guards meets recall>=0.9" in text
+    narrow = {**both, "difference": {"rank": 0.08, "low": 0.02, "high": 0.15}}
+    assert "only one of the two" not in " ".join(verdict(req, narrow, None)[1])
