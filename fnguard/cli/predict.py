@@ -120,6 +120,17 @@ def _predict_on_dask(
             "--audit samples auto-negatives uniformly over the whole file, which --engine dask "
             "does not collect yet: drop --audit, or predict on one machine."
         )
+    if review_db is not None:  # a store of another Guard, or one that cannot be created:
+        from fnguard.serve.queue import check_guard  # refused before the cluster scores
+        from fnguard.serve.store import check_store, open_store
+
+        check_store(review_db)
+        if Path(review_db).exists():
+            engine = open_store(review_db)
+            try:
+                check_guard(engine, guard)
+            finally:
+                engine.dispose()
     with dask_client(cluster, workers, Console(stderr=True, highlight=False)) as client:
         summary = predict_dask(guard, data, out, client=client, keep=keep, chunk_size=chunk_size,
                                overwrite=_earlier_predictions(out))

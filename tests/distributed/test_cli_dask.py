@@ -182,3 +182,25 @@ def test_fit_dask_output_is_clean(tmp_path: Path, capfd: pytest.CaptureFixture) 
     assert "distributed." not in err and "Traceback" not in err and "still alive" not in err
     assert "note: Numbers far outside the training range" in " ".join(err.split())
     assert "guard.score(" not in err
+
+
+def test_predict_dask_checks_the_review_store_before_the_cluster(
+    guard_dir: Path, parts: Path, tmp_path: Path, capfd: pytest.CaptureFixture
+) -> None:
+    """Check that a review store of another Guard, or one that cannot be created, is refused
+    before a cluster scores anything (as on one machine)."""
+    other = load_table(_table(300, seed=3).rename(columns={"x": "w"}), "y", positive=1)
+    pipe = build(["logistic"], other.schema).fit(other.X, other.y)
+    other_guard = Guard(pipe, other.schema, "y", 1, 0, "recall>=0.9", threshold=0.4,
+                        review_band=(0.4, 0.5))
+    db = tmp_path / "other.sqlite"
+    from fnguard.serve.queue import enqueue
+
+    frame = _table(300, seed=4).rename(columns={"x": "w"}).drop(columns="y")
+    enqueue(db, other_guard, frame, other_guard.predict(frame), capacity="100%", explain=False)
+    for target in (db, tmp_path / "missing" / "r.sqlite"):
+        code = main(["predict", str(guard_dir), str(parts), "--out", str(tmp_path / "p"),
+                     "--engine", "dask", "--workers", "1", "--review-db", str(target)])
+        err = capfd.readouterr().err
+        assert code == 2 and "Dask: running" not in err and "Traceback" not in err, err
+    assert not (tmp_path / "p").exists()
