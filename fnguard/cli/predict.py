@@ -138,6 +138,7 @@ def _predict_on_dask(
     summary["chunks"] = summary.get("partitions", 0)
     if review_db is not None:
         from fnguard.serve.queue import enqueue
+        from fnguard.serve.sampling import file_digest
         from fnguard.serve.store import batches, open_store, write
 
         rows, auto_negative = int(summary["rows"]), int(summary["auto_negative"])
@@ -145,7 +146,7 @@ def _predict_on_dask(
         # only the band came back from the workers: name the batch and count the whole input
         # as the local path does (fnguard.serve.predict.predict_to_queue)
         queue = enqueue(review_db, guard, cases, review, capacity=capacity,
-                        id_column=id_column, batch=_batch_name(data))
+                        id_column=id_column, batch=_batch_name(data), digest=file_digest(data))
         engine = open_store(review_db)
         try:
             with write(engine) as conn:

@@ -37,7 +37,13 @@ from fnguard.data.frames import csv_parse_error
 from fnguard.data.names import closest_names, format_names
 from fnguard.data.schema import Drift
 from fnguard.errors import DataError, FnguardWarning, OutputError
-from fnguard.serve.sampling import ReviewSample, SampledRows, _Collector, _uniform  # noqa: F401
+from fnguard.serve.sampling import (  # noqa: F401
+    ReviewSample,
+    SampledRows,
+    _Collector,
+    _uniform,
+    file_digest,
+)
 
 __all__ = [
     "OUTPUT_SUFFIXES",
@@ -324,7 +330,7 @@ def predict_to_queue(
                 capacity=sample.capacity,
                 audit=None if audit is None else len(sample.frame) - n_band,
                 id_column=id_column, batch=source_path.name, seed=seed, explain=explain,
-                digest=sample.digest,  # the whole file's: the same file is one batch
+                digest=file_digest(source),  # the same file again is the same batch
             )
         with write(engine) as conn:  # the counts of the whole file, not of the gathered rows
             conn.execute(

@@ -463,11 +463,15 @@ def enqueue(
                 n_duplicate=len(keys) - len(fresh),
             )
         ).inserted_primary_key[0]
-        if seen_batch is not None:  # the same rows again: count them once
+        if seen_batch is not None:  # the same rows again: count them once, add the new cases
             conn.execute(
                 batches.update()
                 .where(batches.c.id == seen_batch)
-                .values(n_duplicate=batches.c.n_duplicate + len(keys) - len(fresh))
+                .values(
+                    n_duplicate=batches.c.n_duplicate + len(keys) - len(fresh),
+                    n_review=batches.c.n_review + sum(1 for i in fresh if not is_audit[i]),
+                    n_audit=batches.c.n_audit + sum(1 for i in fresh if is_audit[i]),
+                )
             )
         records = []
         for j, i in enumerate(fresh):

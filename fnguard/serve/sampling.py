@@ -10,7 +10,7 @@ chunk by chunk through a private collector.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -77,9 +77,6 @@ class SampledRows:
     capacity: int
     audit: int | None
     notes: list[str] = dataclasses.field(default_factory=list)
-    #: SHA-256 of the whole file's rows (numbers as floats, other values as text, columns by
-    #: name): the batch's identity in the review store, whatever capacity or audit gathered
-    digest: str | None = None
 
 
 def _uniform(rows: np.ndarray, seed: int) -> np.ndarray:
@@ -143,8 +140,6 @@ class _Collector:
         self.tau, self.pruned = 1.0, False
         self.dtypes: dict[str, set[Any]] = {}
         self.n = self.n_band = self.n_negative = 0
-        self.hash = hashlib.sha256()
-        self.columns: list[str] | None = None
 
     def add(self, chunk: pd.DataFrame, result: pd.DataFrame) -> None:
         chunk = chunk.copy(deep=False)
@@ -159,7 +154,6 @@ class _Collector:
             )
         for name, dtype in chunk.dtypes.items():
             self.dtypes.setdefault(str(name), set()).add(dtype)
-        self._hash(chunk)
         self.n += len(chunk)
         review = result["review"].to_numpy(dtype=bool)
         negative = (result["decision"].to_numpy() == 0) & ~review
@@ -190,23 +184,6 @@ class _Collector:
             self.tau, self.pruned = float(picked["_u"].to_numpy()[order[limit]]), True
             kept = np.sort(order[:limit])
             self.audit = [(frame.iloc[kept], picked.iloc[kept])]
-
-    def _hash(self, chunk: pd.DataFrame) -> None:
-        """Add the chunk's rows to the file's digest, in a form that does not depend on how
-        a chunk's columns were read (5 and 5.0 alike)."""
-        if self.columns is None:
-            self.columns = sorted(chunk.columns)
-        canon = {}
-        for name in self.columns:
-            values = chunk[name]
-            numeric = pd.api.types.is_numeric_dtype(values.dtype)
-            if numeric and not pd.api.types.is_bool_dtype(values.dtype):
-                canon[name] = values.astype("float64")
-            else:
-                canon[name] = values.astype(object).where(values.notna(), None).map(
-                    lambda v: None if v is None else str(v))
-        frame = pd.DataFrame(canon)
-        self.hash.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
 
     @staticmethod
     def _top(parts: list[tuple[pd.DataFrame, pd.DataFrame]], k: int) -> tuple[Any, Any]:
@@ -242,7 +219,40 @@ class _Collector:
         else:
             frame = pd.DataFrame({c: pd.Series(dtype=d) for c, d in common.items()})
             pred = pd.DataFrame({c: [] for c in self._COLUMNS})
-        self.hash.update("\x1f".join(self.columns or []).encode("utf-8"))
         return SampledRows(frame, pred, rows=n, band=self.n_band,
                            auto_negative=self.n_negative, capacity=min(cap, self.n_band),
-                           audit=k, notes=notes, digest=self.hash.hexdigest())
+                           audit=k, notes=notes)
+
+
+def file_digest(source: Any) -> str:
+    """SHA-256 of the bytes of the input: a file, the files of a folder, or of a glob pattern,
+    in name order. It identifies a batch in the review store whatever capacity, audit, chunk
+    size or engine read it (the same file predicted again is the same batch).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.csv").write_text("x\n1\n")
+    >>> file_digest(folder / "a.csv") == file_digest(folder) == file_digest(folder / "*.csv")
+    True
+    """
+    import glob
+    import hashlib
+    import os
+
+    text = os.fspath(source)
+    path = Path(text)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    elif path.exists():
+        files = [path]
+    else:
+        files = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
+    h = hashlib.sha256()
+    for file in files:
+        with open(file, "rb") as handle:
+            while block := handle.read(1 << 20):
+                h.update(block)
+        h.update(b"\x1f")  # file boundary
+    return h.hexdigest()

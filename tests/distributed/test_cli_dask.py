@@ -204,3 +204,29 @@ def test_predict_dask_checks_the_review_store_before_the_cluster(
         err = capfd.readouterr().err
         assert code == 2 and "Dask: running" not in err and "Traceback" not in err, err
     assert not (tmp_path / "p").exists()
+
+
+def test_batches_are_the_input_files_whatever_the_engine(
+    guard_dir: Path, parts: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Check that the same files predicted locally and with Dask are one batch, counted
+    once, and that other files are another batch (Dask keyed batches by their band rows:
+    two files with the same band were one batch, the second's counts replacing the first's)."""
+    db = tmp_path / "r.sqlite"
+    common = ["--review-db", str(db), "--review-capacity", "100%", "--json"]
+    assert main(["predict", str(guard_dir), str(parts), "--out", str(tmp_path / "l.parquet"),
+                 *common]) == 0
+    assert main(["predict", str(guard_dir), str(parts), "--out", str(tmp_path / "d"), *common,
+                 "--engine", "dask", "--workers", "1"]) == 0
+    once = _status(db, capsys)
+    assert len(once["batches"]) == 1 and once["batches"][0]["rows"] == 900
+    other = tmp_path / "other"
+    other.mkdir()
+    _table(400, seed=9).drop(columns="y").to_parquet(other / "q.parquet", index=False)
+    assert main(["predict", str(guard_dir), str(other), "--out", str(tmp_path / "o"), *common,
+                 "--engine", "dask", "--workers", "1"]) == 0
+    twice = _status(db, capsys)
+    assert sorted(b["rows"] for b in twice["batches"]) == [400, 900]
+    preds = pd.concat([pd.read_parquet(tmp_path / "d"), pd.read_parquet(tmp_path / "o")])
+    negatives = int(((preds["decision"] == 0) & ~preds["review"]).sum())
+    assert twice["audit"]["auto_negative"] == negatives

@@ -344,3 +344,12 @@ def test_the_same_file_again_is_one_batch(loans_guard, tmp_path: Path) -> None:
     negatives = int(((scored["decision"] == 0) & ~scored["review"]).sum())
     assert len(status["batches"]) == 1
     assert status["audit"]["auto_negative"] == negatives
+    # the cases a larger capacity or audit added are counted in the batch
+    from fnguard.serve.store import cases, open_store, read
+
+    engine = open_store(db)
+    with read(engine) as conn:
+        n_cases = len(conn.execute(cases.select()).all())
+    engine.dispose()
+    batch = status["batches"][0]
+    assert batch["review"] + batch["audit"] == n_cases
