@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -144,17 +145,37 @@ def reversed_ranking(d: Diagnosis) -> Finding | None:
     """FNG007: the scores rank negatives above positives (ROC-AUC significantly below 0.5):
     most often the score of the other class, or the other class taken as positive."""
     auc = d.metrics["roc_auc"]
-    if not auc.high < 0.5:
+    low, high = auc.low, auc.high
+    if high is None or not math.isfinite(high):  # no bootstrap: Hanley & McNeil's error
+        n1, n0 = d.curve.n_positive, d.curve.n_negative
+        a = auc.value
+        if not (n1 and n0 and math.isfinite(a)):
+            return None
+        q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+        se = math.sqrt(max(a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a), 0)
+                       / (n1 * n0))
+        low, high = a - 1.96 * se, a + 1.96 * se
+    if not high < 0.5:
         return None
-    negative = f" ({d.negative!r})" if d.negative is not None else ""
+    one_vs_rest = isinstance(d.negative, str) and d.negative == f"not {d.positive}"
+    if one_vs_rest:  # a class's column of multiclass scores
+        fix = (
+            f"The column given for {d.positive!r} is probably another class's score, or a "
+            "score that falls as the class grows more likely: check which column belongs to "
+            "which class (--score CLASS=COLUMN), or use 1 - score."
+        )
+    else:
+        other = f" ({d.negative!r})" if d.negative is not None else ""
+        fix = (
+            f"The score is probably that of the other class{other}: pass the other class as "
+            "the positive label (--positive), or use 1 - score (the negated score for margins)."
+        )
     return Finding(
         "FNG007",
         "warning",
         "The scores rank the wrong way",
-        f"ROC-AUC is {auc.value:.2f} [{auc.low:.2f}, {auc.high:.2f}], well below 0.5: the "
-        f"scores are higher for the negatives than for the positives ({d.positive!r}). The "
-        f"score is probably that of the other class{negative}: pass the other class as the "
-        "positive label (--positive), or use 1 - score (the negated score for margins).",
+        f"ROC-AUC is {auc.value:.2f} [{low:.2f}, {high:.2f}], well below 0.5: the scores are "
+        f"higher for the negatives than for the positives ({d.positive!r}). {fix}",
     )
 
 

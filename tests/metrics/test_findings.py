@@ -99,6 +99,20 @@ def test_fng007_scores_of_the_other_class() -> None:
     assert "FNG007" not in _codes(y, rng.random(len(y)))
 
 
+def test_fng007_without_bootstrap_and_for_a_class_of_multiclass_scores() -> None:
+    """Check that FNG007 fires with n_boot=0 (Hanley-McNeil's error instead of the bootstrap
+    interval) and that, for one class of multiclass scores, it points at the columns rather
+    than at --positive."""
+    from fnguard.metrics.findings import find
+
+    y, s = _good()
+    d = diagnose(y, 1 - s, n_boot=0)
+    assert any(f.code == "FNG007" for f in d.findings)
+    d.negative = "not 1"  # as fnguard.metrics.multiclass names the rest of a class
+    f = next(f for f in find(d) if f.code == "FNG007")
+    assert "--score CLASS=COLUMN" in f.message and "--positive" not in f.message
+
+
 def test_fng001_quiet_without_misses() -> None:
     """Check that saturated scores that miss nothing raise no finding (nothing at stake)."""
     y = np.r_[np.ones(50, int), np.zeros(350, int)]
