@@ -199,10 +199,17 @@ def check_address(cluster: Any) -> str:
                 f"unknown protocol '{scheme}://', expected one of "
                 + ", ".join(f"{name}://" for name in sorted(backends))
             )
-        if scheme in ("tcp", "tls", "ws", "wss"):
-            host, _ = parse_host_port(location)
-            if not host:
-                raise ValueError("no host name")
+        if scheme != "tcp":
+            raise ValueError(
+                f"fnguard connects to a scheduler over tcp:// only; {scheme}:// needs settings "
+                "of its own (security, an in-process cluster): connect with "
+                "distributed.Client yourself and pass it as client= from Python"
+            )
+        host, port = parse_host_port(location)
+        if not host:
+            raise ValueError("no host name")
+        if not 0 < int(port) < 65536:
+            raise ValueError(f"port {port} is outside 1-65535")
     except ValueError as exc:
         raise ClusterError(
             f"The scheduler address {address!r} is malformed ({exc}): give it as "

@@ -71,6 +71,9 @@ def test_missing_dask_says_how_to_install(monkeypatch) -> None:
         ("", "missing port number"),
         ("http://127.0.0.1:8786", "unknown protocol 'http://'"),
         ("tcp://127.0.0.1", "missing port number"),
+        ("tls://127.0.0.1:8786", "over tcp:// only; tls://"),
+        ("inproc://x", "over tcp:// only; inproc://"),
+        ("localhost:99999", "port 99999 is outside 1-65535"),
     ],
 )
 def test_malformed_address_is_refused_at_once(address, why) -> None:
