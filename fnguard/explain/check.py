@@ -117,6 +117,21 @@ def _pipeline(rec: Recommendation, base_levers: Sequence[str]) -> list[str]:
     return [rec.lever, base[-1] if base else BASE_CLASSIFIER]
 
 
+def needed_positives(recall: float, n_pos: int, *, strict: bool = False) -> int:
+    """The fewest caught positives of ``n_pos`` that meet ``recall>=`` (or ``recall>`` when
+    ``strict``), without float rounding.
+
+    Examples
+    --------
+    >>> needed_positives(0.07, 100), needed_positives(0.07, 100, strict=True)
+    (7, 8)
+    >>> 0.07 * 100 > 7  # why the product cannot be compared as it is
+    True
+    """
+    edge = recall * n_pos
+    return math.floor(edge + 1e-9) + 1 if strict else math.ceil(edge - 1e-9)
+
+
 def quick_check(
     recommendations: Sequence[Recommendation],
     X: pd.DataFrame,
@@ -131,6 +146,7 @@ def quick_check(
     budget: float = 60.0,
     limit: int = 3,
     recall_target: float | None = None,
+    strict: bool = False,
 ) -> list[Check]:
     """Measure the first ``limit`` checkable recommendations; attach each check to its one.
 
@@ -161,6 +177,8 @@ def quick_check(
     recall_target : float, optional
         Also read each lever at the false alarms the baseline needs to reach this recall
         (the requirement's operating point): ``Check.at_requirement``.
+    strict : bool, default=False
+        Whether the recall must exceed ``recall_target`` (``recall>0.9``), not only reach it.
 
     Returns
     -------
@@ -198,7 +216,8 @@ def quick_check(
     tp_base = int(base_curve.tp[_at_false_alarms(base_curve, fp_base)])
     fp_req = tp_req = None
     if recall_target is not None and n_pos:
-        j = int((base_curve.tp >= recall_target * n_pos).argmax())
+        need = needed_positives(recall_target, n_pos, strict=strict)
+        j = int((base_curve.tp >= need).argmax())
         fp_req = int(base_curve.fp[j])
         tp_req = int(base_curve.tp[_at_false_alarms(base_curve, fp_req)])
     deadline = time.perf_counter() + float(budget)

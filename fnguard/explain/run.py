@@ -278,6 +278,13 @@ def _recall_target(require: str) -> float | None:
     return None
 
 
+def _strict(require: str) -> bool:
+    """Whether the requirement's bound is strict (``recall>0.9``, ``fnr<0.1``)."""
+    from fnguard.decide import parse_requirement
+
+    return parse_requirement(require).op in (">", "<")
+
+
 def explain(
     data: Dataset,
     *,
@@ -435,6 +442,7 @@ def explain(
             seed=seed,
             budget=budget,
             recall_target=_recall_target(require),
+            strict=_strict(require),
         )
         recs = rank_by_checks(recs)
         checks = [r.check for r in recs if r.check is not None]
