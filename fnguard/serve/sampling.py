@@ -233,7 +233,7 @@ def file_digest(source: Any) -> str:
     --------
     >>> import pathlib, tempfile
     >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (folder / "a.csv").write_text("x\n1\n")
+    >>> _ = (folder / "a.csv").write_text("x,y")
     >>> file_digest(folder / "a.csv") == file_digest(folder) == file_digest(folder / "*.csv")
     True
     """
