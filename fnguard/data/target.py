@@ -30,6 +30,22 @@ def to_python(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def whole_number(value: Any) -> Any:
+    """:func:`to_python`, with a float that holds a whole number (below 2**53, where floats
+    are exact) given as an int: a column of integers with one blank reads as floats, and its
+    514.0 must key, group and read as 514.
+
+    Examples
+    --------
+    >>> whole_number(np.float64(514.0)), whole_number(2.5), whole_number("514")
+    (514, 2.5, '514')
+    """
+    value = to_python(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
 def show_value(value: Any) -> str:
     """Show a label the way a user types it: strings quoted, numbers bare.
 

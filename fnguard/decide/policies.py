@@ -340,11 +340,9 @@ def _group_labels(groups: Any, n: int) -> np.ndarray:
 
 def _group_text(value: Any) -> str:
     """A group's text: a whole float as its integer (1.0 and 1 are one group, as in pandas)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    from fnguard.data.target import whole_number
+
+    return str(whole_number(value))
 
 
 def one_vs_rest(

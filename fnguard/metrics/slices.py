@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from fnguard.data.target import whole_number
 from fnguard.metrics.intervals import wilson_interval
 
 MISSING = "(missing)"
@@ -103,8 +104,9 @@ def _levels(col: pd.Series, n_bins: int, max_levels: int) -> tuple[pd.Series, st
 def _texts(numbers: np.ndarray) -> list[str]:
     """Shortest texts that tell the distinct numbers apart: whole numbers as integers
     (1000001, not 1e+06), others with the fewest significant digits that keep them apart."""
-    if all(np.isfinite(v) and float(v).is_integer() and abs(v) < 2**53 for v in numbers):
-        return [str(int(v)) for v in numbers]
+    whole = [whole_number(float(v)) for v in numbers]
+    if all(isinstance(v, int) for v in whole):
+        return [str(v) for v in whole]
     for digits in (4, 6, 10, 17):
         texts = [f"{v:.{digits}g}" for v in numbers]
         if len(set(texts)) == len(texts):

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from fnguard.data.target import to_python
+from fnguard.data.target import to_python, whole_number
 from fnguard.decide.review import parse_capacity
 from fnguard.errors import DataError, FnguardWarning
 from fnguard.serve.store import (
@@ -95,10 +95,7 @@ def json_value(value: Any) -> Any:
 def _key_value(value: Any) -> Any:
     """:func:`json_value`, with whole numbers stored as floats read as integers: a column of
     integers with one blank reads as floats (514.0), and must key its rows as 514."""
-    out = json_value(value)
-    if isinstance(out, float) and out.is_integer() and abs(out) < 2**53:
-        return int(out)
-    return out
+    return whole_number(json_value(value))
 
 
 def case_keys(frame: pd.DataFrame, id_column: str | None = None) -> list[str]:
