@@ -133,8 +133,9 @@ def connect(
     if cluster is not None:
         address = check_address(cluster)
         try:
-            client = distributed.Client(address, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
+            with _quiet_logs(quiet):
+                client = distributed.Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError, RuntimeError) as exc:
             raise ClusterError(
                 f"The Dask scheduler at '{address}' did not answer within {timeout:g} s "
                 f"({type(exc).__name__}: {exc}). Check the address and that the scheduler is "
