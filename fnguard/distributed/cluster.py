@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -159,7 +160,8 @@ def connect(
                 memory_limit=memory_limit if memory_limit is not None else "auto",
                 dashboard_address=":0",
             )
-        except (OSError, ValueError, TypeError, TimeoutError) as exc:
+        except (OSError, ValueError, TypeError, TimeoutError, RuntimeError) as exc:
+            # RuntimeError: "Nanny failed to start" (a worker process could not start)
             raise ClusterError(
                 f"A local Dask cluster of {n} workers could not start ({exc}): check "
                 "'memory_limit' and the free memory, or connect to a running scheduler "
@@ -220,8 +222,19 @@ def check_address(cluster: Any) -> str:
 
 
 def _wait_for_a_worker(client: Any, address: str, timeout: float) -> None:
-    """Return once the scheduler has a worker; a :class:`ClusterError` after ``timeout`` s."""
+    """Return once the scheduler has a worker; a :class:`ClusterError` after ``timeout`` s.
+
+    Says so on stderr when it has to wait (no worker has joined yet), so that a wait of up to
+    ``timeout`` seconds is not silent.
+    """
     try:
+        if not client.scheduler_info().get("workers"):
+            print(
+                f"Waiting up to {timeout:g} s for a worker to join the Dask scheduler at "
+                f"'{address}'.",
+                file=sys.stderr,
+                flush=True,
+            )
         client.wait_for_workers(1, timeout=timeout)
     except (TimeoutError, OSError):
         raise ClusterError(

@@ -86,8 +86,9 @@ def test_malformed_address_is_refused_at_once(address, why) -> None:
     assert why in str(e.value) and "e.g. tcp://10.0.0.5:8786" in str(e.value)
 
 
-def test_scheduler_without_workers_is_an_error() -> None:
-    """Check that a scheduler no worker joins is a ClusterError saying how to start one."""
+def test_scheduler_without_workers_is_an_error(capsys: pytest.CaptureFixture) -> None:
+    """Check that a scheduler no worker joins is a ClusterError saying how to start one, and
+    that the wait is announced on stderr."""
     import distributed
 
     with distributed.LocalCluster(n_workers=0, dashboard_address=":0") as empty:
@@ -98,3 +99,6 @@ def test_scheduler_without_workers_is_an_error() -> None:
             with connect(address, worker_timeout=1):
                 pass
         assert time.monotonic() - started < 10
+    assert f"Waiting up to 1 s for a worker to join the Dask scheduler at '{address}'" in (
+        capsys.readouterr().err
+    )
