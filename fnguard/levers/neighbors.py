@@ -12,7 +12,7 @@ Four indexes sit behind it:
   compute more than :data:`AUTO_APPROXIMATE_WORK` distances: then ``"cells"``. On two cores
   scikit-learn's search was faster than faiss's flat index at every size measured (1,000 to
   11,000 queries against 1,000 to 750,000 rows).
-- ``"cells"``: :class:`~fnguard.levers.knn.CellIndex`, k-means cells searched cell by cell
+- ``"cells"``: :class:`~fnguard.levers.cells.CellIndex`, k-means cells searched cell by cell
   with matrix products (approximate; the share of cells probed is calibrated on each search
   to a recall of :data:`TARGET_RECALL`);
 - ``"flat"``: exact search (``IndexFlatL2``). faiss ranks in float32; we ask it for a few more
@@ -42,7 +42,7 @@ from sklearn.base import BaseEstimator
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from fnguard.levers.knn import ROWS_PER_CELL, CellIndex, recall
+from fnguard.levers.cells import ROWS_PER_CELL, CellIndex, recall
 
 __all__ = ["ALGORITHMS", "AUTO_APPROXIMATE_WORK", "TARGET_RECALL", "FaissNeighbors"]
 
@@ -91,7 +91,7 @@ class FaissNeighbors(BaseEstimator):
         The index. ``"auto"`` searches exactly with scikit-learn unless one call to
         :meth:`kneighbors` would compute more than :data:`AUTO_APPROXIMATE_WORK` distances
         (query rows times index rows, e.g. 10,000 queries against 1,000,000 rows): then it
-        builds a :class:`~fnguard.levers.knn.CellIndex` once and searches that.
+        builds a :class:`~fnguard.levers.cells.CellIndex` once and searches that.
     probe : float or None, default=None
         ``"cells"`` and ``"ivf"``: the share of the cells searched (more is slower and more
         exact); None: for ``"cells"``, calibrated on each search: the smallest share at which
@@ -252,7 +252,7 @@ class FaissNeighbors(BaseEstimator):
     def _calibrated_probe(self, index: CellIndex, Q: np.ndarray, k: int) -> float:
         """The smallest share of cells to probe for a recall of at least
         ``target_recall`` on 200 of the queries, searched exactly once (every cell
-        probed; :meth:`~fnguard.levers.knn.CellIndex.probe_for_recall`)."""
+        probed; :meth:`~fnguard.levers.cells.CellIndex.probe_for_recall`)."""
         probes = self.__dict__.setdefault("_probes", {})
         if k in probes:
             return probes[k]

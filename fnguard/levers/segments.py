@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fnguard.levers.knn import _both_norms, _n_threads, _relative_margin, _threaded
+from fnguard.levers.knn import _both_norms, _relative_margin
+from fnguard.levers.threads import _n_threads, _threaded
 
 __all__ = ["Segments", "segment_bounds", "segment_other"]
 

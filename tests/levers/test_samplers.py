@@ -15,7 +15,8 @@ from sklearn.neighbors import NearestNeighbors
 
 from fnguard.data.datasets import load_caravan
 from fnguard.errors import DataError
-from fnguard.levers import knn, samplers
+from fnguard.levers import cleaning, knn, nearmiss, oversamplers, sampler_base, samplers
+from fnguard.levers.neighbors import FaissNeighbors
 from fnguard.levers.registry import registry
 
 NAMES = [lever.name for lever in registry.family("resampling") if lever.kind == "sampler"]
@@ -119,8 +120,8 @@ def test_sampler_keeps_its_promise(name, caravan) -> None:
 def test_undersamplers_equal_imbalanced_learn(ours, theirs, fast, blobs, monkeypatch) -> None:
     """Check the same kept rows as imbalanced-learn, also when the faiss path runs."""
     if fast:
-        monkeypatch.setattr(samplers, "LARGE", 100)
-        monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
+        monkeypatch.setattr(sampler_base, "LARGE", 100)
+        monkeypatch.setattr(sampler_base, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     X, y = blobs
     ours.fit_resample(X, y)
     theirs.fit_resample(X, y)
@@ -132,11 +133,11 @@ def test_approximate_paths_stay_close(blobs, monkeypatch, verify) -> None:
     """Check Tomek links and ENN when the exact search is judged too large: IVF neighbours,
     and at least 95% of imbalanced-learn's removed rows still removed; with ENN's removals
     searched again exactly, none that imbalanced-learn keeps."""
-    monkeypatch.setattr(samplers, "LARGE", 100)
-    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
-    monkeypatch.setattr(samplers, "EXACT_WORK", 1000)
-    monkeypatch.setattr(samplers, "CROSS_WORK", 1000)
-    monkeypatch.setattr(samplers, "VERIFY_WORK", 10**12 if verify else 0)
+    monkeypatch.setattr(sampler_base, "LARGE", 100)
+    monkeypatch.setattr(sampler_base, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
+    monkeypatch.setattr(cleaning, "EXACT_WORK", 1000)
+    monkeypatch.setattr(cleaning, "CROSS_WORK", 1000)
+    monkeypatch.setattr(cleaning, "VERIFY_WORK", 10**12 if verify else 0)
     X, y = blobs
     for ours, theirs in [
         (samplers.FastTomekLinks(sampling_strategy="all"), TomekLinks(sampling_strategy="all")),
@@ -184,8 +185,8 @@ def test_enn_bounded_path_equals_imbalanced_learn(params, monkeypatch) -> None:
     """Check ENN's bounded path (cross-class pass, own-class index, counts, exact search for
     the undecided) row for row against imbalanced-learn, on SMOTE's output of three classes
     with rows repeated inside and across classes."""
-    monkeypatch.setattr(samplers, "LARGE", 100)
-    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
+    monkeypatch.setattr(sampler_base, "LARGE", 100)
+    monkeypatch.setattr(sampler_base, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     X, y = _smote_then_duplicates()
     ours = samplers.FastEditedNearestNeighbours(**params)
     theirs = EditedNearestNeighbours(**params)
@@ -200,8 +201,8 @@ def test_enn_bounded_path_equals_imbalanced_learn(params, monkeypatch) -> None:
 def test_enn_bounds_decide_most_rows(monkeypatch) -> None:
     """Check that ENN's bounds and counts leave few rows to the exact search (on SMOTE's
     output, where about a tenth of the rows are removed)."""
-    monkeypatch.setattr(samplers, "LARGE", 100)
-    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
+    monkeypatch.setattr(sampler_base, "LARGE", 100)
+    monkeypatch.setattr(sampler_base, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     X, y = make_classification(n_samples=6000, n_features=10, weights=[0.9], random_state=0)
     X, y = samplers.FastSMOTE(random_state=0).fit_resample(X, y)
     ours = samplers.FastEditedNearestNeighbours(sampling_strategy="all")
@@ -281,8 +282,8 @@ def test_oversamplers_equal_imbalanced_learn(ours, theirs, fast, blobs, monkeypa
     """Check imbalanced-learn's output, also on the fast path below the work limit where the
     search stays exact, and synthetic rows on segments between minority rows."""
     if fast:
-        monkeypatch.setattr(samplers, "LARGE", 100)
-        monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
+        monkeypatch.setattr(sampler_base, "LARGE", 100)
+        monkeypatch.setattr(sampler_base, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     X, y = blobs
     X_ours, y_ours = ours(random_state=0).fit_resample(X, y)
     X_theirs, y_theirs = theirs(random_state=0).fit_resample(X, y)
@@ -371,9 +372,9 @@ def test_nearmiss_large_path_equals_imbalanced_learn(monkeypatch, version, low_g
     imbalanced-learn in its order, also when the estimate of the last score kept is too low
     (every row between it and the cap is bounded again); NearMiss-3's own steps (float32
     scores of the candidates) give imbalanced-learn's rows where its first search is exact."""
-    monkeypatch.setattr(samplers, "AUTO_APPROXIMATE_WORK", 1000)
-    monkeypatch.setattr(samplers, "LARGE", 100)
-    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
+    monkeypatch.setattr(nearmiss, "AUTO_APPROXIMATE_WORK", 1000)
+    monkeypatch.setattr(sampler_base, "LARGE", 100)
+    monkeypatch.setattr(sampler_base, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     if low_guess:
         monkeypatch.setattr(knn, "_last_score_guess", lambda score, n, n_keep: 0.0)
     X, y = make_classification(n_samples=8000, n_features=20, weights=[0.95], random_state=1)
@@ -455,7 +456,7 @@ def test_smote_nc_in_blocks_is_imbalanced_learns(
     n = 600
     X = np.column_stack([rng.normal(size=n), rng.integers(0, 40, n), rng.integers(0, 7, n)])
     y = (X[:, 0] + rng.normal(size=n) > 1.6).astype(int)
-    monkeypatch.setattr(samplers, "SMOTENC_BLOCK_BYTES", 2_000)
+    monkeypatch.setattr(oversamplers, "SMOTENC_BLOCK_BYTES", 2_000)
     ours = samplers.FastSMOTENC(categorical_features=[1, 2], k_neighbors=k_neighbors,
                                 random_state=0)
     blocks: list[int] = []
@@ -480,8 +481,8 @@ def test_nearmiss_ties_of_real_data_as_imbalanced_learn(monkeypatch) -> None:
     """Check NearMiss-1's bounded path row for row and in order on the Caravan data, where
     many rows are at equal distance and many scores are equal: its own float64 scores decide
     only what rounding cannot change."""
-    monkeypatch.setattr(samplers, "AUTO_APPROXIMATE_WORK", 1000)
-    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)
+    monkeypatch.setattr(nearmiss, "AUTO_APPROXIMATE_WORK", 1000)
+    monkeypatch.setattr(sampler_base, "TREE_COLUMNS", 0)
     data = load_caravan()
     X = data.X.astype(float).to_numpy()
     y = np.asarray(data.y).astype(int)
@@ -505,8 +506,8 @@ def test_ties_of_real_data_broken_as_imbalanced_learn(ours, theirs, cleaner, mon
     """Check the cleaning samplers row for row on the Caravan data (small integers: many
     repeated rows and rows at equal distance), where scikit-learn's search ranks tied rows
     differently for few queries than for many unless told otherwise."""
-    monkeypatch.setattr(samplers, "LARGE", 100)
-    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
+    monkeypatch.setattr(sampler_base, "LARGE", 100)
+    monkeypatch.setattr(sampler_base, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     data = load_caravan()
     X = data.X.astype(float).to_numpy()
     y = np.asarray(data.y).astype(int)
@@ -522,12 +523,14 @@ def test_ties_of_real_data_broken_as_imbalanced_learn(ours, theirs, cleaner, mon
 def test_few_columns_keep_scikit_learns_trees(monkeypatch) -> None:
     """Check that on few columns (where scikit-learn's k-d tree is exact and fast) the
     samplers keep imbalanced-learn's own searches: no float32 pass, no faiss, no segments."""
-    monkeypatch.setattr(samplers, "LARGE", 100)
+    monkeypatch.setattr(sampler_base, "LARGE", 100)
     used = []
-    for name in ("nearest_other", "segment_other", "nearest_selection"):
-        real = getattr(samplers, name)
+    for module, name in [
+        (cleaning, "nearest_other"), (cleaning, "segment_other"), (nearmiss, "nearest_selection")
+    ]:
+        real = getattr(module, name)
         monkeypatch.setattr(
-            samplers, name, lambda *a, _n=name, _r=real, **k: used.append(_n) or _r(*a, **k)
+            module, name, lambda *a, _n=name, _r=real, **k: used.append(_n) or _r(*a, **k)
         )
     X, y = make_classification(
         n_samples=3000, n_features=6, weights=[0.9], flip_y=0.03, random_state=2
@@ -544,7 +547,7 @@ def test_few_columns_keep_scikit_learns_trees(monkeypatch) -> None:
         X_theirs, y_theirs = theirs(**params).fit_resample(X, y)
         np.testing.assert_array_equal(X_ours, X_theirs)
         np.testing.assert_array_equal(y_ours, y_theirs)
-        assert not isinstance(getattr(sampler, "nn_k_", None), samplers.FaissNeighbors)
+        assert not isinstance(getattr(sampler, "nn_k_", None), FaissNeighbors)
     assert used == []
 
 

@@ -11,7 +11,7 @@ from imblearn.under_sampling import EditedNearestNeighbours, TomekLinks
 from sklearn.datasets import make_classification
 from sklearn.metrics import pairwise_distances
 
-from fnguard.levers import samplers, segments
+from fnguard.levers import cleaning, sampler_base, samplers, segments
 from fnguard.levers.segments import segment_bounds, segment_other
 
 
@@ -91,13 +91,13 @@ def test_segments_check_refuses_other_rows() -> None:
 
 def _spy(monkeypatch: pytest.MonkeyPatch) -> list:
     calls: list = []
-    real = samplers.segment_other
+    real = cleaning.segment_other
 
     def spying(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(samplers, "segment_other", spying)
+    monkeypatch.setattr(cleaning, "segment_other", spying)
     return calls
 
 
@@ -151,8 +151,8 @@ def _against_imbalanced_learn(ours_class, theirs_class, cleaner, params, data, t
 def test_smote_enn_through_segments_equals_imbalanced_learn(params, twins, monkeypatch) -> None:
     """Check SMOTE-ENN's segment path row for row against imbalanced-learn, and that it was
     the path taken."""
-    monkeypatch.setattr(samplers, "LARGE", 100)
-    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
+    monkeypatch.setattr(sampler_base, "LARGE", 100)
+    monkeypatch.setattr(sampler_base, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     calls = _spy(monkeypatch)
     data = make_classification(
         n_samples=4000, n_features=10, weights=[0.95], flip_y=0.02, random_state=5
@@ -175,8 +175,8 @@ def test_smote_enn_through_segments_equals_imbalanced_learn(params, twins, monke
 def test_smote_tomek_through_segments_equals_imbalanced_learn(params, twins, monkeypatch) -> None:
     """Check SMOTE-Tomek's segment path (links searched only from the new class's rows that
     the segments cannot rule out) row for row against imbalanced-learn."""
-    monkeypatch.setattr(samplers, "LARGE", 100)
-    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
+    monkeypatch.setattr(sampler_base, "LARGE", 100)
+    monkeypatch.setattr(sampler_base, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     calls = _spy(monkeypatch)
     data = make_classification(
         n_samples=4000, n_features=6, weights=[0.9], flip_y=0.05, class_sep=0.5,
@@ -189,8 +189,8 @@ def test_smote_tomek_through_segments_equals_imbalanced_learn(params, twins, mon
 def test_smote_enn_of_three_classes_takes_the_other_path(monkeypatch) -> None:
     """Check that SMOTE-ENN over-sampling two classes does not use the segments (they
     describe one class), and still equals imbalanced-learn."""
-    monkeypatch.setattr(samplers, "LARGE", 100)
-    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
+    monkeypatch.setattr(sampler_base, "LARGE", 100)
+    monkeypatch.setattr(sampler_base, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     calls = _spy(monkeypatch)
     X, y = make_classification(
         n_samples=3000, n_features=8, n_informative=4, n_classes=3, n_clusters_per_class=1,
@@ -220,8 +220,8 @@ def test_sparse_nonzero_finds_every_flag() -> None:
 def test_smote_enn_segments_in_small_parts_on_a_dense_minority(monkeypatch) -> None:
     """Check the segment path where every majority row is near many segments (a dense
     minority cluster inside a sparse majority), searched a few pairs at a time."""
-    monkeypatch.setattr(samplers, "LARGE", 100)
-    monkeypatch.setattr(samplers, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
+    monkeypatch.setattr(sampler_base, "LARGE", 100)
+    monkeypatch.setattr(sampler_base, "TREE_COLUMNS", 0)  # the fast paths, whatever the width
     monkeypatch.setattr(segments, "_SEGMENT_PAIRS", 64)
     calls = _spy(monkeypatch)
     rng = np.random.default_rng(0)

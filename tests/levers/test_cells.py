@@ -1,4 +1,4 @@
-"""Tests of fnguard.levers.knn: the cell index searched with matrix products."""
+"""Tests of fnguard.levers.cells: the cell index searched with matrix products."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
-from fnguard.levers.knn import CellIndex, recall
+from fnguard.levers.cells import CellIndex, recall
 
 
 @pytest.fixture(scope="module")
