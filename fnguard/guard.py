@@ -136,6 +136,19 @@ class Guard:
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
     holdout: pd.DataFrame | None = None
 
+    def __repr__(self) -> str:
+        """A one-line summary: what it guards and how; the fields hold the rest (the pipeline,
+        the leaderboard and the held-out rows made the dataclass repr ~12,000 characters)."""
+        levers = "+".join(self.levers) if self.levers else type(self.pipeline).__name__
+        band = "" if self.review_band is None else (
+            f", review_band=({self.review_band[0]:.6g}, {self.review_band[1]:.6g})"
+        )
+        return (
+            f"Guard(target={self.target!r}, positive={self.positive!r}, "
+            f"requirement={self.requirement!r}, threshold={self.threshold:.6g}{band}, "
+            f"levers={levers!r}, features={len(self.schema)}, met={self.met})"
+        )
+
     # ------------------------------------------------------------------------------ predict
     def features(
         self, frame: pd.DataFrame, *, source: str = "the DataFrame", drift: Drift | None = None
@@ -447,7 +460,9 @@ def load(path: str | os.PathLike[str]) -> Guard:
     folder = Path(path)
     meta = read_meta(folder)
     recorded = meta.get("content_sha256")
-    if recorded is not None and recorded != content_digest(meta):
+    if recorded is None:  # every Guard saved in this format has one: removed by hand
+        raise damaged(folder, f"'{META_FILE}' has no checksum of its own content")
+    if recorded != content_digest(meta):
         raise ArtifactError(
             f"The record '{META_FILE}' of the Guard '{folder}' does not match its own checksum: "
             "it was edited or damaged after saving. Do not use it: restore the folder from a "

@@ -95,6 +95,21 @@ def test_round_trip_every_classifier_lever(name: str, loans, tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(
+    "name", sorted(n for n, lever in registry.items() if lever.kind == "transformer")
+)
+def test_round_trip_every_transformer_lever(name: str, loans, tmp_path: Path) -> None:
+    """Check that a Guard of each feature lever (with a logistic regression) loads again and
+    scores identically: every type its fitted step holds is one fnguard trusts."""
+    data, X, y, new = loans
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence notes on small data
+        pipe = build([name, "logistic"], data.schema).fit(X, y)
+    guard = _guard(data, pipe, levers=[name, "logistic"])
+    again = load(guard.save(tmp_path / "guard", report=False))
+    np.testing.assert_array_equal(again.score(new), pipe.predict_proba(new)[:, 1])
+
+
+@pytest.mark.parametrize(
     ("levers", "correct_prior"),
     [
         (["smote", "lightgbm"], True),
@@ -188,6 +203,10 @@ def test_edited_record_is_refused(fitted, tmp_path: Path) -> None:
     meta["threshold"] = 0.0
     (folder / "guard.json").write_text(json.dumps(meta))
     with pytest.raises(ArtifactError, match="edited or damaged"):
+        load(folder)
+    del meta["content_sha256"]  # the checksum removed too: no longer accepted unchecked
+    (folder / "guard.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="has no checksum of its own content"):
         load(folder)
 
 
@@ -407,3 +426,12 @@ def test_saved_folder_has_the_mode_of_a_plain_folder(fitted, tmp_path: Path) -> 
         os.umask(umask)
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755
     assert all(stat.S_IMODE(f.stat().st_mode) == 0o644 for f in folder.iterdir() if f.is_file())
+
+
+def test_repr_is_one_short_line(fitted) -> None:
+    """Check that repr(guard) says what it guards in one line (the dataclass repr held the
+    pipeline, the leaderboard and the held-out rows: about 12,000 characters)."""
+    text = repr(fitted)
+    assert "\n" not in text and len(text) < 300
+    assert text.startswith("Guard(target=") and "requirement='recall>=0.9'" in text
+    assert "threshold=0.08" in text and "levers='lightgbm'" in text

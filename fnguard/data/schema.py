@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -93,6 +94,12 @@ class ColumnSpec:
 
 def _column_kind(values: pd.Series) -> Kind:
     dtype = values.dtype
+    if pd.api.types.is_complex_dtype(dtype):
+        raise DataError(
+            f"The column '{values.name}' holds complex numbers ({dtype}), which no model here "
+            "reads: split it into two numeric columns (its .real and .imag parts, or its "
+            "absolute value and angle), or drop it."
+        )
     if pd.api.types.is_bool_dtype(dtype):
         return "boolean"
     if isinstance(dtype, pd.CategoricalDtype):
@@ -364,6 +371,17 @@ class Schema:
         """  # noqa: E501
         where = quote_source(source)
         present = [str(c) for c in frame.columns]
+        repeated = [
+            f"'{name}' ({n} times)"
+            for name, n in Counter(present).items()
+            if n > 1 and name in self._by_name
+        ]
+        if repeated:
+            raise DataError(
+                f"{where[0].upper()}{where[1:]} has duplicate column names the model reads: "
+                f"{format_names(sorted(repeated))}. Rename or remove the repeated columns so "
+                "that every name is unique."
+            )
         missing = [name for name in self.names if name not in present]
         filled = {}
         for name in missing:

@@ -208,6 +208,13 @@ def binarize_target(
         counts, positive, where=where, column=f"{kind} column '{column}' in {quote_source(source)}",
         stacklevel=3,
     )
+    odd = [v for v in (chosen, other) if not isinstance(to_python(v), str | int | float | bool)]
+    if odd:
+        raise DataError(
+            f"{where} holds {type(odd[0]).__name__} labels ({show_value(odd[0])}): a label must "
+            f"be text, a number or true/false. Turn the column into text first (for example "
+            f"frame['{column}'] = frame['{column}'].astype(str)), or into 0/1."
+        )
     y = (values == chosen).to_numpy(dtype=bool)
     return y, to_python(chosen), to_python(other), notes
 

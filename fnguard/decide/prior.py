@@ -82,7 +82,8 @@ def correct_prior(scores: Any, train_rate: float, true_rate: float) -> np.ndarra
     ----------
     scores : array-like of float in [0, 1]
         Probabilities of the positive class, as the model trained at ``train_rate`` gives
-        them; any shape.
+        them; any shape, except predict_proba's two columns (refused: pass the positive
+        column).
     train_rate : float in (0, 1)
         Positive rate the model was trained at: the share of positives after resampling, or
         ``w * n_pos / (w * n_pos + n_neg)`` with a class weight ``w`` on the positives.
@@ -126,6 +127,12 @@ def correct_prior(scores: Any, train_rate: float, true_rate: float) -> np.ndarra
             f"'scores' must be probabilities in [0, 1]. Got {int(bad.sum())} values outside "
             f"(first: {float(p.ravel()[first])!r} at position {int(first)}): pass probabilities, "
             "not logits or margins (apply a sigmoid first), and drop NaN rows."
+        )
+    if p.ndim == 2 and p.shape[1] == 2 and len(p) and np.allclose(p.sum(axis=1), 1.0):
+        raise DataError(
+            "'scores' has two columns that sum to 1 on every row: predict_proba's output, "
+            "both classes. Pass the probability of the positive class only (e.g. "
+            "predict_proba(X)[:, 1]); the negative class's is 1 minus the corrected one."
         )
     up, down = q / pi, (1.0 - q) / (1.0 - pi)
     num = p * up

@@ -173,6 +173,8 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
     """
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> Any:
+        if self.kind_sel == "mode" and np.asarray(y).dtype.kind not in "iuf":
+            return self._on_codes(X, y)
         segments = self.__dict__.pop("_segments", None)
         if (
             not isinstance(self.n_neighbors, int | np.integer)
@@ -208,6 +210,21 @@ class FastEditedNearestNeighbours(EditedNearestNeighbours):
             [np.flatnonzero(keep & (y == label)) for label in labels]
         ).astype(np.intp)
         return _safe_indexing(X_in, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
+
+    def _on_codes(self, X: Any, y: np.ndarray) -> Any:
+        """``kind_sel="mode"`` on labels that are not numbers (bool, text): the same choice
+        on their integer codes in sorted order (scipy's mode, which imbalanced-learn calls,
+        refuses them; ties go to the smallest label either way)."""
+        classes, codes = np.unique(y, return_inverse=True)
+        strategy = self.sampling_strategy_
+        self.sampling_strategy_ = {
+            int(np.searchsorted(classes, label)): n for label, n in strategy.items()
+        }
+        try:
+            self._fit_resample(X, codes)
+        finally:
+            self.sampling_strategy_ = strategy
+        return _safe_indexing(X, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
 
     def _segmented(
         self, X: np.ndarray, y: np.ndarray, cleaned: list, k: int, exact: Any,

@@ -34,6 +34,9 @@ def _effective_rate(estimator: Any, y: np.ndarray, sample_weight: Any = None) ->
     if balanced is not None:
         return balanced
     class_weight = params.get("class_weight")
+    if class_weight == "balanced_subsample":
+        # balanced on each tree's bootstrap sample: balanced on the data, in expectation
+        class_weight = "balanced"
     if class_weight is not None:
         weight = weight * compute_sample_weight(class_weight, y)
     if params.get("is_unbalance"):
@@ -82,9 +85,10 @@ def _member_rate(
 class PriorCorrectedPipeline(Pipeline):
     """An imbalanced-learn ``Pipeline`` whose ``predict_proba`` is corrected for the prior.
 
-    After ``fit``, ``true_rate_`` is the positive share of the data given to ``fit`` and
-    ``train_rate_`` the (class- and sample-weighted) positive share the final estimator saw
-    after the samplers. ``predict_proba`` returns ``correct_prior(p, train_rate_,
+    After ``fit``, ``true_rate_`` is the positive share of the data given to ``fit`` (weighted
+    by the final step's ``sample_weight`` when one is given: scikit-learn reads weights as
+    repeated rows) and ``train_rate_`` the (class- and sample-weighted) positive share the final
+    estimator saw after the samplers. ``predict_proba`` returns ``correct_prior(p, train_rate_,
     true_rate_)``; ``predict`` flags corrected probabilities ``>= 0.5``. With neither
     resampling nor weights the two rates are equal and nothing changes.
 
@@ -100,8 +104,15 @@ class PriorCorrectedPipeline(Pipeline):
         """Fit the steps like the plain pipeline, then record the two class rates."""
         y_arr = np.asarray(y)
         classes = np.unique(y_arr)
-        self.true_rate_ = float(np.mean(y_arr == classes[-1]))
         weight = params.get(f"{self.steps[-1][0]}__sample_weight")
+        # scikit-learn reads sample weights as repeated rows: they are part of the data whose
+        # positive share the probabilities are mapped back to, not a shift to undo
+        positive = y_arr == classes[-1]
+        if weight is None:
+            self.true_rate_ = float(np.mean(positive))
+        else:
+            w = np.asarray(weight, dtype=np.float64)
+            self.true_rate_ = float(w[positive].sum() / w.sum()) if w.sum() > 0 else 0.0
         Xt, yt = X, y_arr
         for _, name, step in self._iter(
             with_final=False, filter_passthrough=True, filter_resample=False

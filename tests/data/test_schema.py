@@ -256,3 +256,23 @@ def test_columns_constant_in_training_may_be_left_out() -> None:
     assert [kind for kind, _ in drift.findings()] == ["absent-constant"]
     with pytest.raises(DataError, match="lacks 1 column the model was trained on: 'x'"):
         schema.check(new.drop(columns=["x", "version"]))
+
+
+def test_schema_check_rejects_repeated_columns_it_reads() -> None:
+    """Check that a frame with two columns of a name the model reads is a DataError naming
+    it (pandas raised an AttributeError deep inside), while repeated extra columns, which are
+    dropped, pass."""
+    good = {"age": [30.0], "grade": ["A"], "member": [True], "when": ["2024-01-01"]}
+    frame = pd.concat([pd.DataFrame(good), pd.DataFrame({"age": [31.0]})], axis=1)
+    with pytest.raises(DataError, match=r"duplicate column names the model reads: 'age' \(2 "):
+        _trained().check(frame)
+    extra = pd.concat([pd.DataFrame(good), pd.DataFrame([[1, 2]], columns=["id", "id"])], axis=1)
+    assert list(_trained().check(extra).columns) == ["age", "grade", "member", "when"]
+
+
+def test_complex_column_is_refused_up_front() -> None:
+    """Check that a complex-valued column is a DataError naming it and the fix (every trial of
+    a search failed on it, with a dump of the frame as the message)."""
+    frame = pd.DataFrame({"a": [1.0, 2.0], "z": np.array([1 + 2j, 3 - 1j])})
+    with pytest.raises(DataError, match=r"column 'z' holds complex numbers .*\.real and \.imag"):
+        infer_schema(frame)

@@ -147,3 +147,19 @@ def test_binarize_target_agrees_with_comparison(flags: list[bool]) -> None:
     y, pos, neg, _ = binarize_target(values, positive="yes", column="y", source="x")
     assert y.tolist() == flags
     assert (pos, neg) == ("yes", "no")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(pd.to_datetime(["2020-01-01", "2021-01-01", "2020-01-01"])),
+        pd.Series(pd.to_timedelta([1, 2, 1], unit="D")),
+        pd.Series([pd.Timestamp("2020-01-01"), pd.Timestamp("2021-01-01")] * 2, dtype=object),
+    ],
+    ids=["datetime64", "timedelta64", "object-timestamps"],
+)
+def test_labels_that_are_not_text_numbers_or_bools_are_refused(values: pd.Series) -> None:
+    """Check that date or duration labels are a DataError saying how to fix them (a Guard of
+    such labels could not be saved: JSON has no dates, and the whole search ran first)."""
+    with pytest.raises(DataError, match=r"holds (Timestamp|Timedelta) labels .*astype\(str\)"):
+        binarize_target(values, positive=None, column="y", source="t.csv")

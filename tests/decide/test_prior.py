@@ -101,6 +101,11 @@ def test_correct_prior_recalibrates_an_undersampled_model_on_caravan():
         ({"scores": [-0.1]}, DataError, r"not logits or margins"),
         ({"scores": [0.2, np.nan]}, DataError, r"drop NaN rows"),
         ({"scores": ["a", "b"]}, DataError, r"must be numeric"),
+        (
+            {"scores": [[0.8, 0.2], [0.3, 0.7]]},
+            DataError,
+            r"predict_proba's output, both classes.*predict_proba\(X\)\[:, 1\]",
+        ),
     ],
 )
 def test_correct_prior_rejects_bad_input(kwargs, error, match):

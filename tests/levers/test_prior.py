@@ -146,3 +146,38 @@ def test_ensemble_rate_follows_its_sampling_strategy(caravan) -> None:
         random_state=0,
     ).fit(X_train, y_train)
     assert weighted.train_rate_ == pytest.approx(0.75)
+
+
+def test_sample_weights_are_repeated_rows(caravan) -> None:
+    """Check that sample weights count as repeated rows, as scikit-learn reads them: a
+    logistic regression with weight 3 on the positives gives the probabilities of the data
+    with each positive row three times (they used to be mapped back to the unweighted rate,
+    which undid the weights)."""
+    X_train, X_test, y_train, _ = caravan
+    w = np.where(y_train, 3.0, 1.0)
+    pipe = build(["scale:standard", "logistic"], random_state=0)
+    pipe.fit(X_train, y_train, logistic__sample_weight=w)
+    assert pipe.true_rate_ == pytest.approx(3 * y_train.sum() / w.sum())
+    assert pipe.train_rate_ == pytest.approx(pipe.true_rate_)
+    repeat = np.concatenate([np.arange(y_train.size), np.repeat(np.flatnonzero(y_train), 2)])
+    again = build(["scale:standard", "logistic"], random_state=0)
+    again.fit(X_train[repeat], y_train[repeat])
+    np.testing.assert_allclose(
+        pipe.predict_proba(X_test)[:, 1].mean(), again.predict_proba(X_test)[:, 1].mean(),
+        rtol=0.02,
+    )
+
+
+@pytest.mark.parametrize("lever", ["random-forest", "extra-trees"])
+def test_balanced_subsample_is_corrected(caravan, lever) -> None:
+    """Check that class_weight='balanced_subsample' (scikit-learn's per-tree balancing) fits,
+    counts as balanced classes and is mapped back (it raised InvalidParameterError)."""
+    X_train, X_test, y_train, y_test = caravan
+    params = {"class_weight": "balanced_subsample", "n_estimators": 20, "min_samples_leaf": 20}
+    pipe = build([lever], params={lever: params}, random_state=0).fit(X_train, y_train)
+    assert pipe.train_rate_ == pytest.approx(0.5)
+    raw = pipe.steps[-1][1].predict_proba(X_test)[:, 1]
+    fixed = pipe.predict_proba(X_test)[:, 1]
+    np.testing.assert_allclose(fixed, correct_prior(raw, 0.5, pipe.true_rate_))
+    assert raw.mean() > 4 * y_test.mean()
+    assert _ece(y_test, fixed) < 0.2 * _ece(y_test, raw)

@@ -594,3 +594,24 @@ def test_categories_given_to_interpolating_samplers(name) -> None:
         sampler.fit_resample(X.to_numpy(), y)
     X_num, _ = sampler.fit_resample(X[["amount"]], y)  # numbers only: unchanged behaviour
     assert list(X_num.columns) == ["amount"]
+
+
+@pytest.mark.parametrize("fast_path", [False, True], ids=["imblearn-path", "bounded-path"])
+def test_enn_mode_on_labels_that_are_not_numbers(monkeypatch, fast_path) -> None:
+    """Check that ENN with kind_sel='mode' takes bool and text labels (scipy's mode, which
+    imbalanced-learn calls, refuses them; fnguard's fit passes bool labels), keeping the rows
+    imbalanced-learn keeps for the same labels as integers."""
+    if fast_path:
+        monkeypatch.setattr(sampler_base, "LARGE", 100)
+        monkeypatch.setattr(sampler_base, "TREE_COLUMNS", 0)
+    X, y = make_classification(
+        n_samples=2000, n_features=20, weights=[0.9], flip_y=0.05, random_state=3
+    )
+    expected = EditedNearestNeighbours(kind_sel="mode").fit(X, y)
+    expected.fit_resample(X, y)
+    for labels in (y.astype(bool), np.where(y == 1, "pos", "neg")):
+        sampler = samplers.FastEditedNearestNeighbours(kind_sel="mode")
+        _, y_res = sampler.fit_resample(X, labels)
+        np.testing.assert_array_equal(sampler.sample_indices_, expected.sample_indices_)
+        np.testing.assert_array_equal(y_res, labels[expected.sample_indices_])
+        assert set(sampler.sampling_strategy_) <= set(labels.tolist())
