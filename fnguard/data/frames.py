@@ -97,7 +97,8 @@ def read_frame(
     if not isinstance(path_or_frame, str | os.PathLike):
         raise DataError(
             f"The {what} must be a file path or a pandas DataFrame. "
-            f"Got {type(path_or_frame).__name__} instead."
+            f"Got {type(path_or_frame).__name__} instead: wrap an array in a DataFrame that "
+            "names its columns (pd.DataFrame(X, columns=[...]))."
         )
     path = Path(path_or_frame)
     label = f"The {what} '{path}'"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -157,6 +158,7 @@ def load_table(
     >>> data.X.columns.tolist(), data.y.tolist(), data.prevalence
     (['x'], [False, True, False, False], 0.25)
     """
+    _check_target_name(target, path_or_frame)
     frame = read_frame(path_or_frame)
     source = source_name(path_or_frame)
     target = str(target)
@@ -174,7 +176,7 @@ def load_table(
     X = frame.drop(columns=[target, *dict.fromkeys(dropped)]).reset_index(drop=True)
     if X.shape[1] == 0:
         raise DataError(
-            f"The table {quote_source(source)} has no feature columns besides the target "
+            f"{_the_table(source)} has no feature columns besides the target "
             f"'{target}'" + (" and the dropped columns" if dropped else "")
             + ": pass a table with at least one feature column."
         )
@@ -205,6 +207,36 @@ def load_table(
         X=X, y=y, target=target, positive=pos, negative=neg, schema=schema,
         source=source, notes=notes, dropped=left_out,
     )
+
+
+def _check_target_name(target: Any, path_or_frame: Any) -> None:
+    """Raise DataError unless ``target`` is a column name (labels given as a Series or an
+    array, scikit-learn's ``fit(X, y)`` habit, are not one)."""
+    if isinstance(target, str) or (
+        isinstance(target, numbers.Number) and not isinstance(target, np.ndarray)
+    ):
+        return
+    name = getattr(target, "name", None)
+    label = name if isinstance(name, str) and name else "y"
+    got = type(target).__name__ + (f" '{name}'" if label == name else "")
+    if isinstance(path_or_frame, pd.DataFrame):
+        fix = f"put the labels in the frame as a column (frame['{label}'] = y)"
+    else:
+        fix = (
+            "put the features and the labels in one DataFrame (frame = pd.DataFrame(X, "
+            f"columns=[...]); frame['{label}'] = y)"
+        )
+    raise DataError(
+        "The target must be the name of a column of the table, not the labels themselves; "
+        f"got {got}. Instead, {fix} and pass target='{label}'."
+    )
+
+
+def _the_table(source: str) -> str:
+    """The subject of a message about a table: "The DataFrame" or "The table 'x.csv'"."""
+    if source.startswith("the "):
+        return source[0].upper() + source[1:]
+    return f"The table {quote_source(source)}"
 
 
 #: Largest magnitude a feature value may have: squares of larger ones overflow float64 (the
@@ -245,7 +277,7 @@ def _check_flat(X: pd.DataFrame, source: str) -> None:
     if nested:
         shown = format_names([f"'{n}'" for n in nested])
         raise DataError(
-            f"The table {quote_source(source)} has columns of nested values (lists, arrays or "
+            f"{_the_table(source)} has columns of nested values (lists, arrays or "
             f"structs): {shown}. Leave them out (--drop, or drop=[...]) or "
             "flatten them into one column per value first."
         )

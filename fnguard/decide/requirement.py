@@ -6,7 +6,7 @@
     body        := METRIC OP TARGET [("maximize" | "minimize") METRIC]
                  | "fbeta:" BETA | "f1" | "f2" | "youden" | "cost:" COSTS
     METRIC OP   := recall>= | fnr<= | fpr<= | precision>= | specificity>=
-                                            (or > and <: strict)
+                                            (or > and <: strict; ≥ and ≤ read as >= and <=)
     guarantee   := "@" PERCENT "%"          (e.g. @95%; the target holds on new data with
                                              at least that probability)
     per         := "per" COLUMN             (the guarantee within each group of a column)
@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -121,7 +122,7 @@ class Requirement:
             body = "cost:" + ",".join(f"{k}={_num(v)}" for k, v in self.costs.items())
         if self.confidence is not None:
             percent = _num(self.confidence * 100)
-            exact = float(percent) / 100 == self.confidence
+            exact = _from_percent(percent) == self.confidence
             body += f" @{percent}%" if exact else f" @{self.confidence!r}"
         if self.per:
             body += f" per {self.per}"
@@ -161,6 +162,16 @@ def _num(value: float | None) -> str:
     return short if float(short) == value else repr(float(value))  # type: ignore[arg-type]
 
 
+def _from_percent(raw: str) -> float:
+    """The fraction a percentage stands for, rounded once: '99.9' gives 0.999 (99.9 / 100 in
+    floats is 0.9990000000000001)."""
+    return float(Decimal(raw) / 100)
+
+
+#: Comparison signs typed or pasted as one character, and what they mean.
+_SIGNS = {"≥": ">=", "⩾": ">=", "≤": "<=", "⩽": "<="}
+
+
 def _fail(text: str, why: str) -> RequirementError:
     return RequirementError(f"The requirement {text!r} cannot be parsed: {why}. {GRAMMAR}")
 
@@ -183,7 +194,8 @@ def parse_requirement(text: str | Requirement) -> Requirement:
     text : str or Requirement
         For instance ``"recall>=0.95"``, ``"recall>=0.95 maximize precision @95%"``,
         ``"fpr<=0.01"``, ``"fbeta:2"``, ``"youden"``, ``"cost:fn=50,fp=1"`` or
-        ``"malignant: recall>=0.98"``. A Requirement passes through.
+        ``"malignant: recall>=0.98"``. ``≥`` and ``≤`` are read as ``>=`` and ``<=``. A
+        Requirement passes through.
 
     Returns
     -------
@@ -214,6 +226,8 @@ def parse_requirement(text: str | Requirement) -> Requirement:
         )
     original = text
     s = " ".join(text.strip().split())
+    for sign, ascii_sign in _SIGNS.items():
+        s = s.replace(sign, ascii_sign)
     label = None
     m = re.match(r"^([^:@<>=\s][^:@<>=]*?)\s*:\s*(.+)$", s)
     if m and m.group(1).lower() not in ("fbeta", "cost"):
@@ -240,7 +254,13 @@ def parse_requirement(text: str | Requirement) -> Requirement:
     m = re.search(r"\s*@\s*(" + _NUMBER + r")\s*(%?)(?=\s|$)", s)
     if m:
         value = _number(original, m.group(1), "the guarantee")
-        confidence = value / 100 if m.group(2) else value
+        confidence = _from_percent(m.group(1)) if m.group(2) else value
+        if not m.group(2) and 1 < value < 100:
+            raise _fail(
+                original,
+                f"the guarantee is a percentage with a % sign: write '@{m.group(1)}%' (or the "
+                f"fraction '@{_num(_from_percent(m.group(1)))}'), not '@{m.group(1)}'",
+            )
         if not 0 < confidence < 1:
             raise _fail(original, f"the guarantee must be between 0% and 100%, got {m.group(0)!r}")
         s = (s[: m.start()] + " " + s[m.end():]).strip()
@@ -345,7 +365,7 @@ def _constraint(text: str, s: str) -> Requirement:
         )
     target = _number(text, m.group(3), "the target")
     if m.group(4):
-        target /= 100
+        target = _from_percent(m.group(3))
     if not 0 < target < 1:
         raise _fail(
             text, f"the target of {metric} must be strictly between 0 and 1, got {target:g}"

@@ -14,7 +14,7 @@ callable that wraps an estimator in a :class:`~fnguard.decide.ThresholdTuner`;
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fnguard.levers.features import SCHEMA_LEVERS, features_from_schema
@@ -62,7 +62,8 @@ def build(
     Parameters
     ----------
     levers : str or sequence of str
-        Lever names (``fnguard levers`` lists them); a single name may be a string.
+        Lever names (``fnguard levers`` lists them); a string holds one name or several
+        separated by commas (``"smote,lightgbm"``), as ``fnguard fit --levers`` takes them.
     schema : Schema, optional
         The feature columns (``Dataset.schema``); the pipeline then takes the raw frame.
     params : mapping, optional
@@ -85,8 +86,9 @@ def build(
     ------
     LeverError
         For an unknown lever (with the close names), a lever named twice, two classifiers,
-        parameters for a lever not named, or a threshold / review lever (they wrap a fitted
-        model instead: see the module docstring).
+        parameters for a lever not named, a threshold / review lever (they wrap a fitted
+        model instead: see the module docstring), or arguments of the wrong type (levers
+        that are not names, params that are not dicts, a schema that is not a Schema).
 
     Examples
     --------
@@ -101,10 +103,10 @@ def build(
     """  # noqa: E501
     from imblearn.pipeline import Pipeline
 
-    names = [levers] if isinstance(levers, str) else list(levers)
-    names = [str(n).strip().lower() for n in names]
+    names = [n.strip().lower() for n in _lever_names(levers)]
     found = [registry[n] for n in names]  # unknown names: LeverError with close names
-    params = {str(k).strip().lower(): dict(v) for k, v in (params or {}).items()}
+    params = _lever_params(params)
+    _check_schema(schema)
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise LeverError(f"The levers {repeated} are named more than once: name each once.")
@@ -180,6 +182,80 @@ def build(
         pipeline = Pipeline(steps)
     pipeline.fnguard_notes_ = notes
     return pipeline
+
+
+def _lever_names(levers: Any) -> list[str]:
+    """The lever names of ``levers``: a list of names, one name, or names separated by commas
+    (as ``fnguard fit --levers`` takes them)."""
+    if isinstance(levers, str):
+        names = [n for n in levers.split(",") if n.strip()]
+        if not names:
+            raise LeverError(
+                f"The levers {levers!r} name no lever: pass lever names such as "
+                "['smote', 'lightgbm'] (`fnguard levers` lists them)."
+            )
+        return names
+    if isinstance(levers, Iterable) and not isinstance(levers, (bytes, Mapping)):
+        names = list(levers)
+        bad = [n for n in names if not isinstance(n, str)]
+        if not bad:
+            return names
+        shown = ", ".join(f"{n!r} ({type(n).__name__})" for n in bad[:3])
+        raise LeverError(
+            f"The levers must be lever names (str); got {shown}. Pass names such as "
+            "['smote', 'lightgbm'] (`fnguard levers` lists them)."
+        )
+    raise LeverError(
+        f"The levers must be a list of lever names, such as ['smote', 'lightgbm'], or one "
+        f"name; got {type(levers).__name__} ({_short(levers)}). `fnguard levers` lists them."
+    )
+
+
+def _lever_params(params: Any) -> dict[str, dict[str, Any]]:
+    """``params`` as lever name (lower case) to a dict of keyword arguments."""
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise LeverError(
+            "'params' must map lever names to their keyword arguments, e.g. "
+            f"{{'smote': {{'k_neighbors': 3}}}}; got {type(params).__name__} "
+            f"({_short(params)})."
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for name, value in params.items():
+        if not isinstance(value, Mapping):
+            raise LeverError(
+                f"The parameters of the lever {name!r} must be a dict of keyword arguments; "
+                f"got {type(value).__name__} ({_short(value)}). Name each one, e.g. "
+                f"params={{{name!r}: {{'k_neighbors': 3}}}}."
+            )
+        out[str(name).strip().lower()] = dict(value)
+    return out
+
+
+def _check_schema(schema: Any) -> None:
+    """Raise a LeverError unless ``schema`` is None or a :class:`~fnguard.data.schema.Schema`."""
+    from fnguard.data.schema import Schema
+
+    if schema is None or isinstance(schema, Schema):
+        return
+    if hasattr(schema, "columns") and hasattr(schema, "dtypes"):  # a DataFrame
+        fix = (
+            "To build for a table, pass its schema: schema=fnguard.data.infer_schema(frame, "
+            "target=...) or Dataset.schema."
+        )
+    else:
+        fix = "Pass Dataset.schema or fnguard.data.infer_schema(frame), or leave it out."
+    raise LeverError(
+        "'schema' must be a Schema (the feature columns and their kinds); got "
+        f"{type(schema).__name__}. {fix}"
+    )
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters for a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _schema_steps(

@@ -82,6 +82,52 @@ def _member_rate(
     return float(mass[1] / mass.sum())
 
 
+def _check_columns(pipeline: Pipeline, X: Any) -> None:
+    """Raise a DataError for data the first step cannot read, naming the columns and the fix:
+    an array given to a pipeline built from a schema (which reads columns by name), or text
+    columns given to one built without (nothing encodes them)."""
+    from sklearn.compose import ColumnTransformer
+
+    from fnguard.data.names import format_names
+    from fnguard.errors import DataError
+
+    before = [step for _, step in pipeline.steps[:-1] if step not in (None, "passthrough")]
+    first = next((s for s in before if isinstance(s, ColumnTransformer)), None)
+    by_name = first is not None and any(
+        isinstance(cols, str) or (isinstance(cols, list) and cols and isinstance(cols[0], str))
+        for _, _, cols in first.transformers
+    )
+    if by_name and not hasattr(X, "columns"):
+        names = [
+            c for _, _, cols in first.transformers
+            for c in ([cols] if isinstance(cols, str) else list(cols))
+        ]
+        raise DataError(
+            f"This pipeline was built from a schema and reads its columns by name "
+            f"({format_names([repr(n) for n in names])}); "
+            f"got {type(X).__name__}. Fit it on a DataFrame holding those columns "
+            "(pd.DataFrame(X, columns=[...]))."
+        )
+    # only samplers before the model: nothing encodes text (a step of the user's may)
+    if any(not hasattr(s, "fit_resample") for s in before) or not hasattr(X, "dtypes"):
+        return
+    import pandas as pd
+
+    text = [
+        str(c) for c, t in zip(X.columns, X.dtypes, strict=True)
+        if not isinstance(t, pd.CategoricalDtype)
+        and (pd.api.types.is_object_dtype(t) or pd.api.types.is_string_dtype(t))
+        and pd.to_numeric(X[c].dropna(), errors="coerce").isna().any()
+    ]
+    if text:
+        raise DataError(
+            f"X has {len(text)} text column(s) and the pipeline has no step that encodes "
+            f"them: {format_names([repr(n) for n in text])}. Build it with "
+            "schema=fnguard.data.infer_schema(X) (it encodes categories), or encode or drop "
+            "them first."
+        )
+
+
 class PriorCorrectedPipeline(Pipeline):
     """An imbalanced-learn ``Pipeline`` whose ``predict_proba`` is corrected for the prior.
 
@@ -102,6 +148,7 @@ class PriorCorrectedPipeline(Pipeline):
 
     def fit(self, X: Any, y: Any = None, **params: Any) -> PriorCorrectedPipeline:
         """Fit the steps like the plain pipeline, then record the two class rates."""
+        _check_columns(self, X)
         y_arr = np.asarray(y)
         classes = np.unique(y_arr)
         weight = params.get(f"{self.steps[-1][0]}__sample_weight")

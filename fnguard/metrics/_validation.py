@@ -22,7 +22,9 @@ def binary_labels(y_true: Any, positive: Any = 1) -> np.ndarray:
     Returns
     -------
     ndarray of bool
-        ``True`` where the row is positive.
+        ``True`` where the row is positive. With 0/1 labels of which only the negative one
+        occurs it is all ``False`` (the caller says that both classes are needed); any other
+        positive label missing from ``y_true`` is an error.
     """
     y = np.asarray(y_true)
     if y.ndim != 1:
@@ -72,6 +74,10 @@ def binary_labels(y_true: Any, positive: Any = 1) -> np.ndarray:
             "map them to two classes."
         )
     mask = y == positive
+    if values.size == 1 and _zero_one(positive, values.tolist()[0]):
+        # 0/1 labels of which only the negative occurs (a batch without positives): the
+        # callers say that both classes are needed, as for labels with only positives
+        return np.zeros(y.shape, dtype=bool)
     if not np.any(mask) and positive not in values.tolist():
         shown = ", ".join(repr(v) for v in values.tolist())
         raise DataError(
@@ -79,6 +85,14 @@ def binary_labels(y_true: Any, positive: Any = 1) -> np.ndarray:
             "pass one of those as 'positive'."
         )
     return np.asarray(mask, dtype=bool)
+
+
+def _zero_one(positive: Any, value: Any) -> bool:
+    """Whether ``positive`` and ``value`` are the labels 0 and 1 (numbers, or text)."""
+    try:
+        return {positive, value} in ({0, 1}, {"0", "1"})
+    except TypeError:  # an unhashable label
+        return False
 
 
 def _distinct(y: np.ndarray) -> np.ndarray:

@@ -178,5 +178,9 @@ def test_read_frame_turns_names_into_strings_without_touching_input() -> None:
 
 def test_read_frame_rejects_other_types() -> None:
     """Check that something neither a path nor a DataFrame is refused."""
-    with pytest.raises(DataError, match=r"must be a file path or a pandas DataFrame\. Got list"):
+    with pytest.raises(
+        DataError,
+        match=r"must be a file path or a pandas DataFrame\. Got list instead: wrap an array in a "
+        r"DataFrame that names its columns \(pd\.DataFrame\(X, columns=\[\.\.\.\]\)\)",
+    ):
         read_frame([1, 2])  # type: ignore[arg-type]

@@ -123,3 +123,29 @@ def test_nested_columns_are_refused_and_can_be_dropped(tmp_path) -> None:
         load_table(path, "y", positive=1)
     data = load_table(path, "y", positive=1, drop=["tags", "meta"])
     assert list(data.X.columns) == ["amount"]
+
+
+FRAME = pd.DataFrame({"a": [0.1, 0.5, 0.9, 0.3], "y": [0, 1, 0, 1]})
+
+
+@pytest.mark.parametrize(
+    ("data", "target", "match"),
+    [
+        (FRAME, FRAME["y"], r"The target must be the name of a column of the table, not the "
+         r"labels themselves; got Series 'y'\. Instead, put the labels in the frame as a column "
+         r"\(frame\['y'\] = y\) and pass target='y'\.$"),
+        (FRAME, FRAME["y"].to_numpy(), r"got ndarray\. Instead, put the labels in the frame"),
+        (FRAME[["a"]].to_numpy(), FRAME["y"].to_numpy(), r"got ndarray\. Instead, put the "
+         r"features and the labels in one DataFrame \(frame = pd\.DataFrame\(X, columns="),
+        (FRAME[["a"]].to_numpy(), "y", r"Got ndarray instead: wrap an array in a DataFrame"),
+        (FRAME[["y"]], "y", r"^The DataFrame has no feature columns besides the target 'y':"),
+        (FRAME.assign(o=[{"k": 1}] * 4), "y", r"^The DataFrame has columns of nested values "
+         r"\(lists, arrays or structs\): 'o'\."),
+    ],
+)
+def test_load_table_rejects_bad_frames(data: Any, target: Any, match: str) -> None:
+    """Check that labels passed as the target (scikit-learn's fit(X, y) habit) and arrays get
+    a DataError saying how to make a table, and that messages about a DataFrame name it once
+    (they said 'The table the DataFrame')."""
+    with pytest.raises(DataError, match=match):
+        load_table(data, target, positive=1)

@@ -284,7 +284,8 @@ def _kw(**kw: object) -> dict:
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        (_kw(y_true=[0, 0, 0, 0]), DataError, "does not occur"),
+        (_kw(y_true=[0, 0, 0, 0]), DataError, "only negative rows: a threshold needs both"),
+        (_kw(y_true=["a", "b", "a", "b"]), DataError, "positive label 1 does not occur"),
         (_kw(y_true=[0, 0, 0, 0], positive=0), DataError, "only positive"),
         (_kw(y_true=[1, 1, 1, 1]), DataError, "only positive"),
         (_kw(y_score=[0.1, np.nan, 0.3, 0.6]), DataError, "NaN"),

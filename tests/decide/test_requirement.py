@@ -60,6 +60,12 @@ EXAMPLE = "Example: 'recall>=0.95 maximize precision @95%'"
                                                        per="site")),
         ("benign: fbeta:2", dict(label="benign", kind="fbeta", beta=2.0)),
         ("benign: cost:fn=5,fp=1", dict(label="benign", kind="cost")),
+        # the signs people paste, read as >= and <=
+        ("recall≥0.95", dict(kind="constraint", metric="recall", op=">=", target=0.95)),
+        ("fpr ≤ 0.01 @95%", dict(metric="fpr", op="<=", target=0.01, confidence=0.95)),
+        # a percentage is divided by 100 once, without a float's rounding error
+        ("recall>=0.9 @99.9%", dict(confidence=0.999)),
+        ("recall>=99.9%", dict(target=0.999)),
     ],
 )
 def test_parse_every_form(text: str, expected: dict) -> None:
@@ -87,6 +93,8 @@ def test_parse_every_form(text: str, expected: dict) -> None:
         ("recall>=0.9 maximise precision", "recall>=0.9"),
         ("recall>=0.9 @ 95 %", "recall>=0.9 @95%"),
         ("recall>=0.9 @95% PER region", "recall>=0.9 @95% per region"),
+        ("recall ⩾ 0.9", "recall>=0.9"),
+        ("fnr≤0.05 @90%", "fnr<=0.05 @90%"),
         ("YOUDEN", "youden"),
         ("youden_j", "youden"),
         ("F1", "fbeta:1"),
@@ -202,6 +210,10 @@ def test_cost_and_fbeta_round_trip_property(costs: tuple, beta: float) -> None:
         ("recall>=0.9 @150%", "between 0% and 100%"),
         ("recall>=0.9 @0%", "between 0% and 100%"),
         ("recall>=0.9 @abc", "written '@95%'"),
+        ("recall>=0.9 @95", r"percentage with a % sign: write '@95%' \(or the fraction "
+                            r"'@0\.95'\), not '@95'"),
+        ("recall>=0.9 @ 99.5", r"write '@99\.5%' \(or the fraction '@0\.995'\)"),
+        ("recall≥0.9 @100", "between 0% and 100%"),
         ("recall>=0.9 per region", "goes with a guarantee"),
         ("recall>=0.9 @95% per", "'per' needs a column name"),
         ("recall>=0.9 per @95%", "'per' needs a column name"),

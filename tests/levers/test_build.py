@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -123,14 +124,35 @@ def test_smote_kept_without_categories(smote_levers) -> None:
         (["scale:standard", "scale:quantile"], {"schema": "lending"}, "keep one"),
         (["encode:target"], {"schema": "lending", "params": {"encode:target": {"x": 1}}},
          "'encode:target' does not take"),
+        # arguments of the wrong type
+        (None, {}, r"levers must be a list of lever names, such as \['smote', 'lightgbm'\], "
+         r"or one name; got NoneType \(None\)"),
+        ([1, "tree"], {}, r"must be lever names \(str\); got 1 \(int\)"),
+        (" , ", {}, "name no lever"),
+        (["tree"], {"params": {"tree": 3}}, r"parameters of the lever 'tree' must be a dict "
+         r"of keyword arguments; got int \(3\)\. Name each one, e\.g\. params="),
+        (["tree"], {"params": [("tree", {})]}, "'params' must map lever names"),
+        (["tree"], {"schema": pd.DataFrame({"a": [1.0]})}, r"'schema' must be a Schema .*; "
+         r"got DataFrame\. To build for a table, pass its schema: schema=fnguard\.data\."
+         r"infer_schema"),
+        (["tree"], {"schema": ["a"]}, r"'schema' must be a Schema .*; got list\. Pass "
+         "Dataset.schema"),
     ],
 )
-def test_bad_levers(levers: list[str], kwargs: dict, match: str, lending) -> None:
-    """Check that bad lever lists are LeverErrors that say what to do."""
-    if kwargs.get("schema") == "lending":
+def test_bad_levers(levers: Any, kwargs: dict, match: str, lending) -> None:
+    """Check that bad lever lists and arguments are LeverErrors that say what to do."""
+    if isinstance(kwargs.get("schema"), str):  # the lending schema, from the fixture
         kwargs = {**kwargs, "schema": lending[2]}
     with pytest.raises(LeverError, match=match):
         build(levers, **kwargs)
+
+
+def test_comma_separated_levers() -> None:
+    """Check that one string of comma-separated names is read as `fnguard fit --levers`
+    reads it (it was one unknown lever 'scale:standard,tree')."""
+    pipe = build("scale:standard, tree")
+    assert list(pipe.named_steps) == ["scale:standard", "tree"]
+    assert list(build("tree").named_steps) == ["tree"]
 
 
 def test_random_state_reaches_nested_estimators() -> None:
@@ -193,3 +215,23 @@ def test_image_augment_sees_raw_pixels() -> None:
     pipe = build(["image-augment", "logistic"], schema=data.schema).fit(data.X, data.y)
     assert [name for name, _ in pipe.steps][:2] == ["image-augment", "features"]
     assert pipe.named_steps["image-augment"].value_range_ == (0.0, 16.0)
+
+
+def test_data_the_pipeline_cannot_read_is_a_data_error() -> None:
+    """Check that fitting a schema-built pipeline on an array, or a pipeline without a
+    feature step on text columns, is a DataError naming the columns and the fix (scikit-learn
+    and numpy errors came out), and that what can be read still fits: the schema's pipeline
+    with augmentation first, and numbers held in an object column."""
+    from fnguard.errors import DataError
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=120), "cat": rng.choice(["x", "y"], 120)})
+    y = (X["a"] > 0.3).to_numpy().astype(int)
+    schema = infer_schema(X)
+    with pytest.raises(DataError, match=r"built from a schema .*'a', 'cat'.*got ndarray"):
+        build(["logistic"], schema).fit(X.to_numpy(), y)
+    with pytest.raises(DataError, match=r"1 text column\(s\) .*'cat'\. Build it with schema="):
+        build(["jitter", "logistic"]).fit(X, y)
+    build(["jitter", "logistic"], schema).fit(X, y)
+    numbers = X.drop(columns="cat").assign(b=pd.Series(rng.normal(size=120), dtype=object))
+    build(["logistic"]).fit(numbers, y)

@@ -156,6 +156,14 @@ def test_negative_label_as_positive() -> None:
     np.testing.assert_array_equal(bools.tp, curve.fp)
 
 
+def test_single_class_negatives_only() -> None:
+    """Check that 0/1 labels holding only the negative class give a curve, as labels holding
+    only positives do (it was an error telling to pass positive=0)."""
+    curve = confusion_curve([0, 0, 0], [0.2, 0.2, 0.9])
+    assert curve.n_positive == 0 and curve.n_negative == 3
+    assert curve.fp.tolist() == [0, 1, 3]
+
+
 def test_single_class_positives_only() -> None:
     """Check that labels holding only the positive class still give a curve."""
     curve = confusion_curve([1, 1, 1], [0.2, 0.2, 0.9])
@@ -171,7 +179,8 @@ def test_single_class_positives_only() -> None:
         ({"y_true": [0, 1], "y_score": [[0.1, 0.9], [0.8, 0.2]]}, DataError, "one-dimensional"),
         ({"y_true": [0, 1, 1], "y_score": [0.1, 0.2]}, DataError, "3 rows but 'y_score' has 2"),
         ({"y_true": [0, 1, 2], "y_score": [0.1, 0.2, 0.3]}, DataError, "two classes. Got 3"),
-        ({"y_true": [0, 0, 0], "y_score": [0.1, 0.2, 0.3]}, DataError, "does not occur"),
+        ({"y_true": [0, 0, 0], "y_score": [0.1, 0.2, 0.3], "positive": 2}, DataError,
+         "positive label 2 does not occur"),
         (
             {"y_true": ["a", "b"], "y_score": [0.1, 0.2], "positive": "bad"},
             DataError,
