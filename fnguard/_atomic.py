@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -105,9 +106,36 @@ def atomic_path(target: str | os.PathLike[str], *, what: str = "output file") ->
     try:
         yield tmp
         os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if out_of_space(exc):
+            raise OutputError(
+                f"The {what} '{target}' cannot be written ({exc.strerror or exc}): "
+                "free some space or choose another folder."
+            ) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+#: errno values of a write that the disk refused: full, over quota, file too large.
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def out_of_space(exc: OSError) -> bool:
+    """Whether ``exc`` says the disk refused to store more (pyarrow's errors may carry the
+    reason only in their text).
+
+    Examples
+    --------
+    >>> out_of_space(OSError(28, "No space left on device")), out_of_space(OSError(2, "x"))
+    (True, False)
+    """
+    if exc.errno in _NO_SPACE:
+        return True
+    text = str(exc)
+    return any(os.strerror(code) in text for code in _NO_SPACE)
 
 
 def write_text_atomic(

@@ -281,6 +281,15 @@ def check_destination(target: str | os.PathLike[str]) -> None:
             + ("a file" if existing.exists() and not existing.is_dir() else "not writable")
             + ". Choose a path in a folder you can write to."
         )
+    # os.access trusts the permission bits; a read-only or special file system, an ACL or a
+    # root-squashed share can still refuse: create a folder there (the save will) and remove it
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".fnguard-check.", dir=existing))
+    except OSError as exc:
+        raise ArtifactError(
+            f"Cannot save the Guard to '{target}': no folder can be created in '{existing}' "
+            f"({exc.strerror or exc}). Choose a path in a folder you can write to."
+        ) from None
 
 
 def swap_into_place(tmp: Path, target: Path) -> None:

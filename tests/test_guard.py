@@ -435,3 +435,14 @@ def test_repr_is_one_short_line(fitted) -> None:
     assert "\n" not in text and len(text) < 300
     assert text.startswith("Guard(target=") and "requirement='recall>=0.9'" in text
     assert "threshold=0.08" in text and "levers='lightgbm'" in text
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's /proc")
+def test_destination_where_no_folder_can_be_made_is_refused_up_front() -> None:
+    """Check that a place whose permission bits say writable but which refuses new folders
+    (/proc, even for root) is refused before any work (the search ran, then saving failed
+    with a traceback)."""
+    from fnguard.guard_files import check_destination
+
+    with pytest.raises(ArtifactError, match=r"Cannot save the Guard to '/proc/guard'"):
+        check_destination("/proc/guard")

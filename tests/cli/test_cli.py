@@ -214,3 +214,10 @@ def test_real_executable(scores_csv: Path, tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr and "does not exist" in bad.stderr
+    # python -m fnguard: the same command line
+    module = subprocess.run(
+        [sys.executable, "-m", "fnguard", "diagnose", str(tmp_path / "nope.csv"), "--label",
+         "y", "--score", "p"],
+        capture_output=True, text=True, check=False,
+    )
+    assert module.returncode == 2 and "does not exist" in module.stderr
