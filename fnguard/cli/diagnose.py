@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -141,11 +142,14 @@ def diagnose(
     from fnguard.decide.workflow import decide_for_diagnosis
     from fnguard.metrics import diagnose_table
     from fnguard.report import write_report
+    from fnguard.report.html import INDEX, MISSES_CSV, check_report_files
 
     console = Console(stderr=json_out)
     engine = check_engine(engine, cluster, workers)
     score = _check_mode(label, score, target, model, drop, review_db, ctx=ctx)
     requirements = [parse_requirement(r) for r in require or []]
+    # before any work: not over the input table, nor over a page fnguard did not write
+    check_report_files(out, [INDEX, MISSES_CSV], inputs=glob.glob(path) or [path])
     if engine == "dask":
         from fnguard.cli.diagnose_dask import diagnose_on_dask
 

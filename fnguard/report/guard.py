@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from fnguard._atomic import check_files, prepare_dir, write_text_atomic
 from fnguard.report.guard_context import HOLDOUT_DIR, INDEX, guard_context, holdout_diagnosis
-from fnguard.report.html import _read_static, render_report
+from fnguard.report.html import _read_static, check_report_files, render_report
 
 if TYPE_CHECKING:
     from fnguard.guard import Guard
@@ -170,9 +170,11 @@ def write_guard_report(
         holdout_html = render_report(d, title=f"Test-set scores of the Guard: {guard.target}")
     folder_path = Path(folder)
     check_files([folder_path / INDEX], what="report file")  # nothing written when refused
+    check_report_files(folder_path, [INDEX])  # not a page of the user's
     if d is not None:
         check_files([folder_path / HOLDOUT_DIR / n for n in ("misses.csv", INDEX)],
                     what="report file")
+        check_report_files(folder_path / HOLDOUT_DIR, ["misses.csv", INDEX])
     folder_path, created = prepare_dir(folder, what="report folder")
     try:
         if d is not None and holdout_html is not None:

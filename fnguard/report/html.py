@@ -12,12 +12,13 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fnguard._atomic import check_files, prepare_dir, write_text_atomic
+from fnguard.errors import OutputError
 
 if TYPE_CHECKING:
     from fnguard.metrics.diagnosis import Diagnosis
@@ -409,6 +410,51 @@ def render_report(
     )
 
 
+#: The tag every page fnguard writes carries: an ``index.html`` without it is not ours.
+GENERATOR = '<meta name="generator" content="fnguard">'
+
+
+def check_report_files(
+    out_dir: str | os.PathLike[str], names: Sequence[str], *, inputs: Sequence[Any] = ()
+) -> None:
+    """Refuse, before any work, a report folder whose files would replace an input table or a
+    page fnguard did not write (a report goes into a folder of its own; fnguard replaces its
+    own earlier reports there).
+
+    Parameters
+    ----------
+    out_dir : str or PathLike
+        The report folder.
+    names : sequence of str
+        The files the report writes there.
+    inputs : sequence of path-like, default=()
+        The tables the command reads.
+
+    Raises
+    ------
+    fnguard.errors.OutputError
+        Naming the file and what to do instead.
+    """
+    folder = Path(out_dir)
+    sources = {Path(p).resolve() for p in inputs if Path(p).is_file()}
+    for name in names:
+        file = folder / name
+        if file.is_file() and file.resolve() in sources:
+            raise OutputError(
+                f"The report's {name} would replace the input table '{file}': choose another "
+                "folder for the report (--out)."
+            )
+    index = folder / INDEX
+    if index.is_file():
+        with index.open("rb") as handle:
+            head = handle.read(4096)
+        if GENERATOR.encode() not in head:
+            raise OutputError(
+                f"The report folder '{folder}' holds an {INDEX} that fnguard did not write: "
+                "choose another folder for the report (--out), or remove that file."
+            )
+
+
 def write_report(
     diagnosis: Diagnosis,
     out_dir: str | os.PathLike[str],
@@ -469,6 +515,7 @@ def write_report(
         [Path(out_dir) / name for name in (MISSES_CSV, *(files or {}), INDEX)],
         what="report file",
     )  # before the first file is written
+    check_report_files(out_dir, [MISSES_CSV, *(files or {}), INDEX])
     folder, created = prepare_dir(out_dir, what="report folder")
     try:
         write_text_atomic(folder / MISSES_CSV, csv, what="misses file")

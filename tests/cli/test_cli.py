@@ -221,3 +221,35 @@ def test_real_executable(scores_csv: Path, tmp_path: Path) -> None:
         capture_output=True, text=True, check=False,
     )
     assert module.returncode == 2 and "does not exist" in module.stderr
+
+
+def test_report_never_replaces_the_input_or_a_foreign_page(
+    scores_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Check that diagnose --out refuses, before any work, a folder where the report would
+    replace the input table (a table named misses.csv) or an index.html fnguard did not write
+    (both were overwritten silently), and still replaces its own earlier report there."""
+    project = tmp_path / "project"
+    project.mkdir()
+    table = project / "misses.csv"
+    shutil.copy(scores_csv, table)
+    before = table.read_bytes()
+    args = ["diagnose", str(table), "--label", "y", "--score", "p", "--positive", "fraud",
+            "--n-boot", "20", "--out", str(project)]
+    assert main(args) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "would replace the input table" in err and "Traceback" not in err
+    assert table.read_bytes() == before and sorted(p.name for p in project.iterdir()) == [
+        "misses.csv"
+    ]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "index.html").write_text("<h1>my own page</h1>")
+    args[1], args[-1] = str(scores_csv), str(mine)
+    assert main(args) == 2
+    assert "holds an index.html that fnguard did not write" in " ".join(
+        capsys.readouterr().err.split()
+    )
+    assert (mine / "index.html").read_text() == "<h1>my own page</h1>"
+    args[-1] = str(tmp_path / "report")
+    assert main(args) == 0 and main(args) == 0  # its own report, replaced

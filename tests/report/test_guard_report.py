@@ -383,3 +383,15 @@ def test_page_in_headless_chromium(written, guard):
         assert page.evaluate("document.querySelectorAll('img').length") == 0
         browser.close()
     assert seen == {"requests": [], "errors": [], "dialogs": []}
+
+
+def test_a_page_fnguard_did_not_write_is_not_replaced(guard, tmp_path):
+    """Check that the Guard report refuses a folder whose index.html is the user's own page
+    (it was replaced silently) and replaces its own report there."""
+    (tmp_path / "index.html").write_text("<h1>my own page</h1>")
+    with pytest.raises(OutputError, match=r"holds an index\.html that fnguard did not write"):
+        write_guard_report(guard, tmp_path)
+    assert (tmp_path / "index.html").read_text() == "<h1>my own page</h1>"
+    ours = tmp_path / "ours"
+    write_guard_report(guard, ours)
+    write_guard_report(guard, ours)
