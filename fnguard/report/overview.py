@@ -18,6 +18,7 @@ _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="generator" content="fnguard">
 <title>{{ title }}</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 32px; color: #1f2328; background: #f6f7f9; }

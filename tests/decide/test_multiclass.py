@@ -94,6 +94,10 @@ def test_cli_per_class_table(iris, tmp_path: Path, capsys: pytest.CaptureFixture
     for cls in ("setosa", "versicolor", "virginica"):
         assert (out / cls / "index.html").is_file()
     assert "virginica" in (out / "index.html").read_text(encoding="utf-8")
+    # its own overview is replaced when run again into the same folder
+    code = main(["diagnose", str(path), "--label", "species", "--score", "p_setosa",
+                 "--score", "p_versicolor", "--out", str(out), "--n-boot", "20"])
+    assert code == 0, capsys.readouterr().err
 
 
 def test_cli_requirement_must_name_class(iris, tmp_path: Path,
