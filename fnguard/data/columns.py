@@ -157,6 +157,34 @@ def _is_text(values: pd.Series) -> bool:
     return bool(len(present)) and all(isinstance(v, str) for v in present.iloc[:_SAMPLE])
 
 
+def durations_as_seconds(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Duration (timedelta) columns as numbers of seconds, and a note naming them: a model
+    reads a duration as a number, not as a category of distinct values.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"wait": pd.to_timedelta([90, 30], unit="s"), "c": ["a", "b"]})
+    >>> out, notes = durations_as_seconds(X)
+    >>> out["wait"].tolist(), notes
+    ([90.0, 30.0], ["1 duration column is read as seconds: 'wait'."])
+    """
+    parsed = {
+        str(name): X[name].dt.total_seconds()
+        for name in X.columns
+        if pd.api.types.is_timedelta64_dtype(X[name].dtype)
+    }
+    if not parsed:
+        return X, []
+    out = X.copy(deep=False)
+    for name, values in parsed.items():
+        out[name] = values
+    one = len(parsed) == 1
+    return out, [
+        f"{plural(len(parsed), 'duration column')} {'is' if one else 'are'} read as seconds: "
+        f"{format_names([repr(n) for n in parsed])}."
+    ]
+
+
 def read_dates(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Text columns whose every value is an ISO date (``2024-03-01``, optionally with a
     time and a zone) read as datetimes (zones converted to UTC, then dropped).

@@ -102,6 +102,8 @@ def _column_kind(values: pd.Series) -> Kind:
         )
     if pd.api.types.is_bool_dtype(dtype):
         return "boolean"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "numeric"  # durations: seconds (see fnguard.data.columns.durations_as_seconds)
     if isinstance(dtype, pd.CategoricalDtype):
         return "categorical"
     if pd.api.types.is_datetime64_any_dtype(dtype):
@@ -129,6 +131,8 @@ def _spec(name: str, values: pd.Series) -> ColumnSpec:
     truncated = False
     low = high = None
     if kind == "numeric":
+        if pd.api.types.is_timedelta64_dtype(values.dtype):
+            values = values.dt.total_seconds()
         low, high = _finite(values.min()), _finite(values.max())
     if kind == "categorical":
         levels = values.value_counts(sort=True, dropna=True).index
@@ -460,6 +464,8 @@ def _filled_note(filled: Mapping[str, Any], where: str) -> str:
 
 
 def _as_float(values: pd.Series, name: str, where: str) -> pd.Series:
+    if pd.api.types.is_timedelta64_dtype(values.dtype):
+        return values.dt.total_seconds()  # as in training (durations_as_seconds)
     if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
         out = values.astype("float64")
     else:
@@ -567,15 +573,59 @@ def _as_datetime(values: pd.Series, name: str, where: str) -> pd.Series:
         return values
     parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
     if not_parsed(values, parsed).any():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "could not infer format"
-            parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+        parsed = _one_date_format(values, parsed, name, where)
     parsed = parsed.dt.tz_convert(None)
     bad = not_parsed(values, parsed)
     if bad.any():
         what = f"{plural(int(bad.sum()), 'value')} that cannot be read as dates"
         raise _unreadable(values, bad, f"The date column '{name}' in {where} holds {what}")
     return parsed
+
+
+#: Values of a date column whose formats are guessed (each day first and month first).
+_GUESSED = 20
+
+
+def _one_date_format(
+    values: pd.Series, iso: pd.Series, name: str, where: str
+) -> pd.Series:
+    """Dates that are not ISO, read with one format for the whole column: a format that reads
+    every value, guessed from the first values that ISO does not read. Read value by value,
+    05/08/2020 would be 8 May and 25/08/2020 25 August in one column; a column that reads
+    both day first and month first, with different dates, is an error. ``iso`` (the ISO
+    reading) is returned when no single format reads every value (its unread values are
+    then reported)."""
+    from pandas.tseries.api import guess_datetime_format
+
+    text = values[not_parsed(values, iso)].astype(str).str.strip().iloc[:_GUESSED]
+    formats = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "parsing dates in %d/%m/%Y format"
+        for value in text:
+            formats |= {guess_datetime_format(value, dayfirst=first) for first in (False, True)}
+    formats.discard(None)
+    if any(f.startswith("%Y") for f in formats):  # year first: then month, as in ISO
+        formats = {f for f in formats if not f.startswith(("%Y/%d", "%Y-%d", "%Y.%d"))}
+    readings = {}
+    for fmt in sorted(formats):
+        parsed = pd.to_datetime(values, errors="coerce", utc=True, format=fmt)
+        if not not_parsed(values, parsed).any():
+            readings[fmt] = parsed
+    if not readings:
+        return iso
+    (first_format, first), *others = readings.items()
+    for fmt, other in others:
+        differ = (first != other).to_numpy() & first.notna().to_numpy()
+        if differ.any():
+            at = int(np.flatnonzero(differ)[0])
+            shown = [f"{first.iloc[at]:%Y-%m-%d}", f"{other.iloc[at]:%Y-%m-%d}"]
+            raise DataError(
+                f"The date column '{name}' in {where} reads two ways: "
+                f"{show_value(values.iloc[at])} (data row {at + 1}) is {shown[0]} as "
+                f"{first_format} and {shown[1]} as {fmt}. Write the dates as "
+                "YYYY-MM-DD (as in training) so that they read one way."
+            )
+    return first
 
 
 def _unreadable(values: pd.Series, bad: np.ndarray, start: str) -> DataError:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from fnguard.data.columns import (
+    durations_as_seconds,
     identifier_columns,
     numbers_with_typos,
     read_dates,
@@ -183,6 +184,8 @@ def load_table(
     y, pos, neg, notes = binarize_target(
         frame[target], positive=positive, column=target, source=source, kind="target"
     )
+    X, duration_notes = durations_as_seconds(X)
+    notes += duration_notes
     check_finite(X, quote_source(source))
     _check_magnitude(X, source)
     _check_flat(X, source)

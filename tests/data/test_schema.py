@@ -276,3 +276,19 @@ def test_complex_column_is_refused_up_front() -> None:
     frame = pd.DataFrame({"a": [1.0, 2.0], "z": np.array([1 + 2j, 3 - 1j])})
     with pytest.raises(DataError, match=r"column 'z' holds complex numbers .*\.real and \.imag"):
         infer_schema(frame)
+
+
+def test_dates_in_another_format_read_one_way() -> None:
+    """Check that new dates not written as in training are read with one format for the
+    whole column (read value by value, 05/08/2020 was 8 May beside 25/08/2020 as 25 August,
+    and predictions changed silently), and that a column that reads two ways is an error."""
+    schema = _trained()
+    good = {"age": 1.0, "grade": "A", "member": True}
+    dayfirst = schema.check(pd.DataFrame({**good, "when": ["05/08/2020", "25/08/2020"]}))
+    assert dayfirst["when"].dt.strftime("%Y-%m-%d").tolist() == ["2020-08-05", "2020-08-25"]
+    monthfirst = schema.check(pd.DataFrame({**good, "when": ["08/05/2020", "08/25/2020"]}))
+    assert monthfirst["when"].dt.strftime("%Y-%m-%d").tolist() == ["2020-08-05", "2020-08-25"]
+    with pytest.raises(DataError, match=r"reads two ways: '05/08/2020' \(data row 1\) is"):
+        schema.check(pd.DataFrame({**good, "when": ["05/08/2020", "06/09/2021"]}))
+    with pytest.raises(DataError, match=r"1 value that cannot be read as dates"):
+        schema.check(pd.DataFrame({**good, "when": ["2020-08-05", "25/08/2020"]}))

@@ -149,3 +149,21 @@ def test_load_table_rejects_bad_frames(data: Any, target: Any, match: str) -> No
     (they said 'The table the DataFrame')."""
     with pytest.raises(DataError, match=match):
         load_table(data, target, positive=1)
+
+
+def test_durations_are_seconds_in_training_and_prediction() -> None:
+    """Check that a duration (timedelta) column is a numeric feature in seconds, in training
+    and in new data (it was a category of distinct durations: order lost, unseen values)."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "wait": pd.to_timedelta(rng.integers(0, 3600, 80), unit="s"),
+        "y": np.r_[np.ones(20, int), np.zeros(60, int)],
+    })
+    data = load_table(frame, "y", positive=1)
+    assert data.schema["wait"].kind == "numeric"
+    np.testing.assert_array_equal(data.X["wait"], frame["wait"].dt.total_seconds())
+    assert "1 duration column is read as seconds: 'wait'." in data.notes
+    new = frame[["wait"]] + pd.Timedelta(seconds=1)
+    np.testing.assert_array_equal(
+        data.schema.check(new)["wait"], frame["wait"].dt.total_seconds() + 1
+    )
