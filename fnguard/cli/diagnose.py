@@ -109,9 +109,12 @@ def diagnose(
     ] = None,
     cv: Annotated[int, typer.Option(help="Table mode: cross-validation folds.")] = 5,
     budget: Annotated[
-        float,
-        typer.Option(help="Table mode: seconds for the quick check of the top three levers."),
-    ] = 60.0,
+        str,
+        typer.Option(
+            help="Table mode: time for the quick check of the top three levers: seconds or "
+            "'90s', '2m'."
+        ),
+    ] = "60",
     quick_check: Annotated[
         bool,
         typer.Option(
@@ -143,6 +146,7 @@ def diagnose(
     from fnguard.metrics import diagnose_table
     from fnguard.report import write_report
     from fnguard.report.html import INDEX, MISSES_CSV, check_report_files
+    from fnguard.search.budget import duration_seconds
 
     console = Console(stderr=json_out)
     engine = check_engine(engine, cluster, workers)
@@ -163,7 +167,8 @@ def diagnose(
     if target is not None:
         _diagnose_table(
             path, target, positive, drop=drop, model=model, trust_model=trust_model,
-            threshold=threshold, explain_misses=explain_misses, cv=cv, budget=budget,
+            threshold=threshold, explain_misses=explain_misses, cv=cv,
+            budget=duration_seconds(budget),
             quick_check=quick_check, review_db=review_db, seed=seed, confidence=confidence,
             n_boot=n_boot,
             requirements=requirements, require_text=list(require or []), calibrate=calibrate,

@@ -52,7 +52,8 @@ def fit(
         typer.Option(help="A column to leave out of the features (ids, leaks); repeat it."),
     ] = None,
     max_trials: Annotated[
-        int | None, typer.Option(help="Stop after this many trials, even with time left.")
+        int | None,
+        typer.Option(min=1, help="Stop after this many trials, even with time left."),
     ] = None,
     margin: Annotated[
         float,

@@ -233,9 +233,18 @@ def resolve_model(model: Any, data: Dataset, *, seed: int = 0) -> Model:
 
     if isinstance(model, Guard):
         if str(model.positive) != str(data.positive):
+            theirs = {str(data.positive), str(data.negative)}
+            if str(model.positive) in theirs:  # the same labels, the other one chosen
+                fix = f"pass the Guard's positive label: --positive {model.positive}"
+            else:
+                fix = (
+                    f"the table's labels are {data.positive!r} and {data.negative!r}; recode "
+                    f"the target column to the Guard's labels ({model.positive!r} for a "
+                    f"positive, {model.negative!r} for a negative) and run again"
+                )
             raise DataError(
-                f"The Guard's positive label is {model.positive!r}, the table's "
-                f"{data.positive!r}: pass --positive {model.positive} (positive= in Python)."
+                f"The Guard's positive label is {model.positive!r} (negative "
+                f"{model.negative!r}), the table's {data.positive!r}: {fix}."
             )
         X = model.features(data.X, source=data.source)
         guard = model

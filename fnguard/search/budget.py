@@ -53,7 +53,7 @@ def parse_budget(budget: Any) -> float:
     ...
     fnguard.search.budget.SearchError: The budget '2 minutes' cannot be read: give seconds (90) or a number with a unit s, m or h ('90s', '10m', '1h', '1h30m').
     """  # noqa: E501
-    seconds = _seconds(budget)
+    seconds = duration_seconds(budget)
     if seconds < MIN_BUDGET:
         raise SearchError(
             f"The budget of {format_seconds(seconds)} is too short for one trial: give at least "
@@ -63,7 +63,15 @@ def parse_budget(budget: Any) -> float:
     return seconds
 
 
-def _seconds(budget: Any) -> float:
+def duration_seconds(budget: Any) -> float:
+    """Seconds of a duration given as a number of seconds or as text with units (``"90"``,
+    ``"90s"``, ``"2.5m"``, ``"1h30m"``), with no minimum; a SearchError when unreadable.
+
+    Examples
+    --------
+    >>> duration_seconds("1m"), duration_seconds(0)
+    (60.0, 0.0)
+    """
     bad = SearchError(
         f"The budget {budget!r} cannot be read: give seconds (90) or a number with a unit "
         "s, m or h ('90s', '10m', '1h', '1h30m')."

@@ -37,7 +37,7 @@ def table_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-FAST = ["--cv", "3", "--n-boot", "50", "--budget", "10"]
+FAST = ["--cv", "3", "--n-boot", "50", "--budget", "10s"]
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
@@ -264,3 +264,14 @@ def test_a_guard_on_its_own_training_table_is_noted(
     code, _, err = _run([*argv, "--out", str(tmp_path / "b")], capsys)
     assert code == 0, err
     assert "the table the Guard was fitted on" not in " ".join(err.split())
+
+
+def test_budget_reads_units_as_fit_does(
+    table_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Check that diagnose --budget takes '10s', '2m' like fit --budget (a number only was
+    taken), and that an unreadable budget is bad input before any work."""
+    code, _, err = _run(["diagnose", str(table_csv), "--target", "y", "--positive", "1",
+                         "--budget", "2 minutes", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "The budget '2 minutes' cannot be read" in " ".join(err.split())
+    assert not (tmp_path / "r").exists()

@@ -106,3 +106,8 @@ def test_guard_folder(table: pd.DataFrame, tmp_path: Path) -> None:
     wrong = load_table(table, "y", positive="no")
     with pytest.raises(DataError, match="--positive yes"):
         resolve_model(guard, wrong)
+    # other labels altogether: passing the Guard's label could not work, recoding does
+    recoded = load_table(table.assign(y=table["y"].map({"yes": 1, "no": 0})), "y", positive=1)
+    with pytest.raises(DataError, match=r"recode the target column to the Guard's labels "
+                       r"\('yes' for a positive, 'no' for a negative\)"):
+        resolve_model(guard, recoded)
