@@ -171,6 +171,13 @@ def fit(
         check_destination(out)  # before the search, not after it
     dataset = _dataset(data, target, positive, drop)
     notes = list(dataset.notes) + list(pool.notes)
+    cores = os.cpu_count() or 1
+    if jobs > cores:  # more processes than cores only slow each other down
+        notes.append(
+            f"jobs={jobs} (--jobs) is more than this machine's {plural(cores, 'core')}: "
+            f"{plural(cores, 'fold')} at once."
+        )
+        jobs = cores
     if levers is None:
         pool, note = _with_target_encoding(pool, dataset.schema)
         notes += [note] if note else []

@@ -404,3 +404,15 @@ def test_a_guard_that_flags_nearly_everyone_says_so(guard) -> None:
     assert (fpr >= 0.9) == bool(flagged)
     assert flagged and f"{fpr:.0%}" in flagged[0]
     assert not any("flagging everyone" in n for n in guard.info["notes"])
+
+
+def test_more_jobs_than_cores_are_capped_with_a_note(frame, monkeypatch) -> None:
+    """Check that jobs above the machine's cores fit that many folds at once, and say so
+    (99 processes on 2 cores made the first trial about 4 times slower)."""
+    import os
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    g = _fit(frame, jobs=3, max_trials=1)
+    assert "jobs=3 (--jobs) is more than this machine's 1 core: 1 fold at once." in (
+        g.info["notes"]
+    )
