@@ -43,8 +43,9 @@ class ColumnSpec:
     categories_truncated : bool, default=False
         Whether the column had more levels than were recorded.
     low, high : float, optional
-        For a numeric column, its smallest and largest value (None when unknown), to flag new
-        values far outside the training range.
+        For a numeric column, its smallest and largest value; for a date column, its first and
+        last date in seconds since 1970 (UTC). None when unknown. They flag new values far
+        outside the training range.
     """
 
     name: str
@@ -134,6 +135,8 @@ def _spec(name: str, values: pd.Series) -> ColumnSpec:
         if pd.api.types.is_timedelta64_dtype(values.dtype):
             values = values.dt.total_seconds()
         low, high = _finite(values.min()), _finite(values.max())
+    if kind == "datetime":
+        low, high = _finite(_epoch_seconds(values).min()), _finite(_epoch_seconds(values).max())
     if kind == "categorical":
         levels = values.value_counts(sort=True, dropna=True).index
         truncated = len(levels) > MAX_CATEGORIES
@@ -148,6 +151,15 @@ def _spec(name: str, values: pd.Series) -> ColumnSpec:
         low=low,
         high=high,
     )
+
+
+def _epoch_seconds(values: pd.Series) -> pd.Series:
+    """Dates as seconds since 1970-01-01 (float; zones converted to UTC, NaT as NaN)."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_convert(None)
+    stamps = values.astype("datetime64[ns]")
+    out = stamps.astype("int64").astype("float64") / 1e9
+    return out.where(stamps.notna())
 
 
 def _finite(value: Any) -> float | None:
@@ -772,8 +784,11 @@ class Drift:
                     for level, n in new.items():
                         if level in seen or len(seen) < _MAX_UNSEEN:
                             seen[level] = seen.get(level, 0) + n
-            if spec.kind == "numeric" and spec.low is not None and spec.high is not None:
-                self._out_of_range(spec, values)
+            if spec.low is not None and spec.high is not None:
+                if spec.kind == "numeric":
+                    self._out_of_range(spec, values)
+                elif spec.kind == "datetime":
+                    self._out_of_range(spec, _epoch_seconds(values))
 
     def _out_of_range(self, spec: ColumnSpec, values: pd.Series) -> None:
         low, high = float(spec.low), float(spec.high)  # type: ignore[arg-type]
@@ -832,16 +847,22 @@ class Drift:
             ))
         if self._far:
             shown = []
+            dates = False
             for name, (rows, worst) in self._far.items():
                 spec = self.schema[name]
+                show = _show_number
+                if spec.kind == "datetime":
+                    show, dates = _show_date, True
                 shown.append(
-                    f"'{name}': {plural(rows, 'row')}, e.g. {worst:g} (training range "
-                    f"{spec.low:g} to {spec.high:g})"
+                    f"'{name}': {plural(rows, 'row')}, e.g. {show(worst)} (training range "
+                    f"{show(spec.low)} to {show(spec.high)})"
                 )
+            check = "the units" + (" and the dates" if dates else "")
             out.append((
                 "out-of-range",
-                f"Numbers far outside the training range in {where}: {'; '.join(shown)}. They "
-                "are scored, but the model has not seen such values: check the units.",
+                f"{'Values' if dates else 'Numbers'} far outside the training range in {where}: "
+                f"{'; '.join(shown)}. They are scored, but the model has not seen such values: "
+                f"check {check}.",
             ))
         return out
 
@@ -851,3 +872,13 @@ class Drift:
         for message in messages:
             warnings.warn(message, FnguardWarning, stacklevel=stacklevel + 1)
         return messages
+
+
+def _show_number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _show_date(seconds: float) -> str:
+    """A date of :func:`_epoch_seconds` as text: the day, with the time when it has one."""
+    stamp = pd.Timestamp(seconds, unit="s")
+    return f"{stamp:%Y-%m-%d}" if stamp == stamp.normalize() else f"{stamp:%Y-%m-%d %H:%M:%S}"

@@ -292,3 +292,23 @@ def test_dates_in_another_format_read_one_way() -> None:
         schema.check(pd.DataFrame({**good, "when": ["05/08/2020", "06/09/2021"]}))
     with pytest.raises(DataError, match=r"1 value that cannot be read as dates"):
         schema.check(pd.DataFrame({**good, "when": ["2020-08-05", "25/08/2020"]}))
+
+
+def test_dates_far_outside_the_training_range_are_drift() -> None:
+    """Check that dates far past the training dates are reported, as numbers are (they were
+    not), with the dates shown as dates, and that the range survives the schema's JSON."""
+    from fnguard.data.schema import Drift
+
+    schema = _trained()  # when: 2024-01-01 to 2024-02-01
+    again = Schema.from_dict(json.loads(json.dumps(schema.to_dict())))
+    assert (again["when"].low, again["when"].high) == (schema["when"].low, schema["when"].high)
+    new = pd.DataFrame({"age": [31.0, 32.0], "grade": "A", "member": True,
+                        "when": ["2024-01-15", "2026-05-01"]})
+    drift = Drift(again)
+    again.check(new, drift=drift)
+    (message,) = drift.warn()
+    assert message.startswith("Values far outside the training range in the DataFrame: 'when': "
+                              "1 row, e.g. 2026-05-01 (training range 2024-01-01 to 2024-02-01)")
+    near = Drift(again)
+    again.check(new.assign(when="2024-02-20"), drift=near)
+    assert near.findings() == []
