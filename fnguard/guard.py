@@ -483,8 +483,9 @@ def load(path: str | os.PathLike[str]) -> Guard:
         shown = ", ".join(f"'{t}'" for t in refused)
         raise ArtifactError(
             f"The model file '{model}' holds types fnguard does not trust: {shown}. Loading it "
-            "could run their code. Only types from "
-            f"{', '.join(m.rstrip('.') for m in TRUSTED_MODULES)} are loaded. If you trust "
+            "could run their code. Only classes defined in "
+            f"{', '.join(m.rstrip('.') for m in TRUSTED_MODULES)} are loaded (and no function "
+            "but fnguard's own). If you trust "
             f"where the Guard came from, inspect the file with skops.io.visualize('{model}') "
             f"and load the pipeline yourself with skops.io.load('{model}', trusted=[...])."
         )

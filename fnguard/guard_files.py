@@ -47,6 +47,8 @@ REPORT_DIR = "report"
 TRUSTED_MODULES = ("fnguard.", "sklearn.", "imblearn.", "lightgbm.", "numpy.", "scipy.", "pandas.")
 #: Standard-library containers skops lists as untrusted that hold only data.
 TRUSTED_TYPES = frozenset({"collections.OrderedDict", "builtins.slice"})
+#: The only functions a model file may name: fnguard's own, used by its feature steps.
+TRUSTED_FUNCTIONS = frozenset({"fnguard.levers.features.categories_as_text"})
 #: Libraries whose versions ``guard.json`` records.
 LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "imbalanced-learn", "lightgbm", "skops",
              "pyarrow", "torch")  # fmt: skip
@@ -160,8 +162,52 @@ def damaged(folder: Path, what: str) -> ArtifactError:
 
 
 def trusted(name: str) -> bool:
-    """Whether a type named in a skops file may be loaded (fnguard's trusted modules and types)."""
-    return name in TRUSTED_TYPES or name.startswith(TRUSTED_MODULES)
+    """Whether a type named in a skops file may be loaded.
+
+    A name is trusted when it is one of :data:`TRUSTED_TYPES` or :data:`TRUSTED_FUNCTIONS`,
+    or when it names a *class* of one of :data:`TRUSTED_MODULES` that is defined there: never
+    another function (a function is code to run: ``sklearn.utils._testing.check_output`` is
+    ``subprocess.check_output``), and never a name that those modules merely import from
+    elsewhere (the file names the module, so an alias would pass a test of the prefix alone).
+
+    Examples
+    --------
+    >>> trusted("sklearn.tree._tree.Tree"), trusted("fnguard.levers.features.categories_as_text")
+    (True, True)
+    >>> trusted("sklearn.utils._testing.check_output"), trusted("numpy.full_like")
+    (False, False)
+    >>> trusted("sklearn.utils._param_validation.Integral")  # numbers.Integral, imported
+    False
+    """
+    if name in TRUSTED_TYPES or name in TRUSTED_FUNCTIONS:
+        return True
+    if not name.startswith(TRUSTED_MODULES):
+        return False
+    found = _resolve(name)
+    return isinstance(found, type) and str(getattr(found, "__module__", "")).startswith(
+        tuple(m.rstrip(".") for m in TRUSTED_MODULES)
+    )
+
+
+def _resolve(name: str) -> Any:
+    """The object a dotted name stands for (the longest module prefix that imports, then
+    attributes), or None."""
+    import importlib
+
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            found: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        except Exception:  # a module that fails to import is not trusted
+            return None
+        for attr in parts[cut:]:
+            found = getattr(found, attr, None)
+            if found is None:
+                return None
+        return found
+    return None
 
 
 def strip_samplers(estimator: Any) -> tuple[Any, list[str]]:

@@ -446,3 +446,46 @@ def test_destination_where_no_folder_can_be_made_is_refused_up_front() -> None:
 
     with pytest.raises(ArtifactError, match=r"Cannot save the Guard to '/proc/guard'"):
         check_destination("/proc/guard")
+
+
+def test_a_function_under_a_trusted_module_name_is_refused(fitted, tmp_path: Path) -> None:
+    """Check that a model file naming a function under a trusted module's name is refused:
+    ``sklearn.utils._testing.check_output`` is subprocess.check_output, and a pipeline of
+    FunctionTransformers around it ran a shell command when the Guard scored data (the
+    checksums recomputed, as anyone can). Only classes defined in the trusted modules, and
+    fnguard's own functions, load."""
+    import subprocess
+    import zipfile
+
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from fnguard.guard_files import content_digest, sha256
+
+    marker = tmp_path / "ran"
+    evil = Pipeline([
+        ("a", FunctionTransformer(np.full_like, kw_args={"fill_value": f"touch {marker}",
+                                                         "dtype": "O"})),
+        ("b", FunctionTransformer(np.ravel)),
+        ("c", FunctionTransformer(subprocess.check_output, kw_args={"shell": True})),
+        ("model", fitted.pipeline),
+    ])
+    folder = fitted.save(tmp_path / "guard", report=False)
+    plain = tmp_path / "plain.skops"
+    sio.dump(evil, plain)
+    with zipfile.ZipFile(plain) as z:
+        items = {n: z.read(n) for n in z.namelist()}
+    items["schema.json"] = items["schema.json"].replace(
+        b'"__module__": "subprocess"', b'"__module__": "sklearn.utils._testing"'
+    )
+    assert b"sklearn.utils._testing" in items["schema.json"]
+    with zipfile.ZipFile(folder / "model.skops", "w") as z:
+        for n, b in items.items():
+            z.writestr(n, b)
+    meta = json.loads((folder / "guard.json").read_text())
+    meta["files"]["model.skops"] = sha256(folder / "model.skops")
+    meta["content_sha256"] = content_digest(meta)
+    (folder / "guard.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match=r"'sklearn\.utils\._testing\.check_output'"):
+        load(folder)
+    assert not marker.exists()
