@@ -100,6 +100,69 @@ class _Headers:
         await self.app(scope, receive, add)
 
 
+#: Bytes a request body may hold: a verdict's comment (5,000 characters, escaped in JSON)
+#: and the forms are far smaller; a larger body is refused before it is read into memory.
+MAX_BODY = 256 * 1024
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _BodyLimit:
+    """ASGI middleware refusing request bodies above :data:`MAX_BODY` bytes with 413, by their
+    Content-Length or as they arrive, before any route reads them (a body is read before the
+    session is looked up: without a limit, anyone could make the server hold gigabytes)."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        try:
+            declared = int(length)
+        except ValueError:
+            declared = 0
+        if declared > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+        started = False
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = json.dumps({"detail": f"The request body is over {self.limit:,} bytes."})
+        await send({
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), *HEADERS],
+        })
+        await send({"type": "http.response.body", "body": body.encode()})
+
+
 #: Case numbers the database can hold (SQLite integers); others are no case at all.
 _MAX_CASE = 2**63 - 1
 
@@ -194,6 +257,7 @@ def create_app(
     schemas: dict[str, dict] = {}
 
     app = FastAPI(title="fnguard review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(_BodyLimit)
     app.add_middleware(_Headers)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.state.engine = engine
@@ -253,7 +317,7 @@ def create_app(
             raise _Denied(403, "Missing or wrong X-CSRF-Token header.")
         try:
             body = json.loads(raw or b"{}")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # also nested 100,000 deep
             raise _Denied(400, "The body is not JSON.") from None
         if not isinstance(body, dict):
             raise _Denied(400, "The body must be a JSON object.")

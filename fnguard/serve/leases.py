@@ -388,6 +388,12 @@ def _verdict(
     if mine.id is not None and mine.verdict == verdict and mine.comment == comment:
         status = conn.execute(_STATUS, {"c_id": case_id}).first().status
         return {"stored": False, "changed": False, "status": status}
+    if case.status == "disputed" and mine.id is not None:
+        # the reviewers disagreed: an admin decides (a reviewer who changed sides settled it)
+        raise LeaseError(
+            f"Case {case_id} is disputed: its verdicts can no longer change, an admin decides "
+            "it. Take the next case from the queue."
+        )
     if mine.id is None:
         conn.execute(verdicts.insert(), {"case_id": case_id, "user_id": user.id,
                                          "verdict": verdict, "comment": comment,

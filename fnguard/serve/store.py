@@ -269,6 +269,7 @@ def open_store(db: str | os.PathLike[str] | Engine, *, create: bool = False) -> 
         if not create:
             raise StoreError(f"The review database '{path}' does not exist: {HOW_TO_CREATE}.")
         _check_creatable(path)
+        _create_private(path)
     kwargs: dict[str, Any] = {}
     if url.get_backend_name() == "sqlite":
         if path is None:  # one shared in-memory database for every thread
@@ -292,6 +293,21 @@ def open_store(db: str | os.PathLike[str] | Engine, *, create: bool = False) -> 
         engine.dispose()
         raise
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create the empty SQLite file readable and writable by its owner only: it holds the
+    reviewers' password hashes, their CSRF tokens and every queued case's values (SQLite
+    gives its -wal and -shm files the same mode)."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:  # created meanwhile by another process: theirs to set
+        pass
+    except OSError as exc:
+        raise StoreError(
+            f"The review database '{path}' cannot be created ({exc.strerror or exc}): choose "
+            "a folder you can write to."
+        ) from None
 
 
 def _check_creatable(path: Path) -> None:

@@ -87,6 +87,30 @@ def test_failed_logins_are_limited(engine):
     assert authenticate(engine, "bob", "password-bob", address="10.0.0.3").name == "bob"
 
 
+def test_parallel_guesses_check_no_more_passwords_than_the_limit(tmp_path):
+    """Check that sign-ins sent at once check at most MAX_FAILURES passwords per name (the
+    limit was read before the slow hash and the failure written after it: 37 of 60 parallel
+    guesses were checked), and that a right password among them then gets no further."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = open_store(tmp_path / "review.sqlite", create=True)
+    add_user(engine, "ann", "password-ann")
+    guesses = ["nope"] * 24 + ["password-ann"]
+
+    def attempt(password: str) -> str:
+        try:
+            authenticate(engine, "ann", password, address=f"10.0.0.{len(password)}")
+        except LoginError as exc:
+            return "limited" if exc.retry_after else "wrong"
+        return "in"
+
+    with ThreadPoolExecutor(12) as pool:
+        outcomes = list(pool.map(attempt, guesses))
+    checked = outcomes.count("wrong") + outcomes.count("in")
+    assert checked <= auth.MAX_FAILURES, outcomes
+    assert outcomes.count("limited") >= len(guesses) - auth.MAX_FAILURES
+
+
 def test_session_round_trip(engine):
     """Check that a session token finds its user, is stored hashed, and ends at logout."""
     user = add_user(engine, "ann", "password-ann")

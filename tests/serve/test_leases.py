@@ -81,6 +81,11 @@ def test_n_verdicts_from_different_reviewers(queued):
     assert nxt != a
     assert submit_verdict(queued, bob, a, "negative", reviews_per_case=2)["status"] == "disputed"
     assert a in [r["id"] for r in queue_rows(queued, status="disputed")]
+    # a disputed case goes to an admin: the second reviewer changing sides used to settle it
+    with pytest.raises(LeaseError, match=f"Case {a} is disputed: .* an admin decides it"):
+        submit_verdict(queued, bob, a, "positive", reviews_per_case=2)
+    assert submit_verdict(queued, bob, a, "negative", reviews_per_case=2)["stored"] is False
+    assert a in [r["id"] for r in queue_rows(queued, status="disputed")]
 
 
 def test_adjudication_by_admin_only(queued):

@@ -114,3 +114,17 @@ def test_check_store_creates_nothing_and_refuses_what_open_store_refuses(tmp_pat
     other.write_text("not a database")
     with pytest.raises(StoreError):
         check_store(other)
+
+
+def test_new_database_is_private_to_its_owner(tmp_path) -> None:
+    """Check that a new SQLite review database, and its WAL files, can be read by its owner
+    only (it holds password hashes, CSRF tokens and case values; it was created 0644)."""
+    import stat
+
+    from fnguard.serve.auth import add_user
+
+    engine = open_store(tmp_path / "review.sqlite", create=True)
+    add_user(engine, "ann", "password-ann")
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert modes["review.sqlite"] == 0o600
+    assert all(mode == 0o600 for mode in modes.values()), modes
