@@ -132,19 +132,20 @@ def read_decimal_commas(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 
 def _replaced(
-    X: pd.DataFrame, parsed: dict[str, pd.Series], holds: str, read_as: str
+    X: pd.DataFrame, parsed: dict[str, pd.Series], holds: str | None, read_as: str,
+    noun: str = "text column",
 ) -> tuple[pd.DataFrame, list[str]]:
     """``X`` with the ``parsed`` columns replaced (a shallow copy; ``X`` itself when none),
-    and the note that names them."""
+    and the note that names them ("1 text column holds dates and is read as dates: ...")."""
     if not parsed:
         return X, []
     out = X.copy(deep=False)
     for name, values in parsed.items():
         out[name] = values
     one = len(parsed) == 1
+    held = "" if holds is None else f"{'holds' if one else 'hold'} {holds} and "
     return out, [
-        f"{plural(len(parsed), 'text column')} {'holds' if one else 'hold'} {holds} and "
-        f"{'is' if one else 'are'} read as {read_as}: "
+        f"{plural(len(parsed), noun)} {held}{'is' if one else 'are'} read as {read_as}: "
         f"{format_names([repr(n) for n in parsed])}."
     ]
 
@@ -173,16 +174,7 @@ def durations_as_seconds(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         for name in X.columns
         if pd.api.types.is_timedelta64_dtype(X[name].dtype)
     }
-    if not parsed:
-        return X, []
-    out = X.copy(deep=False)
-    for name, values in parsed.items():
-        out[name] = values
-    one = len(parsed) == 1
-    return out, [
-        f"{plural(len(parsed), 'duration column')} {'is' if one else 'are'} read as seconds: "
-        f"{format_names([repr(n) for n in parsed])}."
-    ]
+    return _replaced(X, parsed, None, "seconds", noun="duration column")
 
 
 def read_dates(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
