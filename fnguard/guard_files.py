@@ -47,8 +47,12 @@ REPORT_DIR = "report"
 TRUSTED_MODULES = ("fnguard.", "sklearn.", "imblearn.", "lightgbm.", "numpy.", "scipy.", "pandas.")
 #: Standard-library containers skops lists as untrusted that hold only data.
 TRUSTED_TYPES = frozenset({"collections.OrderedDict", "builtins.slice"})
-#: The only functions a model file may name: fnguard's own, used by its feature steps.
-TRUSTED_FUNCTIONS = frozenset({"fnguard.levers.features.categories_as_text"})
+#: The only functions a model file may name: fnguard's own, used by its feature steps
+#: (``features_from_schema``: categories as text, dates as days).
+TRUSTED_FUNCTIONS = frozenset({
+    "fnguard.levers.features.categories_as_text",
+    "fnguard.levers.features.dates_as_days",
+})
 #: Libraries whose versions ``guard.json`` records.
 LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "imbalanced-learn", "lightgbm", "skops",
              "pyarrow", "torch")  # fmt: skip

@@ -489,3 +489,26 @@ def test_a_function_under_a_trusted_module_name_is_refused(fitted, tmp_path: Pat
     with pytest.raises(ArtifactError, match=r"'sklearn\.utils\._testing\.check_output'"):
         load(folder)
     assert not marker.exists()
+
+
+def test_round_trip_with_every_kind_of_column(tmp_path: Path) -> None:
+    """Check that a Guard of a table with numbers, categories, booleans, dates and durations
+    saves and loads (fnguard's own date step, a function, was refused by the loader)."""
+    from fnguard.data import load_table
+
+    rng = np.random.default_rng(0)
+    n = 300
+    frame = pd.DataFrame({
+        "amount": rng.gamma(2, 50, n),
+        "grade": rng.choice(["A", "B", "C"], n),
+        "member": rng.random(n) < 0.5,
+        "when": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), "D"),
+        "wait": pd.to_timedelta(rng.integers(0, 3600, n), unit="s"),
+    })
+    frame["y"] = (frame["amount"] + rng.normal(0, 40, n) > 130).astype(int)
+    data = load_table(frame, "y", positive=1)
+    pipe = build(["logistic"], data.schema).fit(data.X, data.y)
+    guard = Guard(pipe, data.schema, "y", 1, 0, "recall>=0.9", 0.3, levers=["logistic"])
+    again = load(guard.save(tmp_path / "guard", report=False))
+    new = frame.drop(columns="y").iloc[:50]
+    np.testing.assert_array_equal(again.score(new), guard.score(new))
