@@ -158,9 +158,14 @@ def _is_text(values: pd.Series) -> bool:
     return bool(len(present)) and all(isinstance(v, str) for v in present.iloc[:_SAMPLE])
 
 
+#: A duration as pandas writes one to text (a timedelta column saved as CSV).
+_DURATION = r"-?\d+ days? [+-]?\d{1,2}:\d{2}:\d{2}(\.\d+)?"
+
+
 def durations_as_seconds(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Duration (timedelta) columns as numbers of seconds, and a note naming them: a model
-    reads a duration as a number, not as a category of distinct values.
+    """Duration columns (timedelta, or text as pandas writes them: ``'0 days 08:31:37'``) as
+    numbers of seconds, and a note naming them: a model reads a duration as a number, not as a
+    category of distinct values.
 
     Examples
     --------
@@ -174,6 +179,15 @@ def durations_as_seconds(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         for name in X.columns
         if pd.api.types.is_timedelta64_dtype(X[name].dtype)
     }
+    for name in X.columns:  # as a CSV writes them: '0 days 08:31:37'
+        values = X[name]
+        if not _is_text(values):
+            continue
+        present = values.dropna().astype(str).str.strip()
+        present = present[present != ""]
+        if len(present) and present.str.fullmatch(_DURATION).all():
+            blanked = values.where(values.astype(str).str.strip() != "")
+            parsed[str(name)] = pd.to_timedelta(blanked, errors="coerce").dt.total_seconds()
     return _replaced(X, parsed, None, "seconds", noun="duration column")
 
 

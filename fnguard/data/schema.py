@@ -153,6 +153,11 @@ def _spec(name: str, values: pd.Series) -> ColumnSpec:
     )
 
 
+#: Seconds past (or before) the training dates that new dates may be without a drift note,
+#: however short the training window: a year (scoring later data is the normal use).
+_DATE_SLACK = 366 * 86400.0
+
+
 def _epoch_seconds(values: pd.Series) -> pd.Series:
     """Dates as seconds since 1970-01-01 (float; zones converted to UTC, NaT as NaN)."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -483,6 +488,12 @@ def _as_float(values: pd.Series, name: str, where: str) -> pd.Series:
     else:
         # 17,99 reads too: a decimal comma, as a training table of such text was read
         out, bad = read_numbers(values)
+        if bad.any():  # durations written as text ('0 days 08:31:37', a CSV of a timedelta)
+            spans = pd.to_timedelta(values[bad].astype(str).str.strip(), errors="coerce")
+            if spans.notna().all():
+                out = out.copy()
+                out[bad] = spans.dt.total_seconds()
+                bad = np.zeros(len(values), dtype=bool)
         if bad.any():
             what = plural(int(bad.sum()), "non-numeric value")
             raise _unreadable(values, bad, f"The numeric column '{name}' in {where} holds {what}")
@@ -601,43 +612,66 @@ _GUESSED = 20
 def _one_date_format(
     values: pd.Series, iso: pd.Series, name: str, where: str
 ) -> pd.Series:
-    """Dates that are not ISO, read with one format for the whole column: a format that reads
-    every value, guessed from the first values that ISO does not read. Read value by value,
-    05/08/2020 would be 8 May and 25/08/2020 25 August in one column; a column that reads
-    both day first and month first, with different dates, is an error. ``iso`` (the ISO
-    reading) is returned when no single format reads every value (its unread values are
-    then reported)."""
+    """Dates that are not ISO, read one way for the whole column.
+
+    First a single format that reads every value, guessed from the first values ISO does not
+    read (``25/08/2020`` makes ``05/08/2020`` the 5th of August: read value by value, it was
+    8 May). When no single format reads them all (two-digit years, dates with and without a
+    time), pandas reads them value by value, once month first and once day first: the same
+    dates either way are kept, different ones are an error (the column reads two ways), as
+    are two single formats that both read every value differently. ``iso`` (the ISO reading)
+    is returned when nothing reads every value (its unread values are then reported).
+    """
     from pandas.tseries.api import guess_datetime_format
 
-    text = values[not_parsed(values, iso)].astype(str).str.strip().iloc[:_GUESSED]
+    present = values.notna()
+    text = values.where(~present, values.astype(str).str.strip())
+    unread = text[not_parsed(values, iso)].iloc[:_GUESSED]
     formats = set()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "parsing dates in %d/%m/%Y format"
-        for value in text:
+        for value in unread:
             formats |= {guess_datetime_format(value, dayfirst=first) for first in (False, True)}
     formats.discard(None)
     if any(f.startswith("%Y") for f in formats):  # year first: then month, as in ISO
         formats = {f for f in formats if not f.startswith(("%Y/%d", "%Y-%d", "%Y.%d"))}
     readings = {}
     for fmt in sorted(formats):
-        parsed = pd.to_datetime(values, errors="coerce", utc=True, format=fmt)
+        parsed = pd.to_datetime(text, errors="coerce", utc=True, format=fmt)
         if not not_parsed(values, parsed).any():
             readings[fmt] = parsed
-    if not readings:
-        return iso
-    (first_format, first), *others = readings.items()
-    for fmt, other in others:
+    if not readings:  # value by value (the ISO values as ISO), kept if day first agrees
+        rest = not_parsed(values, iso)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            for first in (False, True):
+                reading = iso.copy()
+                reading[rest] = pd.to_datetime(
+                    text[rest], errors="coerce", utc=True, format="mixed", dayfirst=first
+                )
+                readings[f"dayfirst={first}"] = reading
+        if not_parsed(values, readings["dayfirst=False"]).any():
+            return iso
+        labels = {"dayfirst=False": "month first", "dayfirst=True": "day first"}
+    else:
+        labels = {fmt: fmt for fmt in readings}
+    (first_key, first), *others = readings.items()
+    for key, other in others:
         differ = (first != other).to_numpy() & first.notna().to_numpy()
         if differ.any():
             at = int(np.flatnonzero(differ)[0])
             shown = [f"{first.iloc[at]:%Y-%m-%d}", f"{other.iloc[at]:%Y-%m-%d}"]
             raise DataError(
                 f"The date column '{name}' in {where} reads two ways: "
-                f"{show_value(values.iloc[at])} (data row {at + 1}) is {shown[0]} as "
-                f"{first_format} and {shown[1]} as {fmt}. Write the dates as "
-                "YYYY-MM-DD (as in training) so that they read one way."
+                f"{show_value(values.iloc[at])} (data row {at + 1}) is {shown[0]} "
+                f"{_as(labels[first_key])} and {shown[1]} {_as(labels[key])}. Write the dates "
+                "as YYYY-MM-DD (as in training) so that they read one way."
             )
     return first
+
+
+def _as(label: str) -> str:
+    return f"as {label}" if label.startswith("%") else f"read {label}"
 
 
 def _unreadable(values: pd.Series, bad: np.ndarray, start: str) -> DataError:
@@ -763,10 +797,12 @@ class Drift:
                 kind = _column_kind(raw[raw.notna()])
                 if kind == "categorical" and (
                     spec.kind == "datetime"
-                    or (spec.kind == "numeric" and decimal_comma_numbers(raw) is not None)
+                    or (spec.kind == "numeric" and (
+                        decimal_comma_numbers(raw) is not None or _durations_text(raw)
+                    ))
                 ):
-                    # dates, or numbers with decimal commas, read from text: how a CSV holds
-                    # them, not a change of type
+                    # dates, numbers with decimal commas or durations read from text: how a
+                    # CSV holds them, not a change of type
                     self._as_text.add(spec.name)
                 elif kind != spec.kind:
                     self._types[spec.name] = (
@@ -788,11 +824,14 @@ class Drift:
                 if spec.kind == "numeric":
                     self._out_of_range(spec, values)
                 elif spec.kind == "datetime":
-                    self._out_of_range(spec, _epoch_seconds(values))
+                    # new data comes after the training dates: a year past them is normal
+                    self._out_of_range(spec, _epoch_seconds(values), least=_DATE_SLACK)
 
-    def _out_of_range(self, spec: ColumnSpec, values: pd.Series) -> None:
+    def _out_of_range(self, spec: ColumnSpec, values: pd.Series, least: float = 0.0) -> None:
+        """Count values more than the training span (at least ``least``) outside the
+        training range."""
         low, high = float(spec.low), float(spec.high)  # type: ignore[arg-type]
-        span = high - low if high > low else max(abs(high), 1.0)
+        span = max(high - low if high > low else max(abs(high), 1.0), least)
         array = values.to_numpy(dtype=np.float64)
         with np.errstate(invalid="ignore"):
             far = (array < low - span) | (array > high + span)
@@ -882,3 +921,12 @@ def _show_date(seconds: float) -> str:
     """A date of :func:`_epoch_seconds` as text: the day, with the time when it has one."""
     stamp = pd.Timestamp(seconds, unit="s")
     return f"{stamp:%Y-%m-%d}" if stamp == stamp.normalize() else f"{stamp:%Y-%m-%d %H:%M:%S}"
+
+
+def _durations_text(raw: pd.Series) -> bool:
+    """Whether every value of a text column is a duration as pandas writes one."""
+    from fnguard.data.columns import _DURATION
+
+    present = raw.dropna().astype(str).str.strip()
+    present = present[present != ""]
+    return bool(len(present)) and bool(present.str.fullmatch(_DURATION).all())

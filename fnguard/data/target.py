@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import numbers
 import warnings
 from typing import Any
@@ -145,6 +146,20 @@ def _format_counts(counts: pd.Series, limit: int = _SHOWN_VALUES) -> str:
     return shown
 
 
+def _plain_decimals(values: pd.Series) -> pd.Series:
+    """Decimal labels (Parquet decimal columns, SQL NUMERIC through read_sql) as numbers: a
+    whole one as an int, others as floats, so that they match and save like numbers."""
+    if not pd.api.types.is_object_dtype(values.dtype):
+        return values
+    present = values.dropna()
+    if not len(present) or not all(isinstance(v, decimal.Decimal) for v in present):
+        return values
+    return values.map(
+        lambda v: v if not isinstance(v, decimal.Decimal)
+        else int(v) if v == v.to_integral_value() else float(v)
+    )
+
+
 def binarize_target(
     values: pd.Series,
     *,
@@ -197,6 +212,7 @@ def binarize_target(
     ([False, True, True, False], 1, 0, [])
     """
     where = f"The {kind} column '{column}' in {quote_source(source)}"
+    values = _plain_decimals(values)
     missing = _missing_labels(values)
     if missing.any():
         raise DataError(

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from fnguard.levers.cells import CellIndex, recall  # noqa: F401 - they lived here before
 from fnguard.levers.threads import _n_threads, _threaded
 
 __all__ = [

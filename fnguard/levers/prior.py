@@ -83,9 +83,8 @@ def _member_rate(
 
 
 def _check_columns(pipeline: Pipeline, X: Any) -> None:
-    """Raise a DataError for data the first step cannot read, naming the columns and the fix:
-    an array given to a pipeline built from a schema (which reads columns by name), or text
-    columns given to one built without (nothing encodes them)."""
+    """Raise a DataError for an array given to a pipeline built from a schema, which reads
+    its columns by name, naming the columns and the fix."""
     from sklearn.compose import ColumnTransformer
 
     from fnguard.data.names import format_names
@@ -108,10 +107,17 @@ def _check_columns(pipeline: Pipeline, X: Any) -> None:
             f"got {type(X).__name__}. Fit it on a DataFrame holding those columns "
             "(pd.DataFrame(X, columns=[...]))."
         )
-    # only samplers before the model: nothing encodes text (a step of the user's may)
-    if any(not hasattr(s, "fit_resample") for s in before) or not hasattr(X, "dtypes"):
-        return
+
+
+def _text_columns_error(X: Any) -> Exception | None:
+    """The DataError for a fit that failed on text: the text columns of X, named, and the fix;
+    None when X has none (the failure is about something else)."""
+    if not hasattr(X, "dtypes"):
+        return None
     import pandas as pd
+
+    from fnguard.data.names import format_names
+    from fnguard.errors import DataError
 
     text = [
         str(c) for c, t in zip(X.columns, X.dtypes, strict=True)
@@ -119,13 +125,14 @@ def _check_columns(pipeline: Pipeline, X: Any) -> None:
         and (pd.api.types.is_object_dtype(t) or pd.api.types.is_string_dtype(t))
         and pd.to_numeric(X[c].dropna(), errors="coerce").isna().any()
     ]
-    if text:
-        raise DataError(
-            f"X has {len(text)} text column(s) and the pipeline has no step that encodes "
-            f"them: {format_names([repr(n) for n in text])}. Build it with "
-            "schema=fnguard.data.infer_schema(X) (it encodes categories), or encode or drop "
-            "them first."
-        )
+    if not text:
+        return None
+    return DataError(
+        f"X has {len(text)} text column(s) that no step of the pipeline encodes: "
+        f"{format_names([repr(n) for n in text])}. Build it with "
+        "schema=fnguard.data.infer_schema(X) (it encodes categories), or encode or drop them "
+        "first."
+    )
 
 
 class PriorCorrectedPipeline(Pipeline):
@@ -149,6 +156,16 @@ class PriorCorrectedPipeline(Pipeline):
     def fit(self, X: Any, y: Any = None, **params: Any) -> PriorCorrectedPipeline:
         """Fit the steps like the plain pipeline, then record the two class rates."""
         _check_columns(self, X)
+        try:
+            return self._fit(X, y, **params)
+        except ValueError as exc:
+            # text that reached a step that reads numbers only: name the columns
+            error = _text_columns_error(X) if "string" in str(exc) else None
+            if error is None:
+                raise
+            raise error from exc
+
+    def _fit(self, X: Any, y: Any = None, **params: Any) -> PriorCorrectedPipeline:
         y_arr = np.asarray(y)
         classes = np.unique(y_arr)
         weight = params.get(f"{self.steps[-1][0]}__sample_weight")

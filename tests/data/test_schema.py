@@ -291,7 +291,16 @@ def test_dates_in_another_format_read_one_way() -> None:
     with pytest.raises(DataError, match=r"reads two ways: '05/08/2020' \(data row 1\) is"):
         schema.check(pd.DataFrame({**good, "when": ["05/08/2020", "06/09/2021"]}))
     with pytest.raises(DataError, match=r"1 value that cannot be read as dates"):
-        schema.check(pd.DataFrame({**good, "when": ["2020-08-05", "25/08/2020"]}))
+        schema.check(pd.DataFrame({**good, "when": ["2020-08-05", "soon"]}))
+    # no single format reads them all: value by value, kept when day first reads the same
+    mixed = schema.check(pd.DataFrame({
+        **good, "when": ["2020-08-05", " 25/08/20", "7/26/2024 13:00", "01-JUL-24"]
+    }))
+    assert mixed["when"].dt.strftime("%Y-%m-%d %H:%M").tolist() == [
+        "2020-08-05 00:00", "2020-08-25 00:00", "2024-07-26 13:00", "2024-07-01 00:00"
+    ]
+    with pytest.raises(DataError, match=r"reads two ways: '05/08/20' .* read month first"):
+        schema.check(pd.DataFrame({**good, "when": ["05/08/20", "7/26/2024 13:00"]}))
 
 
 def test_dates_far_outside_the_training_range_are_drift() -> None:
@@ -309,6 +318,7 @@ def test_dates_far_outside_the_training_range_are_drift() -> None:
     (message,) = drift.warn()
     assert message.startswith("Values far outside the training range in the DataFrame: 'when': "
                               "1 row, e.g. 2026-05-01 (training range 2024-01-01 to 2024-02-01)")
-    near = Drift(again)
-    again.check(new.assign(when="2024-02-20"), drift=near)
-    assert near.findings() == []
+    for later in ("2024-02-20", "2024-12-20"):  # scoring later data: the normal use
+        near = Drift(again)
+        again.check(new.assign(when=later), drift=near)
+        assert near.findings() == []

@@ -167,3 +167,17 @@ def test_durations_are_seconds_in_training_and_prediction() -> None:
     np.testing.assert_array_equal(
         data.schema.check(new)["wait"], frame["wait"].dt.total_seconds() + 1
     )
+    # the same durations as a CSV writes them ('0 days 00:12:31'): read as seconds too, in
+    # new data (without a drift note) and in a training table
+    from fnguard.data.schema import Drift
+
+    text = frame.astype({"wait": str})
+    drift = Drift(data.schema)
+    np.testing.assert_array_equal(
+        data.schema.check(text[["wait"]], drift=drift)["wait"],
+        frame["wait"].dt.total_seconds(),
+    )
+    assert drift.findings() == []
+    again = load_table(text, "y", positive=1)
+    assert again.schema["wait"].kind == "numeric"
+    np.testing.assert_array_equal(again.X["wait"], data.X["wait"])

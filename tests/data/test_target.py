@@ -163,3 +163,14 @@ def test_labels_that_are_not_text_numbers_or_bools_are_refused(values: pd.Series
     such labels could not be saved: JSON has no dates, and the whole search ran first)."""
     with pytest.raises(DataError, match=r"holds (Timestamp|Timedelta) labels .*astype\(str\)"):
         binarize_target(values, positive=None, column="y", source="t.csv")
+
+
+def test_decimal_labels_read_as_numbers() -> None:
+    """Check that Decimal labels (Parquet decimal, SQL NUMERIC) are read as the numbers they
+    hold: 1 matches the positive label 1 and the labels save as JSON numbers."""
+    from decimal import Decimal
+
+    values = pd.Series([Decimal("1"), Decimal("0"), Decimal("0"), Decimal("1.0")], dtype=object)
+    y, pos, neg, _ = binarize_target(values, positive="1", column="y", source="t.parquet")
+    assert y.tolist() == [True, False, False, True]
+    assert (pos, neg) == (1, 0) and json.dumps([pos, neg]) == "[1, 0]"

@@ -235,3 +235,15 @@ def test_data_the_pipeline_cannot_read_is_a_data_error() -> None:
     build(["jitter", "logistic"], schema).fit(X, y)
     numbers = X.drop(columns="cat").assign(b=pd.Series(rng.normal(size=120), dtype=object))
     build(["logistic"]).fit(numbers, y)
+    # a model of the user's that encodes text itself, after a sampler: not refused
+    from imblearn.under_sampling import RandomUnderSampler
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import OneHotEncoder
+
+    from fnguard.levers.prior import PriorCorrectedPipeline
+
+    own = Pipeline([
+        ("encode", ColumnTransformer([("cat", OneHotEncoder(), ["cat"])], remainder="passthrough")),
+        ("model", LogisticRegression()),
+    ])
+    PriorCorrectedPipeline([("under", RandomUnderSampler(random_state=0)), ("own", own)]).fit(X, y)
