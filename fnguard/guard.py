@@ -485,7 +485,7 @@ def load(path: str | os.PathLike[str]) -> Guard:
             f"The model file '{model}' holds types fnguard does not trust: {shown}. Loading it "
             "could run their code. Only classes defined in "
             f"{', '.join(m.rstrip('.') for m in TRUSTED_MODULES)} are loaded (and no function "
-            "but fnguard's own). If you trust "
+            "but fnguard's own and scikit-learn's feature scores). If you trust "
             f"where the Guard came from, inspect the file with skops.io.visualize('{model}') "
             f"and load the pipeline yourself with skops.io.load('{model}', trusted=[...])."
         )

@@ -48,10 +48,14 @@ TRUSTED_MODULES = ("fnguard.", "sklearn.", "imblearn.", "lightgbm.", "numpy.", "
 #: Standard-library containers skops lists as untrusted that hold only data.
 TRUSTED_TYPES = frozenset({"collections.OrderedDict", "builtins.slice"})
 #: The only functions a model file may name: fnguard's own, used by its feature steps
-#: (``features_from_schema``: categories as text, dates as days).
+#: (``features_from_schema``: categories as text, dates as days), and scikit-learn's
+#: classification scores for ``SelectKBest`` (pure computations on arrays).
 TRUSTED_FUNCTIONS = frozenset({
     "fnguard.levers.features.categories_as_text",
     "fnguard.levers.features.dates_as_days",
+    "sklearn.feature_selection._univariate_selection.f_classif",
+    "sklearn.feature_selection._univariate_selection.chi2",
+    "sklearn.feature_selection._mutual_info.mutual_info_classif",
 })
 #: Libraries whose versions ``guard.json`` records.
 LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "imbalanced-learn", "lightgbm", "skops",

@@ -88,6 +88,20 @@ def test_load_model(table: pd.DataFrame, tmp_path: Path) -> None:
         load_model(pickled)
     with pytest.raises(ArtifactError, match="does not exist"):
         load_model(tmp_path / "missing.skops")
+    # scikit-learn's feature scores load without --trust-model; other functions do not
+    from sklearn.feature_selection import SelectKBest, f_classif
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    scored = tmp_path / "select.skops"
+    sio.dump(make_pipeline(SelectKBest(f_classif, k=1), LogisticRegression()).fit(
+        table[["a", "b"]], table["y"]), scored)
+    assert load_model(scored).predict(table[["a", "b"]]).shape == (len(table),)
+    logged = tmp_path / "log.skops"
+    sio.dump(make_pipeline(FunctionTransformer(np.nan_to_num), LogisticRegression()).fit(
+        table[["a", "b"]], table["y"]), logged)
+    with pytest.raises(ArtifactError, match=r"does not trust: .*nan_to_num"):
+        load_model(logged)
 
 
 def test_guard_folder(table: pd.DataFrame, tmp_path: Path) -> None:
