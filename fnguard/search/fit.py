@@ -515,6 +515,17 @@ def _verdict_notes(
             f"test set ({got.get('value', float('nan')):.4f}): a guarantee holds with the "
             "stated probability, not always."
         )
+    elif met and req.kind == "constraint":
+        counted = _cases_behind(req.metric, metrics)
+        got = metrics.get(req.metric, {})
+        if counted is not None and counted < FEW_CASES and got.get("low") is not None:
+            notes.append(
+                f"{req.metric} met {req.metric}{req.op}{req.target:g} on the test set "
+                f"({got['value']:.4f}), but from {plural(counted, 'case')} only (95% interval "
+                f"[{got['low']:.4f}, {got['high']:.4f}]): the test set can hardly confirm it. "
+                "More data would, or a guarantee on a calibration split "
+                f"('{req.describe()} @95%')."
+            )
     fpr = (metrics.get("fpr") or {}).get("value")
     if fpr is not None and np.isfinite(fpr) and fpr >= FLAGS_ALMOST_ALL:
         notes.append(
@@ -523,6 +534,20 @@ def _verdict_notes(
             "this requirement: relax it, give the search more time, or add informative columns."
         )
     return notes
+
+
+#: Cases behind a test-set metric (positives for recall, flagged rows for precision) below
+#: which meeting the requirement there gets a note: its interval is too wide to confirm it.
+FEW_CASES = 20
+
+
+def _cases_behind(metric: str, metrics: dict[str, Any]) -> int | None:
+    """The number of test rows a metric is a share of, or None for a metric not listed."""
+    tp, fp, tn, fn = (int(metrics.get(k, 0)) for k in ("tp", "fp", "tn", "fn"))
+    return {
+        "recall": tp + fn, "fnr": tp + fn, "precision": tp + fp,
+        "fpr": fp + tn, "specificity": fp + tn,
+    }.get(metric)
 
 
 def _operating_point(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:

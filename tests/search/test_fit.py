@@ -416,3 +416,21 @@ def test_more_jobs_than_cores_are_capped_with_a_note(frame, monkeypatch) -> None
     assert "jobs=3 (--jobs) is more than this machine's 1 core: 1 fold at once." in (
         g.info["notes"]
     )
+
+
+def test_a_requirement_met_on_few_test_cases_gets_a_note(guard) -> None:
+    """Check that meeting the requirement on a test set of few positives says that its
+    interval cannot confirm it (precision>=0.99 was called met on 2 true positives, interval
+    [0.34, 1], without a word), and that the note counts the cases behind the metric."""
+    assert guard.met and guard.metrics["tp"] + guard.metrics["fn"] < 20
+    recall = guard.metrics["recall"]
+    notes = [n for n in guard.info["notes"] if "can hardly confirm it" in n]
+    assert notes == [
+        f"recall met recall>=0.8 on the test set ({recall['value']:.4f}), but from "
+        f"{guard.metrics['tp'] + guard.metrics['fn']} cases only (95% interval "
+        f"[{recall['low']:.4f}, {recall['high']:.4f}]): the test set can hardly confirm it. "
+        "More data would, or a guarantee on a calibration split ('recall>=0.8 maximize "
+        "precision @95%')."
+    ]
+    big = _fit(make_frame(2000), max_trials=1)
+    assert not any("can hardly confirm it" in n for n in big.info["notes"])
