@@ -82,6 +82,18 @@ def plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
+def capitalized(text: str) -> str:
+    """``text`` with its first letter in upper case and the rest as it is: the subject of a
+    message ("The DataFrame lacks ..."); ``str.capitalize`` would lower the rest.
+
+    Examples
+    --------
+    >>> capitalized("the DataFrame"), capitalized("'x.csv'")
+    ('The DataFrame', "'x.csv'")
+    """
+    return text[:1].upper() + text[1:]
+
+
 def quote_source(source: str) -> str:
     """Quote a source for a message, unless it is already a phrase such as 'the DataFrame'.
 

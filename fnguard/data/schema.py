@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from fnguard.data.columns import decimal_comma_numbers, not_parsed, read_numbers
-from fnguard.data.names import closest_names, format_names, plural, quote_source
+from fnguard.data.names import capitalized, closest_names, format_names, plural, quote_source
 from fnguard.data.target import row_numbers, show_value, to_python
 from fnguard.errors import ArtifactError, DataError, FnguardWarning
 
@@ -399,7 +399,7 @@ class Schema:
         ]
         if repeated:
             raise DataError(
-                f"{where[0].upper()}{where[1:]} has duplicate column names the model reads: "
+                f"{capitalized(where)} has duplicate column names the model reads: "
                 f"{format_names(sorted(repeated))}. Rename or remove the repeated columns so "
                 "that every name is unique."
             )
@@ -419,7 +419,7 @@ class Schema:
             noun = "column" if len(missing) == 1 else "columns"
             pronoun = "it" if len(missing) == 1 else "them"
             raise DataError(
-                f"{where[0].upper()}{where[1:]} lacks {len(missing):,} {noun} the model was "
+                f"{capitalized(where)} lacks {len(missing):,} {noun} the model was "
                 f"trained on: {format_names(parts)}. Add {pronoun} (missing values are allowed) "
                 f"or rename the {noun}."
             )

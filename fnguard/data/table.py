@@ -19,7 +19,13 @@ from fnguard.data.columns import (
     read_decimal_commas,
 )
 from fnguard.data.frames import read_frame, source_name
-from fnguard.data.names import format_names, missing_column_error, plural, quote_source
+from fnguard.data.names import (
+    capitalized,
+    format_names,
+    missing_column_error,
+    plural,
+    quote_source,
+)
 from fnguard.data.schema import Schema, check_finite, infer_schema
 from fnguard.data.target import binarize_target
 from fnguard.errors import DataError
@@ -238,7 +244,7 @@ def _check_target_name(target: Any, path_or_frame: Any) -> None:
 def _the_table(source: str) -> str:
     """The subject of a message about a table: "The DataFrame" or "The table 'x.csv'"."""
     if source.startswith("the "):
-        return source[0].upper() + source[1:]
+        return capitalized(source)
     return f"The table {quote_source(source)}"
 
 

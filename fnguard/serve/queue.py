@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from fnguard.data.names import capitalized
 from fnguard.data.target import to_python, whole_number
 from fnguard.decide.review import parse_capacity
 from fnguard.errors import DataError, FnguardWarning
@@ -188,7 +189,7 @@ def check_guard(db: Any, guard: Any, *, source: str = "the Guard") -> str:
                 f"{others[0].positive} / {others[0].negative}, or columns of other kinds"
             )
         raise ReviewError(
-            f"{source[0].upper()}{source[1:]} does not match the cases in the review queue "
+            f"{capitalized(source)} does not match the cases in the review queue "
             f"({'; '.join(detail)}): use the Guard that enqueued them, or a new database."
         )
     return mine
