@@ -181,14 +181,24 @@ def durations_as_seconds(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     }
     for name in X.columns:  # as a CSV writes them: '0 days 08:31:37'
         values = X[name]
-        if not _is_text(values):
-            continue
-        present = values.dropna().astype(str).str.strip()
-        present = present[present != ""]
-        if len(present) and present.str.fullmatch(_DURATION).all():
+        if _is_text(values) and durations_text(values):
             blanked = values.where(values.astype(str).str.strip() != "")
             parsed[str(name)] = pd.to_timedelta(blanked, errors="coerce").dt.total_seconds()
     return _replaced(X, parsed, None, "seconds", noun="duration column")
+
+
+def durations_text(values: pd.Series) -> bool:
+    """Whether every non-blank value of a column is a duration as pandas writes one to text
+    (``'0 days 08:31:37'``), and there is one.
+
+    Examples
+    --------
+    >>> durations_text(pd.Series(["1 days 00:00:00", None, ""])), durations_text(pd.Series(["1"]))
+    (True, False)
+    """
+    present = values.dropna().astype(str).str.strip()
+    present = present[present != ""]
+    return bool(len(present)) and bool(present.str.fullmatch(_DURATION).all())
 
 
 def read_dates(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

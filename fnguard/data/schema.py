@@ -11,7 +11,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from fnguard.data.columns import decimal_comma_numbers, not_parsed, read_numbers
+from fnguard.data.columns import (
+    decimal_comma_numbers,
+    durations_text,
+    not_parsed,
+    read_numbers,
+)
 from fnguard.data.names import capitalized, closest_names, format_names, plural, quote_source
 from fnguard.data.target import row_numbers, show_value, to_python
 from fnguard.errors import ArtifactError, DataError, FnguardWarning
@@ -136,7 +141,8 @@ def _spec(name: str, values: pd.Series) -> ColumnSpec:
             values = values.dt.total_seconds()
         low, high = _finite(values.min()), _finite(values.max())
     if kind == "datetime":
-        low, high = _finite(_epoch_seconds(values).min()), _finite(_epoch_seconds(values).max())
+        seconds = _epoch_seconds(values)
+        low, high = _finite(seconds.min()), _finite(seconds.max())
     if kind == "categorical":
         levels = values.value_counts(sort=True, dropna=True).index
         truncated = len(levels) > MAX_CATEGORIES
@@ -626,7 +632,8 @@ def _one_date_format(
 
     present = values.notna()
     text = values.where(~present, values.astype(str).str.strip())
-    unread = text[not_parsed(values, iso)].iloc[:_GUESSED]
+    rest = not_parsed(values, iso)
+    unread = text[rest].iloc[:_GUESSED]
     formats = set()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "parsing dates in %d/%m/%Y format"
@@ -641,7 +648,6 @@ def _one_date_format(
         if not not_parsed(values, parsed).any():
             readings[fmt] = parsed
     if not readings:  # value by value (the ISO values as ISO), kept if day first agrees
-        rest = not_parsed(values, iso)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             for first in (False, True):
@@ -798,7 +804,7 @@ class Drift:
                 if kind == "categorical" and (
                     spec.kind == "datetime"
                     or (spec.kind == "numeric" and (
-                        decimal_comma_numbers(raw) is not None or _durations_text(raw)
+                        decimal_comma_numbers(raw) is not None or durations_text(raw)
                     ))
                 ):
                     # dates, numbers with decimal commas or durations read from text: how a
@@ -921,12 +927,3 @@ def _show_date(seconds: float) -> str:
     """A date of :func:`_epoch_seconds` as text: the day, with the time when it has one."""
     stamp = pd.Timestamp(seconds, unit="s")
     return f"{stamp:%Y-%m-%d}" if stamp == stamp.normalize() else f"{stamp:%Y-%m-%d %H:%M:%S}"
-
-
-def _durations_text(raw: pd.Series) -> bool:
-    """Whether every value of a text column is a duration as pandas writes one."""
-    from fnguard.data.columns import _DURATION
-
-    present = raw.dropna().astype(str).str.strip()
-    present = present[present != ""]
-    return bool(len(present)) and bool(present.str.fullmatch(_DURATION).all())
