@@ -93,10 +93,8 @@ def atomic_path(target: str | os.PathLike[str], *, what: str = "output file") ->
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
-        raise OutputError(
-            f"The {what} '{target}' cannot be written ({exc.strerror or exc}): "
-            "choose a path in a folder you can write to."
-        ) from None
+        fix = "choose a path in a folder you can write to"
+        raise _cannot_write(what, target, exc, fix) from None
     os.close(fd)
     tmp = Path(tmp_name)
     # mkstemp creates 0600; give the file the mode a plain open() would (0666 less the umask).
@@ -109,14 +107,23 @@ def atomic_path(target: str | os.PathLike[str], *, what: str = "output file") ->
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         if out_of_space(exc):
-            raise OutputError(
-                f"The {what} '{target}' cannot be written ({exc.strerror or exc}): "
-                "free some space or choose another folder."
-            ) from None
+            raise _cannot_write(what, target, exc, _FREE_SPACE) from None
         raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+_FREE_SPACE = "free some space or choose another folder"
+
+
+def _cannot_write(
+    what: str, target: str | os.PathLike[str], exc: OSError, fix: str
+) -> OutputError:
+    """The error for a file that cannot be written: which, why, and ``fix``."""
+    return OutputError(
+        f"The {what} '{target}' cannot be written ({exc.strerror or exc}): {fix}."
+    )
 
 
 #: errno values of a write that the disk refused: full, over quota, file too large.
@@ -161,8 +168,5 @@ def write_text_atomic(
         try:
             tmp.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise OutputError(
-                f"The {what} '{target}' cannot be written ({exc.strerror or exc}): "
-                "free some space or choose another folder."
-            ) from None
+            raise _cannot_write(what, target, exc, _FREE_SPACE) from None
     return Path(target)

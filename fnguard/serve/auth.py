@@ -217,6 +217,7 @@ def authenticate(engine: Engine, name: str, password: str, *, address: str = "")
     # sent at once each see those before them, so no more than the limit are checked (read
     # first and recorded after the slow hash, 37 of 60 parallel guesses were checked).
     with write(engine) as conn:
+        conn.execute(login_failures.delete().where(login_failures.c.at < t - 86400))
         wait = _limited(conn, name[:100], address[:64], t)
         attempt = None
         if wait is None:
@@ -234,9 +235,7 @@ def authenticate(engine: Engine, name: str, password: str, *, address: str = "")
         )
     # Hash even for an unknown name, so that timing does not tell which names exist.
     stored = row.password if row is not None else hash_password("", salt=b"0" * 16)
-    if row is None or not verify_password(password, stored):
-        with write(engine) as conn:  # the failure stays recorded
-            conn.execute(login_failures.delete().where(login_failures.c.at < t - 86400))
+    if row is None or not verify_password(password, stored):  # the failure stays recorded
         raise LoginError("Wrong user name or password.")
     with write(engine) as conn:
         conn.execute(login_failures.delete().where(login_failures.c.id == attempt))
