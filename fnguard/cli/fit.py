@@ -9,7 +9,13 @@ import typer
 from rich.console import Console
 
 from fnguard.cli._app import JsonOption, app, emit_json, print_note
-from fnguard.cli._engine import ClusterOption, EngineOption, WorkersOption, check_engine
+from fnguard.cli._engine import (
+    ClusterOption,
+    EngineError,
+    EngineOption,
+    WorkersOption,
+    check_engine,
+)
 
 if TYPE_CHECKING:
     from fnguard.guard import Guard
@@ -41,9 +47,17 @@ def fit(
             "lists them); a fast default pool otherwise."
         ),
     ] = None,
+    test: Annotated[
+        str | None,
+        typer.Option(
+            help="A labelled CSV or Parquet file kept apart as the final test set (same "
+            "columns); then no rows of PATH are held out."
+        ),
+    ] = None,
     test_size: Annotated[
-        float, typer.Option(help="Share of rows held out as the final test set.")
-    ] = 0.2,
+        float | None,
+        typer.Option(help="Share of rows held out as the final test set (default 0.2)."),
+    ] = None,
     cv: Annotated[int, typer.Option(help="Cross-validation folds of the search.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the splits, the search and the levers.")] = 0,
     jobs: Annotated[int, typer.Option(help="Folds fitted at once (-1: every core).")] = 2,
@@ -80,6 +94,11 @@ def fit(
 
     err = Console(stderr=True, highlight=False)
     engine = check_engine(engine, cluster, workers)
+    if test is not None and engine == "dask":
+        raise EngineError(
+            "--test is not available with --engine dask yet: hold out a share of the table "
+            "with --test-size, or fit on this machine (--engine local)."
+        )
     check_destination(out)  # before the search, not after it
     if engine == "dask":
         from fnguard.cli._engine import dask_client
@@ -88,14 +107,16 @@ def fit(
         with dask_client(cluster, workers, err) as client, _progress_bar(err) as on_trial:
             guard = fit_dask(
                 path, target, positive, require, client=client, budget=budget, seed=seed,
-                holdout=test_size, levers=levers, cv=cv, jobs=jobs, drop=drop,
-                progress=on_trial, max_trials=max_trials, margin=margin or None,
+                holdout=0.2 if test_size is None else test_size, levers=levers, cv=cv,
+                jobs=jobs, drop=drop, progress=on_trial, max_trials=max_trials,
+                margin=margin or None,
             )
     else:
         with _progress_bar(err) as on_trial:
             guard = search_fit(
                 path, target, positive, require, budget=budget, levers=levers,
-                test_size=test_size, cv=cv, seed=seed, jobs=jobs, drop=drop, progress=on_trial,
+                test=test, test_size=test_size, cv=cv, seed=seed, jobs=jobs, drop=drop,
+                progress=on_trial,
                 max_trials=max_trials, margin=margin or None,
             )
     saved = guard.save(out, report=report)

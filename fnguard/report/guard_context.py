@@ -56,6 +56,7 @@ _FACTS = (
     ("elapsed", "Elapsed"),
     ("cv", "Cross-validation folds"),
     ("test_size", "Test size"),
+    ("test_table", "Test table"),
     ("split", "Split sizes"),
     ("seed", "Seed"),
     ("created", "Created"),
@@ -465,6 +466,8 @@ def _facts(guard: Guard, states: Mapping[str, int]) -> list[tuple[str, str]]:
         if key not in info:
             continue
         v = info[key]
+        if v is None:
+            continue
         text = _seconds(v) if key in ("budget", "elapsed") else _plain_text(v)
         if key == "test_size" and isinstance(v, float) and 0 < v < 1:
             text = f"{v:.0%} of the rows"

@@ -1,6 +1,7 @@
 """``fnguard.fit``: search the levers against a requirement, honestly, and return a Guard.
 
-1. A stratified final test set is split off first; nothing that chooses ever sees it.
+1. A stratified final test set is split off first, or given as its own table
+   (:mod:`fnguard.search.test_table`); nothing that chooses ever sees it.
 2. The levers are searched by stratified cross-validation on the rest
    (:func:`fnguard.search.runner.run_search`).
 3. The winner is refitted on all the search rows and keeps the threshold chosen on its
@@ -29,7 +30,7 @@ import pandas as pd
 
 from fnguard.data import Dataset, load_table
 from fnguard.data.leaks import leak_notes
-from fnguard.data.names import format_names, plural
+from fnguard.data.names import format_names, plural, quote_source
 from fnguard.decide import (
     DEFAULT_MARGIN,
     Requirement,
@@ -53,6 +54,7 @@ from fnguard.search.objective import FoldExecutor, oof_scores, positive_scores, 
 from fnguard.search.runner import Progress, SearchResult, check_jobs, run_search
 from fnguard.search.space import TARGET_ENCODING, Plan, Pool, resolve_pool
 from fnguard.search.split import calibration_split, cv_folds, holdout_split
+from fnguard.search.test_table import read_test_table
 
 __all__ = ["FLAGS_ALMOST_ALL", "REVIEW_CAPACITY", "fit"]
 
@@ -61,6 +63,8 @@ FLAGS_ALMOST_ALL = 0.9
 
 #: Share of cases the review band may hold.
 REVIEW_CAPACITY = "2%"
+#: Share of the rows held out as the final test set when no test table is given.
+DEFAULT_TEST_SIZE = 0.2
 #: Bootstrap replicates of the final test-set intervals.
 N_BOOT = 1000
 
@@ -73,7 +77,8 @@ def fit(
     *,
     budget: float | str = "2m",
     levers: str | Sequence[str] | None = None,
-    test_size: float = 0.2,
+    test: Any = None,
+    test_size: float | None = None,
     cv: int = 5,
     seed: int = 0,
     jobs: int = 2,
@@ -101,8 +106,14 @@ def fit(
         Time for the whole fit: seconds or ``"90s"``, ``"10m"``, ``"1h"``.
     levers : str or sequence of str, optional
         The levers to search (``fnguard levers`` lists them); a fast default pool otherwise.
-    test_size : float, default=0.2
-        Share of rows held out as the final test set.
+    test : path, DataFrame or Dataset, optional
+        A labelled table kept apart as the final test set (the last month, another site, a
+        fixed benchmark split), with the training table's feature and target columns. Then
+        no rows of ``data`` are held out: all of them serve the search and the refit, and the
+        Guard is scored once on ``test``, read as :meth:`Guard.predict` reads new data.
+    test_size : float, optional
+        Share of rows of ``data`` held out as the final test set when no ``test`` table is
+        given (default 0.2).
     cv : int, default=5
         Cross-validation folds of the search (fewer, with a note, when positives are few).
     seed : int, default=0
@@ -184,12 +195,32 @@ def fit(
     X, y = dataset.X, np.asarray(dataset.y, dtype=bool)
     groups = _groups(req, X)
 
-    search_rows, test_rows = holdout_split(y, test_size, seed)
-    notes += _leak_notes(X.iloc[search_rows], y[search_rows], seed)
-    X_s, y_s = X.iloc[search_rows], y[search_rows]
+    if test is None:
+        search_rows, test_rows = holdout_split(y, DEFAULT_TEST_SIZE if test_size is None
+                                               else test_size, seed)
+        X_s, y_s = X.iloc[search_rows], y[search_rows]
+        X_t, y_t = X.iloc[test_rows], y[test_rows]
+        g_s = None if groups is None else groups[search_rows]
+        test_source = None
+    else:
+        if test_size is not None:
+            raise SearchError(
+                f"Both a test table and a test size ({test_size!r}) were given: pass one. The "
+                "test table (--test) is the final test set; a test size (--test-size) holds "
+                "out a share of the training table instead."
+            )
+        held = read_test_table(test, dataset)
+        notes += held.notes
+        X_s, y_s, g_s = X, y, groups
+        X_t, y_t, test_source = held.X, held.y, held.source
+        if not y_t.any():
+            raise DataError(
+                f"The test table {quote_source(test_source)} holds no positive row "
+                f"({dataset.positive!r}): recall cannot be measured on it. Add positive rows."
+            )
+    notes += _leak_notes(X_s, y_s, seed)
     folds, fold_notes = cv_folds(y_s, cv, seed)
     notes += fold_notes
-    g_s = None if groups is None else groups[search_rows]
     if req.guaranteed:
         _, cal_rows = calibration_split(y_s, positives_needed(req), seed)
         if g_s is not None:  # every group must be able to hold the guarantee: say so now
@@ -208,11 +239,10 @@ def fit(
 
     with _quiet():
         final = _final_model(plan, dataset, X_s, y_s, g_s, req, result, seed, margin)
-        test_scores = positive_scores(final["pipeline"], X.iloc[test_rows])
-    y_t = y[test_rows]
+        test_scores = positive_scores(final["pipeline"], X_t)
     metrics, met = _test_metrics(y_t, test_scores, final["threshold"], req, seed)
     with _quiet():
-        reference = _reference(dataset, X_s, y_s, X.iloc[test_rows], y_t, folds, req, result,
+        reference = _reference(dataset, X_s, y_s, X_t, y_t, folds, req, result,
                                seed, jobs, g_s)
     notes += final["notes"] + _verdict_notes(req, result, final, metrics, met)
     states = result.states()
@@ -224,10 +254,12 @@ def fit(
         "n_trials": len(result.leaderboard),
         "cv": len(folds),
         "cv_asked": cv,
-        "test_size": test_size,
+        "test_size": None if test_source is not None else (
+            DEFAULT_TEST_SIZE if test_size is None else test_size),
+        **({"test_table": test_source} if test_source is not None else {}),
         "split": {
-            "rows": int(y.size),
-            "positives": int(y.sum()),
+            "rows": int(y.size + (0 if test_source is None else y_t.size)),
+            "positives": int(y.sum() + (0 if test_source is None else y_t.sum())),
             "search_rows": int(y_s.size),
             "search_positives": int(y_s.sum()),
             "test_rows": int(y_t.size),

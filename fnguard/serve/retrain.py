@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fnguard.data.names import quote_source
 from fnguard.errors import ArtifactError, DataError, FnguardWarning
 from fnguard.serve.compare import compare
 from fnguard.serve.compare import verdict as judge
@@ -497,7 +498,14 @@ def _held_out(
 
     n_data = len(frame)
     test = None
-    if info.get("fingerprint") and info["fingerprint"] == fingerprint(X_fit, y_data):
+    if info.get("test_table"):
+        notes.append(
+            f"The old Guard was tested on a table of its own ({quote_source(info['test_table'])}"
+            "), which retrain does not read: the held-out rows are a fresh split of the "
+            "training table, on which the old Guard trained. That flatters the old Guard: the "
+            "comparison leans toward keeping it."
+        )
+    elif info.get("fingerprint") and info["fingerprint"] == fingerprint(X_fit, y_data):
         _, rows = holdout_split(y_data, test_size, int(info.get("seed", 0)))
         if _reproduces(old, X.iloc[rows], y_data[rows]):
             test, rows_from = rows, "the old Guard's test rows (its fit's split, reproduced)"
@@ -507,11 +515,13 @@ def _held_out(
     if test is None:
         _, test = holdout_split(y[:n_data], test_size, seed)
         rows_from = "a fresh stratified split of the training table"
-        notes.append(
-            "The held-out rows are a fresh split: the training table is not the one the old "
-            "Guard was fitted on (or it does not record its split), so it may have trained on "
-            "some of them. That flatters the old Guard: the comparison leans toward keeping it."
-        )
+        if not info.get("test_table"):
+            notes.append(
+                "The held-out rows are a fresh split: the training table is not the one the old"
+                " Guard was fitted on (or it does not record its split), so it may have trained"
+                " on some of them. That flatters the old Guard: the comparison leans toward "
+                "keeping it."
+            )
     added = np.flatnonzero(is_new)
     if added.size >= 5:
         from sklearn.model_selection import train_test_split

@@ -137,3 +137,29 @@ def test_bad_out_exits_2_before_the_search(csv: Path, tmp_path: Path, capsys, ki
     assert "Searched" not in err  # no trial ran
     assert out.is_file() if kind == "file" else sorted(p.name for p in out.iterdir()) == [
         "notes.txt"]
+
+
+def test_test_table_option(csv: Path, tmp_path: Path, capsys) -> None:
+    """Check --test: the Guard is scored on that file (its rows alone), records it, and a
+    test table given with --test-size, or with --engine dask, exits 2 before any search."""
+    frame = pd.read_csv(csv)
+    train, test = tmp_path / "train.csv", tmp_path / "test.parquet"
+    frame.iloc[:300].to_csv(train, index=False)
+    frame.iloc[300:].to_parquet(test, index=False)
+    code = main(_args(train, tmp_path / "guard", "recall>=0.5", "--json", "--test", str(test)))
+    captured = capsys.readouterr()
+    assert code in (0, 1), captured.err
+    doc = json.loads(captured.out)
+    assert doc["test"]["n"] == 100 and doc["test"]["n_positive"] == int(frame["y"][300:].sum())
+    info = json.loads((tmp_path / "guard" / "guard.json").read_text())["info"]
+    assert info["test_table"] == str(test) and info["test_size"] is None
+    assert info["split"]["search_rows"] == 300 and info["split"]["test_rows"] == 100
+    for extra, match in (
+        (("--test-size", "0.3"), "Both a test table and a test size"),
+        (("--engine", "dask"), "--test is not available with --engine dask"),
+    ):
+        args = _args(train, tmp_path / "g2", "recall>=0.5", "--test", str(test), *extra)
+        assert main(args) == 2
+        captured = capsys.readouterr()
+        assert match in " ".join(captured.err.split()) and "Traceback" not in captured.err
+        assert not (tmp_path / "g2").exists()

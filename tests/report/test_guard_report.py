@@ -270,6 +270,15 @@ def test_search_facts(guard, html):
     assert "2 min 00 s" in facts and "Cross-validation folds 3" in facts
     assert f"train: {split['train']:,}, test: {split['test']:,}" in facts
     assert "Trials 4 (2 complete, 1 pruned, 1 failed)" in facts
+    assert "Test size 30% of the rows" in facts and "Test table" not in facts
+
+
+def test_search_facts_name_a_test_table(guard):
+    """Check that a Guard tested on a table of its own names it, and shows no test size."""
+    info = {**guard.info, "test_size": None, "test_table": "march.parquet"}
+    page = render_guard_report(dataclasses.replace(guard, info=info), n_boot=50)
+    facts = _text(page, "search-facts")
+    assert "Test table march.parquet" in facts and "Test size" not in facts
 
 
 def test_hostile_strings_appear_only_escaped(html):

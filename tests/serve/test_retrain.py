@@ -406,3 +406,18 @@ def test_verdict_explains_a_rank_difference_beyond_one() -> None:
         "Guards meets recall>=0.9" in text
     narrow = {**both, "difference": {"rank": 0.08, "low": 0.02, "high": 0.15}}
     assert "only one of the two" not in " ".join(verdict(req, narrow, None)[1])
+
+
+def test_a_guard_tested_on_its_own_table_gets_a_fresh_split(crashes, fast_reviewed) -> None:
+    """Check that a Guard fitted with a test table of its own (fit(test=...)) is compared on a
+    fresh split of the training table, with the note that says why, even though the
+    training table is the one it was fitted on."""
+    old = dataclasses.replace(
+        crashes.old, info={**crashes.old.info, "test_table": "judge.csv", "test_size": None})
+    result = retrain(old, fast_reviewed[0], crashes.table)
+    assert result.holdout["from"] == "a fresh stratified split of the training table"
+    text = " ".join(result.notes)
+    assert "tested on a table of its own ('judge.csv')" in text
+    assert "is not the one the old Guard was fitted on" not in text
+    same = retrain(crashes.old, fast_reviewed[0], crashes.table)
+    assert same.holdout["from"].startswith("the old Guard's test rows")
