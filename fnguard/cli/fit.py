@@ -156,6 +156,7 @@ def summary(guard: Guard, saved: Path | None = None) -> dict[str, Any]:
         "params": guard.params,
         "threshold": guard.threshold,
         "review_band": None if band is None else {"lower": band[0], "upper": band[1]},
+        "test_table": guard.info.get("test_table"),
         "test": {
             **{k: {x: m[k].get(x) for x in ("value", "low", "high")} for k in keep if k in m},
             **{k: m[k] for k in ("n", "n_positive", "tp", "fp", "tn", "fn") if k in m},
@@ -248,13 +249,17 @@ def _print_summary(doc: dict[str, Any], console: Console) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from fnguard.data.names import quote_source
+
     t = doc["test"]
     verdict = "[bold green]met[/]" if doc["met"] else "[bold red]NOT met[/]"
     console.print(
         f"[bold]Winner:[/] {escape(' + '.join(doc['levers']))} (trial {doc['best_trial']}), "
         f"threshold {doc['threshold']:.6g}", soft_wrap=True,
     )
-    table = Table(title="On the held-out test set (95% intervals)", header_style="bold")
+    title = ("On the held-out test set" if not doc.get("test_table")
+             else f"On the test table {quote_source(doc['test_table'])}")
+    table = Table(title=escape(title) + " (95% intervals)", header_style="bold")
     table.add_column("metric")
     table.add_column("value [low, high]")
     for name in ("recall", "precision", "fpr", "ece", "pr_auc"):

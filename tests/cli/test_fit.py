@@ -139,7 +139,7 @@ def test_bad_out_exits_2_before_the_search(csv: Path, tmp_path: Path, capsys, ki
         "notes.txt"]
 
 
-def test_test_table_option(csv: Path, tmp_path: Path, capsys) -> None:
+def test_test_table_option(csv: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     """Check --test: the Guard is scored on that file (its rows alone), records it, and a
     test table given with --test-size, or with --engine dask, exits 2 before any search."""
     frame = pd.read_csv(csv)
@@ -151,6 +151,7 @@ def test_test_table_option(csv: Path, tmp_path: Path, capsys) -> None:
     assert code in (0, 1), captured.err
     doc = json.loads(captured.out)
     assert doc["test"]["n"] == 100 and doc["test"]["n_positive"] == int(frame["y"][300:].sum())
+    assert doc["test_table"] == str(test)
     info = json.loads((tmp_path / "guard" / "guard.json").read_text())["info"]
     assert info["test_table"] == str(test) and info["test_size"] is None
     assert info["split"]["search_rows"] == 300 and info["split"]["test_rows"] == 100
@@ -163,3 +164,6 @@ def test_test_table_option(csv: Path, tmp_path: Path, capsys) -> None:
         captured = capsys.readouterr()
         assert match in " ".join(captured.err.split()) and "Traceback" not in captured.err
         assert not (tmp_path / "g2").exists()
+    monkeypatch.chdir(tmp_path)
+    main(_args(Path("train.csv"), Path("g3"), "recall>=0.5", "--test", "test.parquet"))
+    assert "On the test table 'test.parquet'" in capsys.readouterr().out
