@@ -18,7 +18,7 @@ import pandas as pd
 
 from fnguard.data import Dataset
 from fnguard.data.frames import read_frame, source_name
-from fnguard.data.names import missing_column_error, plural, quote_source
+from fnguard.data.names import closest_names, format_names, plural, quote_source
 from fnguard.data.schema import Drift
 from fnguard.data.target import binarize_target, match_label, show_value, to_python
 from fnguard.errors import DataError
@@ -72,7 +72,8 @@ def read_test_table(test: str | os.PathLike[str] | pd.DataFrame | Dataset,
     DataError
         If the test table cannot be read, lacks the target or a feature column, holds values
         that cannot be read as their training type, does not hold both of the training
-        table's labels (and only those), or holds only rows of the training table.
+        table's labels (and only those), or is the training table again (the same rows and
+        labels).
 
     Examples
     --------
@@ -85,16 +86,26 @@ def read_test_table(test: str | os.PathLike[str] | pd.DataFrame | Dataset,
     """
     if isinstance(test, Dataset):
         return _from_dataset(test, train)
+    target = train.target
     if not isinstance(test, str | os.PathLike | pd.DataFrame):
         raise DataError(
             f"The test table must be a path to a CSV or Parquet file, a DataFrame or a "
-            f"Dataset. Got {type(test).__name__} instead."
+            f"Dataset. Got {type(test).__name__} instead (for features and labels apart, put "
+            f"the labels in the frame: X_test.assign(**{{{target!r}: y_test}}))."
         )
-    source = source_name(test)
+    if not isinstance(test, pd.DataFrame) and not os.fspath(test).strip():
+        raise DataError("The test table's path is empty: pass the path of a CSV or Parquet file.")
+    source = "the test DataFrame" if isinstance(test, pd.DataFrame) else source_name(test)
     frame = read_frame(test, what="test table", text=train.schema.text())
-    target = train.target
     if target not in frame.columns:
-        raise missing_column_error("target", target, frame.columns, source)
+        hint = closest_names(target, [str(c) for c in frame.columns], n=1)
+        raise DataError(
+            f"The test table {quote_source(source)} has no target column '{target}'"
+            + (f" (did you mean '{hint[0]}'?)" if hint else "")
+            + f": the test rows need their labels, in a column named '{target}' as in the "
+            f"training table (for features and labels apart: "
+            f"X_test.assign(**{{{target!r}: y_test}}))."
+        )
     try:
         y, positive, negative, _ = binarize_target(
             frame[target], positive=train.positive, column=target, source=source, kind="target"
@@ -103,13 +114,19 @@ def read_test_table(test: str | os.PathLike[str] | pd.DataFrame | Dataset,
         present = sorted(frame[target].dropna().unique(), key=str)
         if len(present) == 2 and match_label(train.positive, present) is None:
             _check_labels(present[0], present[1], train, source, both=True)
+        if len(present) == 1 and not frame[target].isna().any():
+            raise DataError(
+                f"The target column '{target}' of the test table {quote_source(source)} holds "
+                f"only {show_value(present[0])}: recall and precision need both positive and "
+                "negative test rows. Add rows of the other class to the test table."
+            ) from None
         raise
     _check_labels(positive, negative, train, source)
     drift = Drift(train.schema, source=source, ignore=[target, *train.dropped])
     X = train.schema.check(frame.drop(columns=[target]).reset_index(drop=True),
                            source=source, drift=drift)
     notes = [message for _, message in drift.findings()]
-    notes += _shared_rows(X, train, source)
+    notes += _shared_rows(X, y, train, source)
     return TestTable(X=X, y=y, source=source, notes=notes)
 
 
@@ -120,11 +137,21 @@ def _from_dataset(test: Dataset, train: Dataset) -> TestTable:
             f"'{train.target}': load the test rows with the same target."
         )
     _check_labels(test.positive, test.negative, train, test.source)
+    lost = [name for name in train.schema.names
+            if name not in test.X.columns and name in test.dropped]
+    if lost:
+        raise DataError(
+            f"The test Dataset left out {plural(len(lost), 'column')} that the training table "
+            f"keeps: {format_names([repr(n) for n in lost])} (load_table leaves out the columns "
+            "it takes for identifiers, table by table). Pass the test rows as a DataFrame or a "
+            "file instead: they are then read by the training table's columns."
+        )
     drift = Drift(train.schema, source=test.source, ignore=train.dropped)
     X = train.schema.check(test.X.reset_index(drop=True), source=test.source, drift=drift)
+    y = np.asarray(test.y, dtype=bool)
     notes = [message for _, message in drift.findings()]
-    notes += _shared_rows(X, train, test.source)
-    return TestTable(X=X, y=np.asarray(test.y, dtype=bool), source=test.source, notes=notes)
+    notes += _shared_rows(X, y, train, test.source)
+    return TestTable(X=X, y=y, source=test.source, notes=notes)
 
 
 def _check_labels(
@@ -143,30 +170,47 @@ def _check_labels(
 
 
 def _same(a: Any, b: Any) -> bool:
-    return str(to_python(a)).strip().casefold() == str(to_python(b)).strip().casefold()
+    """Whether two labels are the same by :func:`~fnguard.data.target.match_label`'s rules,
+    either way round: 1 and 1.0, True and 1, "Yes" and "yes"."""
+    return any(match_label(str(to_python(u)), [v]) is not None for u, v in ((a, b), (b, a)))
 
 
 def _hashes(X: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(X, index=False).to_numpy()
 
 
-def _shared_rows(X: pd.DataFrame, train: Dataset, source: str) -> list[str]:
-    """A note when test rows repeat training rows (their figures flatter the Guard); a
-    DataError when every one does (the same table given twice)."""
-    seen = _hashes(train.schema.check(train.X, source=train.source))
-    shared = int(np.isin(_hashes(X), seen).sum())
+def _shared_rows(X: pd.DataFrame, y: np.ndarray, train: Dataset, source: str) -> list[str]:
+    """A note when test rows repeat training rows' feature values (their figures may flatter
+    the Guard); a DataError when the test table is the training table (the same rows and
+    labels, in any order)."""
+    train_X = train.schema.check(train.X, source=train.source)
+    seen = _hashes(train_X)
+    test_hashes = _hashes(X)
+    if len(X) == len(train_X) and np.array_equal(
+        np.sort(test_hashes * 2 + y), np.sort(seen * 2 + np.asarray(train.y, dtype=bool))
+    ):
+        raise DataError(
+            f"The test table {quote_source(source)} holds the same rows and labels as the "
+            f"training table {quote_source(train.source)}: a Guard tested on the rows it "
+            "trained on looks better than it is. Pass test rows kept apart from the training "
+            "rows, or leave the test table out to hold out a share of the training table "
+            "(--test-size)."
+        )
+    shared = int(np.isin(test_hashes, seen).sum())
     if not shared:
         return []
-    where = quote_source(source)
-    if shared == len(X):
-        raise DataError(
-            f"Every row of the test table {where} is also a row of the training table "
-            f"{quote_source(train.source)}: a Guard tested on rows it trained on looks better "
-            "than it is. Pass test rows kept apart from the training rows, or leave the test "
-            "table out to hold out a share of the training table (--test-size)."
-        )
+    distinct = len(np.unique(seen))
+    said = (
+        f"{plural(shared, 'row')} of the test table {quote_source(source)} "
+        f"({shared / len(X):.1%}) have the same feature values as a training row."
+    )
+    if distinct < len(seen) / 2:
+        return [
+            f"{said} The training table has only {distinct:,} distinct feature rows in "
+            f"{len(seen):,}, so different cases often share their values: only repeats of the "
+            "same cases make the Guard's test figures optimistic."
+        ]
     return [
-        f"{plural(shared, 'row')} of the test table {where} ({shared / len(X):.1%}) have the "
-        "same feature values as a training row: the Guard's test figures are optimistic for "
-        "them. Remove them from one of the two tables if they are the same cases."
+        f"{said} If they are the same cases, the Guard's test figures are optimistic for "
+        "them: remove them from one of the two tables."
     ]

@@ -633,8 +633,10 @@ def _new_guard(
     held = retrain["holdout"]
     # The fingerprint named the table whose split the old Guard's test rows came from: the
     # new Guard's held-out rows are not that split, so a later retrain makes a fresh one.
-    dropped = ("fingerprint", "reference", "oof")
+    # A test table of the old Guard's own is not what the new one was scored on either.
+    dropped = ("fingerprint", "reference", "oof", "test_table")
     info = {k: v for k, v in (old.info or {}).items() if k not in dropped}
+    info["test_size"] = float(info.get("test_size") or 0.2)  # the share _held_out used
     info.update(
         seed=seed, cv=final["cv"] or info.get("cv"), threshold_from=final["threshold_from"],
         choice=final["decision"].to_dict(), calibration=final["calibration"],

@@ -55,7 +55,7 @@ def test_the_guard_records_its_test_table(both, frame) -> None:
     """Check the record: the test table's name, no test size, the sizes of both tables."""
     held, given = both
     assert held.info["test_size"] == 0.2 and "test_table" not in held.info
-    assert given.info["test_size"] is None and given.info["test_table"] == "the DataFrame"
+    assert given.info["test_size"] is None and given.info["test_table"] == "the test DataFrame"
     assert given.info["split"] == held.info["split"]
     assert given.info["split"]["rows"] == len(frame)
     # the fingerprint is the training table's: the one retrain and diagnose are given
@@ -99,7 +99,47 @@ def test_read_as_new_data_with_notes(frame) -> None:
     assert held.y.tolist() == (odd["y"] == 1).tolist()
     text = " ".join(held.notes)
     assert "'zzz'" in text and "'note'" in text
-    assert "3 rows of the test table the DataFrame (2.9%)" in text
+    assert "3 rows of the test table the test DataFrame (2.9%)" in text
+    assert "If they are the same cases" in text
+
+
+def test_shared_values_of_few_distinct_rows_are_only_a_note() -> None:
+    """Check that a test table drawn apart from the training table, on features with few
+    values (so every test row repeats some training row's values), is accepted with a note
+    that says why, and that only the training table itself is refused."""
+    rng = np.random.default_rng(3)
+
+    def draw(n: int) -> pd.DataFrame:
+        a, b = rng.integers(0, 3, size=(2, n))
+        return pd.DataFrame({"a": a, "b": b, "y": (a + b + rng.integers(0, 3, n) > 4) * 1})
+
+    train, test = draw(600), draw(150)
+    d = load_table(train, "y", positive=1)
+    held = read_test_table(test, d)
+    text = " ".join(held.notes)
+    assert "150 rows of the test table the test DataFrame (100.0%)" in text
+    assert "only 9 distinct feature rows in 600" in text
+    shuffled = train.sample(frac=1.0, random_state=0)
+    with pytest.raises(DataError, match="holds the same rows and labels as the training table"):
+        read_test_table(shuffled, d)
+    relabelled = shuffled.assign(y=1 - shuffled["y"])
+    assert read_test_table(relabelled, d).notes  # other labels: another table, a note only
+
+
+@pytest.mark.parametrize(
+    ("train_y", "test_y"),
+    [([1, 0], [1.0, 0.0]), ([1.0, 0.0], [1, 0]), ([True, False], [1, 0]),
+     ([1, 0], ["1", "0"]), (["Yes", "No"], ["yes", "no"]), ([True, False], ["true", "false"])],
+)
+def test_the_same_labels_written_otherwise(frame, train_y, test_y) -> None:
+    """Check that labels equal by the command line's rules (1 and 1.0, True and 1, Yes and
+    yes) are the same labels in the two tables."""
+    train, test = _parts(frame)
+    pos = train_y[0]
+    train = train.assign(y=np.where(train["y"] == 1, train_y[0], train_y[1]).tolist())
+    test = test.assign(y=np.where(test["y"] == 1, test_y[0], test_y[1]).tolist())
+    d = load_table(train, "y", positive=pos)
+    assert read_test_table(test, d).y.tolist() == (test["y"] == test_y[0]).tolist()
 
 
 def test_test_table_as_a_dataset(frame) -> None:
@@ -112,14 +152,34 @@ def test_test_table_as_a_dataset(frame) -> None:
         read_test_table(load_table(test, "y", positive=0), d)
 
 
+def test_a_test_dataset_without_a_training_column_says_why() -> None:
+    """Check that a test Dataset whose load left out a column as an identifier (decided table
+    by table) is refused with the reason and the fix, and that its frame is accepted."""
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"shop": rng.choice([f"s{i}" for i in range(2000)], 3000),
+                          "x": rng.normal(size=3000), "y": rng.integers(0, 2, 3000)})
+    test = pd.DataFrame({"shop": [f"t{i}" for i in range(120)], "x": rng.normal(size=120),
+                         "y": rng.integers(0, 2, 120)})
+    d = load_table(train, "y", positive=1)
+    assert "shop" in d.schema.names
+    loaded = load_table(test, "y", positive=1)
+    assert "shop" in loaded.dropped and any("'shop'" in n for n in loaded.notes)
+    with pytest.raises(DataError, match="left out 1 column that the training table keeps: 'shop'"):
+        read_test_table(loaded, d)
+    assert len(read_test_table(test, d).X) == 120
+
+
 @pytest.mark.parametrize(
     ("make_test", "match"),
     [
         (lambda t: t.assign(y=np.where(t["y"] == 1, "yes", "no")),
          r"holds the labels 'no' and 'yes'; the training table's are 1 \(positive\) and 0"),
         (lambda t: t.drop(columns="x2"), "lacks 1 column the model was trained on: 'x2'"),
-        (lambda t: t.drop(columns="y"), "target column 'y'"),
-        (lambda t: t.assign(y=0), "single value"),
+        (lambda t: t.drop(columns="y"),
+         r"no target column 'y': .* X_test.assign\(\*\*\{'y': y_test\}\)"),
+        (lambda t: t.assign(y=0), "holds only 0: recall and precision need both"),
+        (lambda t: "  ", "path is empty"),
+        (lambda t: (t.drop(columns="y"), t["y"]), "put the labels in the frame"),
         (lambda t: t.assign(x1="abc"), "'x1'"),
         (lambda t: [1, 2, 3], "must be a path to a CSV or Parquet file, a DataFrame or a Dataset"),
     ],
@@ -132,10 +192,10 @@ def test_bad_test_tables(frame, make_test, match) -> None:
 
 
 def test_the_training_table_as_test_table_is_refused(frame) -> None:
-    """Check that a test table whose every row is a training row is refused."""
+    """Check that the training table given again as the test table is refused."""
     train, _ = _parts(frame)
-    with pytest.raises(DataError, match=r"Every row of the test table .* is also a row"):
-        fit(train, "y", 1, test=train.head(50), **OPTIONS)
+    with pytest.raises(DataError, match="holds the same rows and labels as the training"):
+        fit(train, "y", 1, test=train, **OPTIONS)
 
 
 def test_test_table_and_test_size_together_are_refused(frame) -> None:

@@ -419,5 +419,7 @@ def test_a_guard_tested_on_its_own_table_gets_a_fresh_split(crashes, fast_review
     text = " ".join(result.notes)
     assert "tested on a table of its own ('judge.csv')" in text
     assert "is not the one the old Guard was fitted on" not in text
+    # the new Guard was scored on the fresh split, not on the old test table
+    assert "test_table" not in result.guard.info and result.guard.info["test_size"] == 0.2
     same = retrain(crashes.old, fast_reviewed[0], crashes.table)
     assert same.holdout["from"].startswith("the old Guard's test rows")
