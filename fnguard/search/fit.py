@@ -201,7 +201,7 @@ def fit(
         X_s, y_s = X.iloc[search_rows], y[search_rows]
         X_t, y_t = X.iloc[test_rows], y[test_rows]
         g_s = None if groups is None else groups[search_rows]
-        test_source = None
+        test_source, test_notes = None, []
     else:
         if test_size is not None:
             raise SearchError(
@@ -211,6 +211,7 @@ def fit(
             )
         held = read_test_table(test, dataset)
         notes += held.notes
+        test_notes = held.notes
         X_s, y_s, g_s = X, y, groups
         X_t, y_t, test_source = held.X, held.y, held.source
         if not y_t.any():
@@ -256,7 +257,8 @@ def fit(
         "cv_asked": cv,
         "test_size": None if test_source is not None else (
             DEFAULT_TEST_SIZE if test_size is None else test_size),
-        **({"test_table": test_source} if test_source is not None else {}),
+        **({"test_table": test_source, "test_notes": test_notes}
+           if test_source is not None else {}),
         "split": {
             "rows": int(y.size + (0 if test_source is None else y_t.size)),
             "positives": int(y.sum() + (0 if test_source is None else y_t.sum())),

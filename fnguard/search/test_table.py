@@ -18,7 +18,13 @@ import pandas as pd
 
 from fnguard.data import Dataset
 from fnguard.data.frames import read_frame, source_name
-from fnguard.data.names import closest_names, format_names, plural, quote_source
+from fnguard.data.names import (
+    capitalized,
+    closest_names,
+    format_names,
+    plural,
+    quote_source,
+)
 from fnguard.data.schema import Drift
 from fnguard.data.target import binarize_target, match_label, show_value, to_python
 from fnguard.errors import DataError
@@ -73,7 +79,7 @@ def read_test_table(test: str | os.PathLike[str] | pd.DataFrame | Dataset,
         If the test table cannot be read, lacks the target or a feature column, holds values
         that cannot be read as their training type, does not hold both of the training
         table's labels (and only those), or is the training table again (the same rows and
-        labels).
+        labels) or, when the training rows are mostly distinct, a part of it.
 
     Examples
     --------
@@ -100,23 +106,27 @@ def read_test_table(test: str | os.PathLike[str] | pd.DataFrame | Dataset,
     if target not in frame.columns:
         hint = closest_names(target, [str(c) for c in frame.columns], n=1)
         raise DataError(
-            f"The test table {quote_source(source)} has no target column '{target}'"
+            f"{capitalized(_named(source, 'test'))} has no target column '{target}'"
             + (f" (did you mean '{hint[0]}'?)" if hint else "")
             + f": the test rows need their labels, in a column named '{target}' as in the "
-            f"training table (for features and labels apart: "
+            f"training table (in Python, for features and labels apart: "
             f"X_test.assign(**{{{target!r}: y_test}}))."
         )
+    wanted = train.positive
+    present = sorted(frame[target].dropna().unique(), key=str)
+    if match_label(wanted, present) is None:  # 1.0 in training, "1" here: the same label
+        alike = [value for value in present if _same(value, wanted)]
+        wanted = alike[0] if len(alike) == 1 else wanted
     try:
         y, positive, negative, _ = binarize_target(
-            frame[target], positive=train.positive, column=target, source=source, kind="target"
+            frame[target], positive=wanted, column=target, source=source, kind="target"
         )
     except DataError:
-        present = sorted(frame[target].dropna().unique(), key=str)
         if len(present) == 2 and match_label(train.positive, present) is None:
             _check_labels(present[0], present[1], train, source, both=True)
         if len(present) == 1 and not frame[target].isna().any():
             raise DataError(
-                f"The target column '{target}' of the test table {quote_source(source)} holds "
+                f"The target column '{target}' of {_named(source, 'test')} holds "
                 f"only {show_value(present[0])}: recall and precision need both positive and "
                 "negative test rows. Add rows of the other class to the test table."
             ) from None
@@ -142,9 +152,10 @@ def _from_dataset(test: Dataset, train: Dataset) -> TestTable:
     if lost:
         raise DataError(
             f"The test Dataset left out {plural(len(lost), 'column')} that the training table "
-            f"keeps: {format_names([repr(n) for n in lost])} (load_table leaves out the columns "
-            "it takes for identifiers, table by table). Pass the test rows as a DataFrame or a "
-            "file instead: they are then read by the training table's columns."
+            f"keeps: {format_names([repr(n) for n in lost])} (left out when it was loaded: by "
+            "drop=, or as an identifier column, which load_table decides table by table). Pass "
+            "the test rows as a DataFrame or a file instead: they are then read by the "
+            "training table's columns."
         )
     drift = Drift(train.schema, source=test.source, ignore=train.dropped)
     X = train.schema.check(test.X.reset_index(drop=True), source=test.source, drift=drift)
@@ -162,11 +173,18 @@ def _check_labels(
     if not both and _same(positive, train.positive) and _same(negative, train.negative):
         return
     raise DataError(
-        f"The target column '{train.target}' in {quote_source(source)} holds the labels "
+        f"The target column '{train.target}' in {_named(source, 'test')} holds the labels "
         f"{show_value(positive)} and {show_value(negative)}; the training table's are "
         f"{show_value(train.positive)} (positive) and {show_value(train.negative)}. Write the "
         "test table's labels as the training table writes them."
     )
+
+
+def _named(source: str, kind: str) -> str:
+    """``the test table 'x.csv'``, ``the training DataFrame``, or another phrase as it is."""
+    if source == "the DataFrame":
+        return f"the {kind} DataFrame"
+    return source if source.startswith("the ") else f"the {kind} table {quote_source(source)}"
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -182,27 +200,34 @@ def _hashes(X: pd.DataFrame) -> np.ndarray:
 def _shared_rows(X: pd.DataFrame, y: np.ndarray, train: Dataset, source: str) -> list[str]:
     """A note when test rows repeat training rows' feature values (their figures may flatter
     the Guard); a DataError when the test table is the training table (the same rows and
-    labels, in any order)."""
+    labels, in any order), or a part of it whose rows are mostly distinct."""
     train_X = train.schema.check(train.X, source=train.source)
     seen = _hashes(train_X)
     test_hashes = _hashes(X)
+    test_name, train_name = _named(source, "test"), _named(train.source, "training")
+    refuse = (
+        "a Guard tested on the rows it trained on looks better than it is. Pass test rows kept "
+        "apart from the training rows, or leave the test table out to hold out a share of the "
+        "training table (--test-size)."
+    )
     if len(X) == len(train_X) and np.array_equal(
         np.sort(test_hashes * 2 + y), np.sort(seen * 2 + np.asarray(train.y, dtype=bool))
     ):
         raise DataError(
-            f"The test table {quote_source(source)} holds the same rows and labels as the "
-            f"training table {quote_source(train.source)}: a Guard tested on the rows it "
-            "trained on looks better than it is. Pass test rows kept apart from the training "
-            "rows, or leave the test table out to hold out a share of the training table "
-            "(--test-size)."
+            f"{capitalized(test_name)} holds the same rows and labels as {train_name}: {refuse}"
         )
     shared = int(np.isin(test_hashes, seen).sum())
     if not shared:
         return []
     distinct = len(np.unique(seen))
+    if shared == len(X) and distinct >= len(seen) / 2:
+        raise DataError(
+            f"Every row of {test_name} is also a row of {train_name} (the same feature "
+            f"values): {refuse}"
+        )
     said = (
-        f"{plural(shared, 'row')} of the test table {quote_source(source)} "
-        f"({shared / len(X):.1%}) have the same feature values as a training row."
+        f"{plural(shared, 'row')} of {test_name} ({shared / len(X):.1%}) have the same "
+        "feature values as a training row."
     )
     if distinct < len(seen) / 2:
         return [

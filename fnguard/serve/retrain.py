@@ -633,15 +633,19 @@ def _new_guard(
     held = retrain["holdout"]
     # The fingerprint named the table whose split the old Guard's test rows came from: the
     # new Guard's held-out rows are not that split, so a later retrain makes a fresh one.
-    # A test table of the old Guard's own is not what the new one was scored on either.
-    dropped = ("fingerprint", "reference", "oof", "test_table")
+    # A test table of the old Guard's own is not what the new one was scored on either, and
+    # the notes about it, or about the old Guard's own retrain, are not the new one's.
+    dropped = ("fingerprint", "reference", "oof", "test_table", "test_notes")
     info = {k: v for k, v in (old.info or {}).items() if k not in dropped}
     info["test_size"] = float(info.get("test_size") or 0.2)  # the share _held_out used
+    stale = {*(old.info or {}).get("test_notes", ()),
+             *((old.info or {}).get("retrain") or {}).get("notes", ())}
+    retrain["notes"] = list(notes)
     info.update(
         seed=seed, cv=final["cv"] or info.get("cv"), threshold_from=final["threshold_from"],
         choice=final["decision"].to_dict(), calibration=final["calibration"],
         review=final["review"], best_trial=trial,
-        notes=[*info.get("notes", []), *notes],
+        notes=[*(n for n in info.get("notes", []) if n not in stale), *notes],
         split={"rows": held["train_rows"] + held["rows"],
                "positives": held["train_positives"] + held["positives"],
                "train_rows": held["train_rows"], "train_positives": held["train_positives"],

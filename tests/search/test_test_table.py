@@ -99,7 +99,7 @@ def test_read_as_new_data_with_notes(frame) -> None:
     assert held.y.tolist() == (odd["y"] == 1).tolist()
     text = " ".join(held.notes)
     assert "'zzz'" in text and "'note'" in text
-    assert "3 rows of the test table the test DataFrame (2.9%)" in text
+    assert "3 rows of the test DataFrame (2.9%)" in text
     assert "If they are the same cases" in text
 
 
@@ -117,10 +117,10 @@ def test_shared_values_of_few_distinct_rows_are_only_a_note() -> None:
     d = load_table(train, "y", positive=1)
     held = read_test_table(test, d)
     text = " ".join(held.notes)
-    assert "150 rows of the test table the test DataFrame (100.0%)" in text
+    assert "150 rows of the test DataFrame (100.0%)" in text
     assert "only 9 distinct feature rows in 600" in text
     shuffled = train.sample(frac=1.0, random_state=0)
-    with pytest.raises(DataError, match="holds the same rows and labels as the training table"):
+    with pytest.raises(DataError, match="holds the same rows and labels as the training DataFrame"):
         read_test_table(shuffled, d)
     relabelled = shuffled.assign(y=1 - shuffled["y"])
     assert read_test_table(relabelled, d).notes  # other labels: another table, a note only
@@ -129,7 +129,9 @@ def test_shared_values_of_few_distinct_rows_are_only_a_note() -> None:
 @pytest.mark.parametrize(
     ("train_y", "test_y"),
     [([1, 0], [1.0, 0.0]), ([1.0, 0.0], [1, 0]), ([True, False], [1, 0]),
-     ([1, 0], ["1", "0"]), (["Yes", "No"], ["yes", "no"]), ([True, False], ["true", "false"])],
+     ([1, 0], ["1", "0"]), (["Yes", "No"], ["yes", "no"]), ([True, False], ["true", "false"]),
+     ([1.0, 0.0], ["1", "0"]), ([1, 0], ["1.0", "0.0"]), ([True, False], ["yes", "no"]),
+     (["1", "0"], [1, 0])],
 )
 def test_the_same_labels_written_otherwise(frame, train_y, test_y) -> None:
     """Check that labels equal by the command line's rules (1 and 1.0, True and 1, Yes and
@@ -192,10 +194,15 @@ def test_bad_test_tables(frame, make_test, match) -> None:
 
 
 def test_the_training_table_as_test_table_is_refused(frame) -> None:
-    """Check that the training table given again as the test table is refused."""
+    """Check that the training table given again as the test table is refused, and a part of
+    it when its rows are distinct."""
     train, _ = _parts(frame)
     with pytest.raises(DataError, match="holds the same rows and labels as the training"):
         fit(train, "y", 1, test=train, **OPTIONS)
+    # a part of a training table of distinct rows is refused too
+    with pytest.raises(DataError, match=r"Every row of the test DataFrame is also a row of the "
+                                        r"training DataFrame \(the same feature values\)"):
+        fit(train, "y", 1, test=train.head(50), **OPTIONS)
 
 
 def test_test_table_and_test_size_together_are_refused(frame) -> None:

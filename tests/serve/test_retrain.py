@@ -412,8 +412,10 @@ def test_a_guard_tested_on_its_own_table_gets_a_fresh_split(crashes, fast_review
     """Check that a Guard fitted with a test table of its own (fit(test=...)) is compared on a
     fresh split of the training table, with the note that says why, even though the
     training table is the one it was fitted on."""
-    old = dataclasses.replace(
-        crashes.old, info={**crashes.old.info, "test_table": "judge.csv", "test_size": None})
+    shared = "12 rows of the test table 'judge.csv' (1.0%) have the same feature values"
+    old = dataclasses.replace(crashes.old, info={
+        **crashes.old.info, "test_table": "judge.csv", "test_size": None,
+        "test_notes": [shared], "notes": ["a note of the fit", shared]})
     result = retrain(old, fast_reviewed[0], crashes.table)
     assert result.holdout["from"] == "a fresh stratified split of the training table"
     text = " ".join(result.notes)
@@ -421,5 +423,13 @@ def test_a_guard_tested_on_its_own_table_gets_a_fresh_split(crashes, fast_review
     assert "is not the one the old Guard was fitted on" not in text
     # the new Guard was scored on the fresh split, not on the old test table
     assert "test_table" not in result.guard.info and result.guard.info["test_size"] == 0.2
+    # the notes about the old test table stay behind; the fit's own notes are kept
+    kept = result.guard.info["notes"]
+    assert "a note of the fit" in kept and shared not in kept
+    assert any("a table of its own" in n for n in kept)
+    # the next generation does not repeat this retrain's notes as its own
+    again = retrain(result.guard, fast_reviewed[0], crashes.table)
+    assert not any("a table of its own" in n for n in again.guard.info["notes"])
+    assert "a note of the fit" in again.guard.info["notes"]
     same = retrain(crashes.old, fast_reviewed[0], crashes.table)
     assert same.holdout["from"].startswith("the old Guard's test rows")
