@@ -196,8 +196,8 @@ def fit(
     groups = _groups(req, X)
 
     if test is None:
-        search_rows, test_rows = holdout_split(y, DEFAULT_TEST_SIZE if test_size is None
-                                               else test_size, seed)
+        test_size = DEFAULT_TEST_SIZE if test_size is None else test_size
+        search_rows, test_rows = holdout_split(y, test_size, seed)
         X_s, y_s = X.iloc[search_rows], y[search_rows]
         X_t, y_t = X.iloc[test_rows], y[test_rows]
         g_s = None if groups is None else groups[search_rows]
@@ -255,13 +255,12 @@ def fit(
         "n_trials": len(result.leaderboard),
         "cv": len(folds),
         "cv_asked": cv,
-        "test_size": None if test_source is not None else (
-            DEFAULT_TEST_SIZE if test_size is None else test_size),
+        "test_size": test_size,
         **({"test_table": test_source, "test_notes": test_notes}
            if test_source is not None else {}),
         "split": {
-            "rows": int(y.size + (0 if test_source is None else y_t.size)),
-            "positives": int(y.sum() + (0 if test_source is None else y_t.sum())),
+            "rows": int(y_s.size + y_t.size),
+            "positives": int(y_s.sum() + y_t.sum()),
             "search_rows": int(y_s.size),
             "search_positives": int(y_s.sum()),
             "test_rows": int(y_t.size),

@@ -122,8 +122,8 @@ def read_test_table(test: str | os.PathLike[str] | pd.DataFrame | Dataset,
             frame[target], positive=wanted, column=target, source=source, kind="target"
         )
     except DataError:
-        if len(present) == 2 and match_label(train.positive, present) is None:
-            _check_labels(present[0], present[1], train, source, both=True)
+        if len(present) == 2 and match_label(wanted, present) is None:
+            raise _labels_error(present[0], present[1], train, source) from None
         if len(present) == 1 and not frame[target].isna().any():
             raise DataError(
                 f"The target column '{target}' of {_named(source, 'test')} holds "
@@ -132,12 +132,7 @@ def read_test_table(test: str | os.PathLike[str] | pd.DataFrame | Dataset,
             ) from None
         raise
     _check_labels(positive, negative, train, source)
-    drift = Drift(train.schema, source=source, ignore=[target, *train.dropped])
-    X = train.schema.check(frame.drop(columns=[target]).reset_index(drop=True),
-                           source=source, drift=drift)
-    notes = [message for _, message in drift.findings()]
-    notes += _shared_rows(X, y, train, source)
-    return TestTable(X=X, y=y, source=source, notes=notes)
+    return _checked(frame.drop(columns=[target]), y, source, train)
 
 
 def _from_dataset(test: Dataset, train: Dataset) -> TestTable:
@@ -157,22 +152,28 @@ def _from_dataset(test: Dataset, train: Dataset) -> TestTable:
             "the test rows as a DataFrame or a file instead: they are then read by the "
             "training table's columns."
         )
-    drift = Drift(train.schema, source=test.source, ignore=train.dropped)
-    X = train.schema.check(test.X.reset_index(drop=True), source=test.source, drift=drift)
-    y = np.asarray(test.y, dtype=bool)
+    return _checked(test.X, np.asarray(test.y, dtype=bool), test.source, train)
+
+
+def _checked(features: pd.DataFrame, y: np.ndarray, source: str, train: Dataset) -> TestTable:
+    """The test features read by the training schema, with the notes on drift and on rows
+    shared with the training table."""
+    drift = Drift(train.schema, source=source, ignore=train.dropped)
+    X = train.schema.check(features.reset_index(drop=True), source=source, drift=drift)
     notes = [message for _, message in drift.findings()]
-    notes += _shared_rows(X, y, train, test.source)
-    return TestTable(X=X, y=y, source=test.source, notes=notes)
+    notes += _shared_rows(X, y, train, source)
+    return TestTable(X=X, y=y, source=source, notes=notes)
 
 
-def _check_labels(
-    positive: Any, negative: Any, train: Dataset, source: str, *, both: bool = False
-) -> None:
-    """Raise DataError unless the test labels are the training labels, the same one
-    positive (compared as text: 1 in a CSV and 1.0 in a DataFrame are the same label)."""
-    if not both and _same(positive, train.positive) and _same(negative, train.negative):
-        return
-    raise DataError(
+def _check_labels(positive: Any, negative: Any, train: Dataset, source: str) -> None:
+    """Raise DataError unless the test labels are the training labels (alike, see
+    :func:`_same`), the same one positive."""
+    if not (_same(positive, train.positive) and _same(negative, train.negative)):
+        raise _labels_error(positive, negative, train, source)
+
+
+def _labels_error(positive: Any, negative: Any, train: Dataset, source: str) -> DataError:
+    return DataError(
         f"The target column '{train.target}' in {_named(source, 'test')} holds the labels "
         f"{show_value(positive)} and {show_value(negative)}; the training table's are "
         f"{show_value(train.positive)} (positive) and {show_value(train.negative)}. Write the "

@@ -216,3 +216,13 @@ def test_default_test_size_is_a_fifth() -> None:
     """Check that test_size=None holds out 20%, as before."""
     guard = fit(make_frame(200), "y", 1, "recall>=0.6", **OPTIONS)
     assert guard.info["test_size"] == 0.2 and guard.info["split"]["test_rows"] == 40
+
+
+def test_missing_test_labels_are_named_as_such_when_written_otherwise(frame) -> None:
+    """Check that labels written otherwise (1.0 in training, "1" here) with a missing one get
+    the missing-label error, not a mismatch of labels."""
+    train, test = _parts(frame)
+    d = load_table(train.assign(y=train["y"].astype(float)), "y", positive=1.0)
+    labels = test["y"].map(str).where(test.index != 3, None)
+    with pytest.raises(DataError, match="missing or empty value"):
+        read_test_table(test.assign(y=labels), d)
