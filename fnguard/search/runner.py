@@ -225,6 +225,8 @@ def run_search(
     start = time.monotonic() if start is None else start
     deadline = start + budget
     jobs = check_jobs(jobs)
+    if executor is None:  # more local processes than cores only slow each other down
+        jobs = min(jobs, os.cpu_count() or 1)
     ratio = class_ratio(y, folds)
     balanced = None
     if pool.samplers and ratio > BALANCED_RATIO:

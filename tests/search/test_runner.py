@@ -242,3 +242,22 @@ def test_an_exhausted_space_stops_the_search(data, tiny) -> None:
     assert all(r["state"] == "pruned" and r["seconds"] == 0 for r in repeats)
     assert [r["trial"] for r in res.leaderboard] == list(range(len(res.leaderboard)))
     assert any(f"the last {MAX_REPEATS} plans drawn had all been tried" in n for n in res.notes)
+
+
+def test_local_jobs_are_capped_at_the_cores(data, monkeypatch) -> None:
+    """Check that run_search, called directly, starts no more fold processes than the machine
+    has cores (fit caps them too, with a note)."""
+    import importlib
+
+    runner = importlib.import_module("fnguard.search.runner")
+    seen: list[int] = []
+    real = runner.oof_scores
+
+    def spy(*args, jobs=1, **kwargs):
+        seen.append(jobs)
+        return real(*args, jobs=1, **kwargs)  # run here: the cap is what is checked
+
+    monkeypatch.setattr(runner, "oof_scores", spy)
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
+    _search(data, levers=["logistic"], max_trials=1, jobs=99)
+    assert seen == [2]
