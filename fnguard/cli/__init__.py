@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -39,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     err = Console(stderr=True, highlight=False)
     failure: str | None = None
     SHOWN_NOTES.clear()
+    _TERMINATED.clear()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FnguardWarning)
         try:
@@ -63,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             err.print("[red]interrupted[/]")
             code = 130
+        if _TERMINATED:  # typer turns the interrupt inside a command into exit code 130
+            err.print("[red]terminated[/]")
+            code = 143
     for w in caught:
         if issubclass(w.category, FnguardWarning) and str(w.message) not in SHOWN_NOTES:
             err.print(f"[yellow]note:[/] {_escape(str(w.message))}", soft_wrap=True)
@@ -77,8 +82,26 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, ``docker stop``, Kubernetes), raised where the program is, as
+    Ctrl-C is, so that half-written outputs are removed on the way out."""
+
+
+#: The SIGTERM received while the current command ran (typer reports only exit code 130).
+_TERMINATED: list[int] = []
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    _TERMINATED.append(signum)
+    raise Terminated
+
+
 def entry() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (``fnguard``, ``python -m fnguard``): SIGTERM stops the
+    command as Ctrl-C does, with exit code 143."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(main())
 
 

@@ -357,9 +357,17 @@ def predict_to_queue(
 
 
 def _check_output(source: Path, out: Path) -> None:
-    """Refuse an output path that is the input table or an existing folder (before scoring)."""
+    """Refuse an output path that is the input table, inside an input folder, or an existing
+    folder (before scoring)."""
     if source.exists() and out.exists() and out.resolve() == source.resolve():
         raise OutputError(f"The output '{out}' is the input table: choose another output path.")
+    if source.is_dir() and out.resolve().is_relative_to(source.resolve()):
+        # the folder's files are all read as input: the next run would read the output too
+        raise OutputError(
+            f"The output '{out}' is inside the input folder '{source}', whose files are all "
+            "read as input (a later run would read the predictions as rows): write it outside "
+            "the folder."
+        )
     if out.is_dir():
         raise OutputError(
             f"The output file '{out}' is an existing folder: pass a file path, or remove the "

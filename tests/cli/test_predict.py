@@ -121,3 +121,49 @@ def test_real_executable(saved, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["rows"] == 400
+
+
+def test_sigterm_leaves_no_half_written_output(saved, tmp_path: Path) -> None:
+    """Check that SIGTERM (timeout, docker stop) stops `fnguard predict` as Ctrl-C does: exit
+    143, a one-word message, and neither the output nor its temporary file left behind."""
+    import signal
+    import time
+
+    guard_dir, data, _ = saved
+    big = tmp_path / "big.csv"
+    frame = pd.read_csv(data)
+    pd.concat([frame] * 250, ignore_index=True).to_csv(big, index=False)  # 100,000 rows
+    out = tmp_path / "out" / "p.csv"
+    out.parent.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fnguard", "predict", str(guard_dir), str(big), "--out",
+         str(out), "--chunk-size", "200"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(out.parent.glob(".p.csv.*")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "the temporary output never appeared"
+        time.sleep(0.02)
+    if proc.poll() is not None:
+        pytest.skip("the prediction ended before it could be stopped")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated" in err and "Traceback" not in err
+    assert list(out.parent.iterdir()) == []
+
+
+def test_output_inside_the_input_folder_is_refused(saved, tmp_path: Path, capsys) -> None:
+    """Check that an output inside an input folder of Parquet files (all of which are read)
+    is refused before scoring, with the reason."""
+    guard_dir, data, _ = saved
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame = pd.read_csv(data)
+    frame.iloc[:200].to_parquet(folder / "a.parquet")
+    frame.iloc[200:].to_parquet(folder / "b.parquet")
+    code = main(["predict", str(guard_dir), str(folder), "--out", str(folder / "p.parquet")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "is inside the input folder" in err
+    assert sorted(p.name for p in folder.iterdir()) == ["a.parquet", "b.parquet"]
+    assert main(["predict", str(guard_dir), str(folder), "--out", str(tmp_path / "p.parquet")]) == 0
