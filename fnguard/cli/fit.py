@@ -103,11 +103,13 @@ def fit(
     if engine == "dask":
         from fnguard.cli._engine import dask_client
         from fnguard.distributed import fit_dask
+        from fnguard.search.fit import DEFAULT_TEST_SIZE
 
         with dask_client(cluster, workers, err) as client, _progress_bar(err) as on_trial:
             guard = fit_dask(
                 path, target, positive, require, client=client, budget=budget, seed=seed,
-                holdout=0.2 if test_size is None else test_size, levers=levers, cv=cv,
+                holdout=DEFAULT_TEST_SIZE if test_size is None else test_size, levers=levers,
+                cv=cv,
                 jobs=jobs, drop=drop, progress=on_trial, max_trials=max_trials,
                 margin=margin or None,
             )

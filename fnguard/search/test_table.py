@@ -152,7 +152,14 @@ def _from_dataset(test: Dataset, train: Dataset) -> TestTable:
             "the test rows as a DataFrame or a file instead: they are then read by the "
             "training table's columns."
         )
-    return _checked(test.X, np.asarray(test.y, dtype=bool), test.source, train)
+    y = np.asarray(test.y, dtype=bool)
+    if y.all() or not y.any():  # a table read here has both classes (binarize_target)
+        raise DataError(
+            f"The test Dataset {quote_source(test.source)} holds only "
+            f"{'positive' if y.any() else 'negative'} rows: recall and precision need both "
+            "positive and negative test rows. Add rows of the other class."
+        )
+    return _checked(test.X, y, test.source, train)
 
 
 def _checked(features: pd.DataFrame, y: np.ndarray, source: str, train: Dataset) -> TestTable:

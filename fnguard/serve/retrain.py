@@ -223,7 +223,7 @@ def retrain(
     labels["database"] = _db_identity(engine, db)
     notes: list[str] = []
 
-    test_size = float(info.get("test_size", 0.2) or 0.2)
+    test_size = _held_out_share(info)
     rows_from, test = _held_out(old, info, frame, X, y_data, X_fit, y, is_new, test_size, seed,
                                 notes, fingerprint)
     train = np.setdiff1d(np.arange(len(y)), test)
@@ -489,6 +489,13 @@ def _db_identity(engine: Any, db: Any) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ held-out rows
+def _held_out_share(info: dict[str, Any]) -> float:
+    """The share of rows a Guard's fit held out (fit's default when it gave a test table)."""
+    from fnguard.search.fit import DEFAULT_TEST_SIZE
+
+    return float(info.get("test_size") or DEFAULT_TEST_SIZE)
+
+
 def _held_out(
     old: Any, info: dict[str, Any], frame: pd.DataFrame, X: pd.DataFrame, y_data: np.ndarray,
     X_fit: pd.DataFrame, y: np.ndarray, is_new: np.ndarray, test_size: float, seed: int,
@@ -637,7 +644,7 @@ def _new_guard(
     # the notes about it, or about the old Guard's own retrain, are not the new one's.
     dropped = ("fingerprint", "reference", "oof", "test_table", "test_notes")
     info = {k: v for k, v in (old.info or {}).items() if k not in dropped}
-    info["test_size"] = float(info.get("test_size") or 0.2)  # the share _held_out used
+    info["test_size"] = _held_out_share(old.info or {})  # the share _held_out used
     stale = {*(old.info or {}).get("test_notes", ()),
              *((old.info or {}).get("retrain") or {}).get("notes", ())}
     retrain["notes"] = list(notes)

@@ -226,3 +226,16 @@ def test_missing_test_labels_are_named_as_such_when_written_otherwise(frame) -> 
     labels = test["y"].map(str).where(test.index != 3, None)
     with pytest.raises(DataError, match="missing or empty value"):
         read_test_table(test.assign(y=labels), d)
+
+
+def test_a_test_dataset_of_one_class_is_refused(frame) -> None:
+    """Check that a test Dataset whose labels hold one class (built by hand: load_table
+    refuses one) is refused: recall and precision need both."""
+    import dataclasses
+
+    train, test = _parts(frame)
+    d = load_table(train, "y", positive=1)
+    loaded = load_table(test, "y", positive=1)
+    one = dataclasses.replace(loaded, y=np.zeros(len(loaded.y), dtype=bool))
+    with pytest.raises(DataError, match="holds only negative rows"):
+        read_test_table(one, d)
