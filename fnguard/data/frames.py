@@ -14,7 +14,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pandas as pd
 
@@ -105,7 +105,7 @@ def read_frame(
     if not path.exists():
         raise DataError(f"{label} does not exist: check the path.")
     if path.is_dir():
-        if not any(path.rglob("*.parquet")) and not any(path.rglob("*.pq")):
+        if not parquet_files(path):
             raise DataError(
                 f"{label} is a folder without Parquet files: pass a file ({SUPPORTED})."
             )
@@ -148,20 +148,107 @@ def _reject_duplicates(names: Iterable[object], label: str) -> None:
         )
 
 
+def parquet_files(folder: Path) -> list[Path]:
+    """The Parquet files of a folder, in the order their rows are read.
+
+    Files are found in every subfolder (a Hive-partitioned layout such as ``region=north/``)
+    and ordered naturally, numbers by value (``part.2`` before ``part.10``), as Dask and
+    Spark number the parts they write. Names starting with ``.`` or ``_`` (Spark's
+    ``_temporary`` folder, hidden and checksum files) are skipped, as pyarrow skips them.
+
+    Parameters
+    ----------
+    folder : Path
+        The folder.
+
+    Returns
+    -------
+    list of Path
+        The files ending in ``.parquet`` or ``.pq`` (any case).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("part.10.parquet", "part.2.parquet", "_temporary", ".part.0.parquet"):
+    ...     (folder / name).touch()
+    >>> [p.name for p in parquet_files(folder)]
+    ['part.2.parquet', 'part.10.parquet']
+    """
+    found = []
+    for file in folder.rglob("*"):
+        parts = file.relative_to(folder).parts
+        if (file.suffix.lower() in PARQUET_EXTENSIONS and file.is_file()
+                and not any(part.startswith((".", "_")) for part in parts)):
+            found.append(file)
+    return sorted(found, key=lambda f: natural_key(f.relative_to(folder).as_posix()))
+
+
+def natural_key(text: str) -> list[str | int]:
+    """Sort key reading runs of digits as numbers (``part.2`` before ``part.10``).
+
+    Parameters
+    ----------
+    text : str
+        A file name or path.
+
+    Returns
+    -------
+    list
+        Its text and numbers, alternating (so that any two keys compare).
+    """
+    return [int(t) if i % 2 else t for i, t in enumerate(re.split(r"(\d+)", text))]
+
+
+def parquet_dataset(folder: Path, label: str) -> Any:
+    """A pyarrow dataset of a folder's Parquet files (:func:`parquet_files`, in that order),
+    with the columns of a Hive-partitioned layout (``region=north/part.0.parquet`` gives
+    the column ``region``); duplicate column names in any file are refused."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    files = parquet_files(folder)
+    try:
+        names = [pq.read_schema(file).names for file in files]
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(
+            f"{label} cannot be read as Parquet ({exc}): check that every file in it is a "
+            "complete Parquet file, or save the table again."
+        ) from None
+    for each in names:
+        _reject_duplicates(each, label)
+    try:
+        return ds.dataset([str(f) for f in files], format="parquet", partitioning="hive",
+                          partition_base_dir=str(folder))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(
+            f"{label} cannot be read as Parquet ({exc}): check that every file in it is a "
+            "complete Parquet file with the same columns, or save the table again."
+        ) from None
+
+
 def _read_parquet(path: Path, label: str) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    files = sorted([*path.rglob("*.parquet"), *path.rglob("*.pq")]) if path.is_dir() else [path]
-    for file in files:
+    if path.is_dir():
+        dataset = parquet_dataset(path, label)
         try:
-            names = pq.read_schema(file).names
+            return dataset.to_table().to_pandas()
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise DataError(
-                f"{label} cannot be read as Parquet ({exc}): check that it is a complete "
-                "Parquet file, or save the table again."
+                f"{label} cannot be read as Parquet ({exc}): check that every file in it is a "
+                "complete Parquet file with the same columns, or save the table again."
             ) from None
-        _reject_duplicates(names, label)
+    try:
+        names = pq.read_schema(path).names
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(
+            f"{label} cannot be read as Parquet ({exc}): check that it is a complete Parquet "
+            "file, or save the table again."
+        ) from None
+    _reject_duplicates(names, label)
     try:
         return pd.read_parquet(path)
     except (pa.ArrowException, OSError, ValueError) as exc:

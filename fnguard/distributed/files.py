@@ -1,7 +1,8 @@
 """The partitions of a distributed input: which files, in which order, with one schema.
 
 A partition is one file. A glob (``'scores/*.parquet'``), a folder of Parquet files, one file or
-a list of any of these name them; they are sorted by path, and that order numbers the rows
+a list of any of these name them; they are sorted by path, numbers by value (``part.2`` before
+``part.10``, as Dask numbers its parts), and that order numbers the rows
 (row 0 is the first row of the first file), as reading the files one after the other would.
 """
 
@@ -44,7 +45,7 @@ def _expand(item: str | os.PathLike[str]) -> list[Path]:
                 f"The pattern '{text}' matches no file: check the folder and the pattern "
                 "(quote it in a shell so that the shell does not expand it)."
             )
-        return sorted(found)
+        return sorted(found, key=lambda f: frames.natural_key(str(f)))
     path = Path(text)
     if not path.exists():
         raise DataError(f"The input table '{path}' does not exist: check the path.")
@@ -55,7 +56,11 @@ def _expand(item: str | os.PathLike[str]) -> list[Path]:
 
 def _folder_files(path: Path) -> list[Path]:
     """The Parquet files of a folder; a folder that also holds CSV-like files is refused."""
-    found = sorted(f for f in path.rglob("*") if f.is_file() and _kind(f) is not None)
+    found = sorted(
+        (f for f in path.rglob("*") if f.is_file() and _kind(f) is not None
+         and not any(part.startswith((".", "_")) for part in f.relative_to(path).parts)),
+        key=lambda f: frames.natural_key(f.relative_to(path).as_posix()),
+    )
     parquet = [f for f in found if _kind(f) == "parquet"]
     text = [f for f in found if _kind(f) == "text"]
 

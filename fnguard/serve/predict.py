@@ -470,17 +470,16 @@ def _read_chunks(
     if not path.exists():
         raise DataError(f"{label} does not exist: check the path.")
     if path.is_dir():
-        files = sorted([*path.rglob("*.parquet"), *path.rglob("*.pq")])
-        if not files:
+        if not frames.parquet_files(path):
             raise DataError(
                 f"{label} is a folder without Parquet files: pass a file ({frames.SUPPORTED})."
             )
-        return _parquet_chunks(files, label, chunk_size)
+        return _parquet_folder_chunks(path, label, chunk_size)
     suffixes = [s.lower() for s in path.suffixes]
     compressed = bool(suffixes) and suffixes[-1] in frames.COMPRESSION_EXTENSIONS
     kind = suffixes[-2] if compressed and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
     if kind in frames.PARQUET_EXTENSIONS and not compressed:
-        return _parquet_chunks([path], label, chunk_size)
+        return _parquet_chunks(path, label, chunk_size)
     if kind not in frames.TEXT_SEPARATORS:
         shown = "".join(path.suffixes) or "no extension"
         raise DataError(f"{label} has an unsupported extension ({shown}): use {frames.SUPPORTED}.")
@@ -513,23 +512,44 @@ def _csv_chunks(
         raise DataError(f"{label} is not UTF-8 text: save it with UTF-8 encoding.") from None
 
 
-def _parquet_chunks(files: list[Path], label: str, chunk_size: int) -> Iterator[pd.DataFrame]:
+def _parquet_chunks(file: Path, label: str, chunk_size: int) -> Iterator[pd.DataFrame]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from fnguard.data import frames
 
-    for file in files:
-        try:
-            frames._reject_duplicates(pq.read_schema(file).names, label)
-            parquet = pq.ParquetFile(file)
-            for batch in parquet.iter_batches(batch_size=chunk_size):
-                yield batch.to_pandas()
-        except (pa.ArrowException, OSError, ValueError) as exc:
-            raise DataError(
-                f"{label} cannot be read as Parquet ({exc}): check that it is a complete "
-                "Parquet file, or save the table again."
-            ) from None
+    try:
+        frames._reject_duplicates(pq.read_schema(file).names, label)
+        parquet = pq.ParquetFile(file)
+        for batch in parquet.iter_batches(batch_size=chunk_size):
+            yield batch.to_pandas()
+    except DataError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(
+            f"{label} cannot be read as Parquet ({exc}): check that it is a complete "
+            "Parquet file, or save the table again."
+        ) from None
+
+
+def _parquet_folder_chunks(folder: Path, label: str, chunk_size: int) -> Iterator[pd.DataFrame]:
+    """A folder's files in the order (and with the partition columns) that ``fit`` reads
+    them (:func:`fnguard.data.frames.parquet_dataset`), file by file, in bounded chunks."""
+    import pyarrow as pa
+
+    from fnguard.data import frames
+
+    dataset = frames.parquet_dataset(folder, label)
+    try:
+        for fragment in dataset.get_fragments():
+            for batch in fragment.to_batches(schema=dataset.schema, batch_size=chunk_size):
+                if batch.num_rows:
+                    yield batch.to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(
+            f"{label} cannot be read as Parquet ({exc}): check that every file in it is a "
+            "complete Parquet file with the same columns, or save the table again."
+        ) from None
 
 
 # ------------------------------------------------------------------------------ writing

@@ -139,6 +139,38 @@ def test_read_frame_reads_parquet_folder(tmp_path: Path) -> None:
     assert out.columns.tolist() == ["a", "b", "c"]
 
 
+def test_parquet_folder_rows_keep_the_parts_order(tmp_path: Path) -> None:
+    """Check that Dask's unpadded part numbers are read by value (part.2 before part.10), and
+    that Spark's _temporary folder and hidden files are skipped, as pyarrow skips them."""
+    folder = tmp_path / "parts"
+    (folder / "_temporary" / "0").mkdir(parents=True)
+    for i in range(12):
+        pd.DataFrame({"i": [2 * i, 2 * i + 1]}).to_parquet(folder / f"part.{i}.parquet")
+    pd.DataFrame({"i": [-1]}).to_parquet(folder / "_temporary" / "0" / "part.99.parquet")
+    pd.DataFrame({"i": [-2]}).to_parquet(folder / ".part.98.parquet")
+    assert read_frame(folder)["i"].tolist() == list(range(24))
+
+
+def test_parquet_folder_hive_partitions_are_columns(tmp_path: Path) -> None:
+    """Check that a Hive-partitioned folder gives its partition keys as columns."""
+    frame = pd.DataFrame({"a": range(6), "region": ["n", "s", "n", "s", "e", "e"]})
+    frame.to_parquet(tmp_path / "hive", partition_cols=["region"])
+    out = read_frame(tmp_path / "hive")
+    assert sorted(out.columns) == ["a", "region"]
+    assert sorted(zip(out["a"], out["region"], strict=True)) == sorted(
+        zip(frame["a"], frame["region"], strict=True))
+
+
+def test_parquet_folder_of_different_columns_is_refused(tmp_path: Path) -> None:
+    """Check that files of one folder with clashing types give one clear message."""
+    (tmp_path / "mixed").mkdir()
+    pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "mixed" / "p1.parquet")
+    pd.DataFrame({"a": ["x"]}).to_parquet(tmp_path / "mixed" / "p2.parquet")
+    with pytest.raises(DataError, match=r"'.*mixed' cannot be read as Parquet \(.*\): check "
+                       r"that every file in it is a complete Parquet file with the same columns"):
+        read_frame(tmp_path / "mixed")
+
+
 def test_read_frame_rejects_duplicate_parquet_columns(tmp_path: Path) -> None:
     """Check that duplicate names in a Parquet schema written by pyarrow are refused."""
     path = tmp_path / "dup.parquet"

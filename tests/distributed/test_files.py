@@ -35,6 +35,21 @@ def test_sorted_by_path_from_glob_folder_and_list(tmp_path) -> None:
     assert len(frame_of(by_glob)) == 6
 
 
+def test_part_numbers_sort_by_value_as_fit_reads_a_folder(tmp_path) -> None:
+    """Check that Dask's part.10 comes after part.2 by glob and by folder, that a folder
+    skips Spark's _temporary files, and that the order is the one read_frame reads."""
+    from fnguard.data import read_frame
+
+    names = [f"part.{i}.parquet" for i in (10, 2, 0, 1, 11)]
+    _write(tmp_path / "d", names)
+    _write(tmp_path / "d" / "_temporary", ["part.3.parquet"])
+    want = [f"part.{i}.parquet" for i in (0, 1, 2, 10, 11)]
+    assert [f.name for f in list_partitions(str(tmp_path / "d" / "*.parquet")).files] == want
+    assert [f.name for f in list_partitions(tmp_path / "d").files] == want
+    rows = frame_of(list_partitions(tmp_path / "d").files)
+    pd.testing.assert_frame_equal(rows.reset_index(drop=True), read_frame(tmp_path / "d"))
+
+
 def test_mixed_csv_and_parquet(tmp_path) -> None:
     """Check that CSV and Parquet files with the same columns read alike."""
     _write(tmp_path, ["a.csv", "b.parquet"])

@@ -97,14 +97,31 @@ def test_parquet_folder_is_read_file_by_file(loans_guard, tmp_path: Path) -> Non
     guard, frame = loans_guard
     folder = tmp_path / "parts"
     folder.mkdir()
-    for i, part in enumerate(np.array_split(np.arange(len(frame)), 3)):
-        frame.iloc[part].to_parquet(folder / f"part-{i}.parquet", index=False)
+    for i, part in enumerate(np.array_split(np.arange(len(frame)), 12)):  # part.2 < part.10
+        frame.iloc[part].to_parquet(folder / f"part.{i}.parquet", index=False)
     predict_file(guard, folder, tmp_path / "out.parquet", chunk_size=100, keep="loan_id")
     got = pd.read_parquet(tmp_path / "out.parquet")
     assert got["loan_id"].tolist() == frame["loan_id"].tolist()
     np.testing.assert_array_equal(got["row"], np.arange(len(frame)))
     np.testing.assert_allclose(got["score"], guard.score(frame.drop(columns="loan_id")),
                                rtol=1e-12)
+
+
+def test_hive_partitioned_folder_is_read_as_fit_reads_it(loans_guard, tmp_path: Path) -> None:
+    """Check that a feature written as Hive partitions (term=.../) is a column for predict, as
+    it is for fit's read_frame, with the rows in the same order."""
+    guard, frame = loans_guard
+    frame.to_parquet(tmp_path / "hive", partition_cols=["term"], index=False)
+    read = read_frame(tmp_path / "hive")
+    predict_file(guard, tmp_path / "hive", tmp_path / "out.parquet", chunk_size=64,
+                 keep="loan_id")
+    got = pd.read_parquet(tmp_path / "out.parquet")
+    assert got["loan_id"].tolist() == read["loan_id"].tolist()
+    assert sorted(got["loan_id"]) == sorted(frame["loan_id"])
+    np.testing.assert_allclose(got["score"], guard.score(read.drop(columns="loan_id")),
+                               rtol=1e-12)
+    by_id = frame.set_index("loan_id")
+    np.testing.assert_allclose(got["score"], guard.score(by_id.loc[got["loan_id"]]), rtol=1e-12)
 
 
 class Recorder:
