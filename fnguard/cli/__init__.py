@@ -47,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = app(args=args, prog_name="fnguard", standalone_mode=False)
             # Without standalone mode, typer returns an Exit's code instead of raising it.
             code = result if isinstance(result, int) and not isinstance(result, bool) else 0
+            if code == 130 and not _TERMINATED:  # typer turns Ctrl-C into this code, silently
+                err.print("[red]interrupted[/]")
         except FnguardError as exc:
             failure = str(exc)
             code = 2

@@ -123,9 +123,15 @@ def test_real_executable(saved, tmp_path: Path) -> None:
     assert json.loads(done.stdout)["rows"] == 400
 
 
-def test_sigterm_leaves_no_half_written_output(saved, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signame", "code", "word"), [
+    ("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted"),
+])
+def test_sigterm_leaves_no_half_written_output(
+    saved, tmp_path: Path, signame: str, code: int, word: str
+) -> None:
     """Check that SIGTERM (timeout, docker stop) stops `fnguard predict` as Ctrl-C does: exit
-    143, a one-word message, and neither the output nor its temporary file left behind."""
+    143 (130 for Ctrl-C), a one-word message, and neither the output nor its temporary file
+    left behind."""
     import signal
     import time
 
@@ -146,10 +152,10 @@ def test_sigterm_leaves_no_half_written_output(saved, tmp_path: Path) -> None:
         time.sleep(0.02)
     if proc.poll() is not None:
         pytest.skip("the prediction ended before it could be stopped")
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(getattr(signal, signame))
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, err
-    assert "terminated" in err and "Traceback" not in err
+    assert proc.returncode == code, err
+    assert err.strip().splitlines()[-1] == word and "Traceback" not in err
     assert list(out.parent.iterdir()) == []
 
 
