@@ -147,6 +147,27 @@ def test_chunks_are_bounded(loans_guard, tmp_path: Path) -> None:
     assert len(recorder.sizes) == math.ceil(len(frame) / 96)
 
 
+def test_many_small_chunks_get_a_note(loans_guard, tmp_path: Path) -> None:
+    """Check that 70 chunks of 10 rows say that larger chunks are faster, and that 8 chunks
+    of 96 rows (or many small files) do not."""
+    guard, frame = loans_guard
+    source = _write(frame, tmp_path / "new.csv")
+    with pytest.warns(FnguardWarning, match=r"700 rows were scored in 70 chunks of at most 10 "
+                      r"rows \(.* s\): every chunk pays .* 10,000 to 100,000 rows"):
+        summary = predict_file(guard, source, tmp_path / "out.csv", chunk_size=10)
+    assert any("small chunks are slow" in m for m in summary["warnings"])
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(frame)), 60)):
+        frame.iloc[part].to_parquet(folder / f"part.{i}.parquet", index=False)
+    for given, chunk_size in ((source, 96), (folder, 100_000)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FnguardWarning)
+            summary = predict_file(guard, given, tmp_path / "out.csv", chunk_size=chunk_size,
+                                   keep="loan_id")
+        assert summary["warnings"] == []
+
+
 def test_predict_frame_matches_predict(loans_guard) -> None:
     """Check that predict_frame is Guard.predict with row numbers and kept columns."""
     guard, frame = loans_guard
