@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fnguard.data.names import format_names
 from fnguard.errors import ArtifactError
 
 __all__ = [
@@ -305,6 +306,16 @@ def check_target(target: Path) -> None:
             f"Cannot save the Guard to '{target}': it is a folder with other files and no "
             f"{META_FILE}, so not a Guard to replace. Choose a new or empty folder."
         )
+    if target.is_dir():
+        own = {META_FILE, MODEL_FILE, HOLDOUT_FILE, REPORT_DIR}
+        others = sorted(p.name for p in target.iterdir() if p.name not in own)
+        if others:
+            shown = format_names(f"'{name}'" for name in others)
+            raise ArtifactError(
+                f"Cannot save the Guard to '{target}': it holds a Guard and other files "
+                f"({shown}), and saving replaces the folder whole, which would delete them. "
+                "Move them out of the folder, or choose a new folder."
+            )
 
 
 def check_destination(target: str | os.PathLike[str]) -> None:

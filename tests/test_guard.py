@@ -23,6 +23,7 @@ from fnguard.data import datasets
 from fnguard.decide.calibrated import CalibratedClassifier
 from fnguard.errors import ArtifactError, DataError, FnguardWarning
 from fnguard.guard import FORMAT_VERSION, Guard, load, strip_samplers
+from fnguard.guard_files import check_destination
 from fnguard.levers import build, registry
 
 #: Small settings so that every lever fits in well under a second on 1,200 rows.
@@ -338,6 +339,27 @@ def test_save_refuses_a_folder_that_is_not_a_guard(fitted, tmp_path: Path) -> No
         fitted.save(tmp_path / "file", report=False)
     (tmp_path / "empty").mkdir()
     assert load(fitted.save(tmp_path / "empty", report=False)).threshold == fitted.threshold
+
+
+def test_save_refuses_a_guard_folder_holding_other_files(fitted, tmp_path: Path) -> None:
+    """Check that saving over a Guard folder that also holds the user's files (predictions
+    written next to the Guard, notes) is refused, naming them, and leaves everything; with
+    the Guard's own files only (and a report), it is replaced."""
+    folder = fitted.save(tmp_path / "guard", report=False)
+    (folder / "report").mkdir()
+    (folder / "report" / "index.html").write_text("<html></html>")
+    Guard(**{**vars(fitted), "threshold": 0.5}).save(folder, report=False)
+    assert load(folder).threshold == 0.5
+    (folder / "preds.parquet").write_bytes(b"mine")
+    (folder / "notes.txt").write_text("mine")
+    before = sorted(p.name for p in folder.iterdir())
+    with pytest.raises(ArtifactError, match=r"holds a Guard and other files \('notes\.txt', "
+                       r"'preds\.parquet'\), and saving replaces the folder whole"):
+        fitted.save(folder, report=False)
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert (folder / "notes.txt").read_text() == "mine" and load(folder).threshold == 0.5
+    with pytest.raises(ArtifactError, match="holds a Guard and other files"):
+        check_destination(folder)  # fit checks before its search
 
 
 # ------------------------------------------------------------------------------ predict
