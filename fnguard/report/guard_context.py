@@ -394,10 +394,11 @@ def _contributions(guard: Guard) -> dict[str, Any] | None:
             continue
         name = str(c.get("lever", ""))
         family, resamples = _lever_family(name)
-        against = c.get("against")
+        against, shared = c.get("against"), c.get("shared_with")
         row = {
             "lever": name, "family": str(c.get("family") or family),
             "against": " + ".join(map(str, against)) if isinstance(against, list) else "",
+            "shared": " + ".join(map(str, shared)) if isinstance(shared, list) else "",
             "trials": _fmt(_count(c.get("trials"))),
             "best_trial": _fmt(_count(c.get("best_trial"))),
             "misses_removed": _signed(c.get("misses_removed")),
@@ -442,7 +443,8 @@ def _what_data_said(
     if best is not None and _num_signed(best["misses_removed"]) > 0:
         said.append(
             f"The lever that removed the most misses was {best['lever']} "
-            f"({best['misses_removed']})."
+            f"({best['misses_removed']})"
+            + (f", in a trial together with {best['shared']}." if best["shared"] else ".")
         )
     uses = [n for n in guard.levers if _lever_family(str(n))[1]]
     said.append(

@@ -3,9 +3,14 @@
 For every lever that appeared in a completed trial, its best trial is compared with a plain
 baseline on the same out-of-fold scores (same rows, same folds): the plain model of the same
 algorithm family where the search ran one (``lightgbm:weighted`` and ``lightgbm:focal``
-against plain ``lightgbm``), else the best plain baseline. Published benchmarks (Elor &
-Averbuch-Elor 2022; CLIMB 2025) find that once the threshold is tuned, resampling often adds
-nothing; this record lets the data say whether it did here.
+against plain ``lightgbm``), else the best plain baseline. A plain algorithm that is itself a
+baseline (``lightgbm``) is compared with the best baseline of another algorithm: the gain of
+choosing it (and tuning it). The trial taken for a lever is its best trial with no other
+lever than an algorithm (``smote + lightgbm`` for ``smote``) when the search ran one, so
+that the gain is that lever's alone; otherwise its best trial, and ``shared_with`` names the
+levers whose effect it includes. Published benchmarks (Elor & Averbuch-Elor 2022; CLIMB 2025)
+find that once the threshold is tuned, resampling often adds nothing; this record lets the
+data say whether it did here.
 """
 
 from __future__ import annotations
@@ -70,8 +75,9 @@ def contributions(result: SearchResult, y: np.ndarray) -> list[dict[str, Any]]:
     -------
     list of dict
         One per lever, in pipeline-kind order then by name: ``lever``, ``kind``,
-        ``family``, ``trials`` (completed trials with it), ``best_trial``,
-        ``baseline_trial``, ``against`` (the baseline's levers), ``misses_removed`` (at
+        ``family``, ``trials`` (completed trials with it), ``best_trial``, ``shared_with``
+        (the other levers of that trial, but its algorithm, when no trial had the lever
+        alone), ``baseline_trial``, ``against`` (the baseline's levers), ``misses_removed`` (at
         the baseline's number of false alarms), ``false_alarms_removed`` (at the baseline's
         number of caught positives), ``delta_ece``, ``delta_objective`` (the requirement's
         objective: positive is better, for a cost it is the cost saved per row),
@@ -88,7 +94,7 @@ def contributions(result: SearchResult, y: np.ndarray) -> list[dict[str, Any]]:
     ...                  pool=resolve_pool("logistic,random-under"), budget=60, max_trials=2)
     >>> rows = contributions(res, d.y)
     >>> [(r["lever"], r["against"], r["trials"]) for r in rows]
-    [('random-under', ['logistic'], 1), ('logistic', ['logistic'], 2)]
+    [('random-under', ['logistic'], 1)]
     """
     done = list(result.decisions)
     baselines = [t for t in result.baselines if t in result.decisions and t in result.oof]
@@ -109,13 +115,25 @@ def contributions(result: SearchResult, y: np.ndarray) -> list[dict[str, Any]]:
         {name for t in done for name in result.plans[t].levers},
         key=lambda n: (kinds.get(registry[n].kind, 3), n),
     )
+    def others(t: int, name: str) -> list[str]:
+        """The trial's levers besides ``name`` and (for any other lever) its algorithm."""
+        plan = result.plans[t]
+        own = {name} if registry[name].kind == "classifier" else {name, plan.classifier}
+        return [n for n in plan.levers if n not in own]
+
     out = []
     for name in levers:
         with_it = [t for t in done if name in result.plans[t].levers]
-        best = result.best_of(with_it)
+        alone = [t for t in with_it if not others(t, name)]
+        best = result.best_of(alone or with_it)
         if best is None or best not in result.oof:
             continue
-        base = by_family.get(_family_base(result.plans[best].classifier), best_plain)
+        if name in by_family:  # a plain algorithm: against the best plain other algorithm
+            base = result.best_of([b for b in baselines if b != by_family[name]])
+            if base is None:
+                continue
+        else:
+            base = by_family.get(_family_base(result.plans[best].classifier), best_plain)
         b_rec, l_rec = result.leaderboard[base], result.leaderboard[best]
         b_fp, b_fn = b_rec["false_alarms"], b_rec["misses"]
         b_tp = int(y.sum()) - b_fn
@@ -129,6 +147,7 @@ def contributions(result: SearchResult, y: np.ndarray) -> list[dict[str, Any]]:
             "family": registry[name].family,
             "trials": len(with_it),
             "best_trial": best,
+            "shared_with": [] if alone else others(best, name),
             "baseline_trial": base,
             "against": list(result.plans[base].levers),
             "misses_removed": b_fn - misses_at_fpr(lever_curve, b_fp),

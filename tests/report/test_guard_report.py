@@ -263,6 +263,19 @@ def test_contributions_and_evidence(guard, html):
     assert "worsened calibration" in said
 
 
+def test_contributions_name_the_levers_a_trial_shared(guard):
+    """Check that a lever measured only together with another says so, in its row and in
+    the sentence naming the lever that removed the most misses."""
+    shared = {"lever": "smote", "trials": 2, "best_trial": 3, "against": ["logistic"],
+              "shared_with": ["scale:quantile"], "misses_removed": 40,
+              "false_alarms_removed": 5, "delta_ece": 0.01, "delta_objective": 0.02}
+    info = {**guard.info, "contributions": [*guard.info["contributions"], shared]}
+    page = render_guard_report(dataclasses.replace(guard, info=info), n_boot=50)
+    assert "smote resampling scale:quantile logistic 2 3 +40" in _text(page, "contributions-table")
+    assert ("The lever that removed the most misses was smote (+40), in a trial together with "
+            "scale:quantile.") in _text(page, "data-said")
+
+
 def test_search_facts(guard, html):
     """Check that budget, folds, split sizes, seed and notes are listed."""
     facts = _text(html, "search-facts")

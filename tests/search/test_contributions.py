@@ -51,19 +51,41 @@ def search(frame):
 
 
 def test_contributions_match_brute_force(search) -> None:
-    """Check every lever's figures against a recomputation from the out-of-fold scores."""
+    """Check every lever's figures against a recomputation from the out-of-fold scores: the
+    lever alone on an algorithm where a trial had it so, a plain algorithm against the best
+    other plain algorithm (never against itself)."""
+    from fnguard.levers import registry
+
     res, y = search
     rows = contributions(res, y)
     levers = {n for t in res.decisions for n in res.plans[t].levers}
     assert {r["lever"] for r in rows} == levers
     plain = {res.plans[t].classifier: t for t in res.baselines}
+
+    def rank(t: int) -> tuple[float, int, int]:
+        return (res.leaderboard[t]["value"], -len(res.plans[t].levers), -t)
+
+    alone_seen = 0
     for r in rows:
-        with_it = [t for t in res.decisions if r["lever"] in res.plans[t].levers]
-        best = max(with_it, key=lambda t: (res.leaderboard[t]["value"],
-                                           -len(res.plans[t].levers), -t))
+        name = r["lever"]
+        clf = registry[name].kind == "classifier"
+
+        def others(t: int, name: str = name, clf: bool = clf) -> list[str]:
+            plan = res.plans[t]
+            return [n for n in plan.levers if n != name and (clf or n != plan.classifier)]
+
+        with_it = [t for t in res.decisions if name in res.plans[t].levers]
+        alone = [t for t in with_it if not others(t)]
+        best = max(alone or with_it, key=rank)
         assert r["best_trial"] == best and r["trials"] == len(with_it)
-        family = res.plans[best].classifier.split(":")[0]
-        base = plain.get(family, max(res.baselines, key=lambda t: res.leaderboard[t]["value"]))
+        assert r["shared_with"] == ([] if alone else others(best))
+        alone_seen += bool(alone)
+        if name in plain:
+            base = max([b for b in res.baselines if b != plain[name]], key=rank)
+            assert r["against"] != [name]
+        else:
+            family = res.plans[best].classifier.split(":")[0]
+            base = plain.get(family, max(res.baselines, key=rank))
         assert r["baseline_trial"] == base
         b, lv = res.leaderboard[base], res.leaderboard[best]
         points = _brute(y, res.oof[best])
@@ -75,6 +97,21 @@ def test_contributions_match_brute_force(search) -> None:
         assert r["delta_objective"] == pytest.approx(lv["objective"] - b["objective"])
         if best == base:
             assert r["misses_removed"] == 0 and r["false_alarms_removed"] == 0
+    assert alone_seen
+
+
+def test_a_plain_algorithm_is_not_credited_with_a_sampler(search) -> None:
+    """Check the report's old fault: plain lightgbm, a baseline itself, credited with the gain
+    of its best trial (random-under + lightgbm) against plain lightgbm. It is now its best
+    trial alone against the other plain algorithm."""
+    res, y = search
+    rows = {r["lever"]: r for r in contributions(res, y)}
+    plain = {res.plans[t].classifier: t for t in res.baselines}
+    assert {"logistic", "lightgbm"} <= set(plain)
+    for name in ("logistic", "lightgbm"):
+        r = rows[name]
+        assert res.plans[r["best_trial"]].levers == [name] and r["shared_with"] == []
+        assert r["baseline_trial"] != plain[name]
 
 
 def test_no_baseline_no_contributions(search) -> None:
