@@ -509,6 +509,17 @@ def _test_metrics(
     return metrics, bool(decision.met)
 
 
+def _with_interval(got: dict[str, Any]) -> str:
+    """``0.8123 [0.7012, 0.8911]``, without the brackets when there is no interval (such as
+    the precision of a threshold that flags no row)."""
+    value, low, high = got.get("value"), got.get("low"), got.get("high")
+    if value is None or not np.isfinite(value):
+        return "undefined"
+    if low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
+        return f"{value:.4f}, no interval"
+    return f"{value:.4f} [{low:.4f}, {high:.4f}]"
+
+
 def _verdict_notes(
     req: Requirement, result: SearchResult, final: dict[str, Any], metrics: dict[str, Any],
     met: bool,
@@ -524,24 +535,24 @@ def _verdict_notes(
         where = "out of fold" if final["threshold_from"] == "out-of-fold" else "on calibration"
         value = final["choice"].get("value")
         got = metrics.get(req.metric, {})
+        on_test = _with_interval(got)
         notes.append(
             f"The threshold met {req.metric}{req.op}{req.target:g} {where} ({value:.4f}) but "
-            f"not on the test set ({got.get('value', float('nan')):.4f} "
-            f"[{got.get('low') or 0:.4f}, {got.get('high') or 0:.4f}]): a threshold chosen at "
+            f"not on the test set ({on_test}): a threshold chosen at "
             "the edge of the requirement misses it on new data about half the time. "
             + (f"Ask for a guarantee ('{req.describe()} @95%') to keep a margin."
                if req.metric in GUARANTEED else
-               "Keep a margin (--margin 0.9) or give more data.")
+               f"A {req.metric} target can carry no margin or guarantee (they are for recall, FNR, "
+               "FPR and specificity): ask for a slightly stricter target than you need, or give "
+               "more data.")
             if not req.guaranteed and not final.get("margin") else
             f"The threshold met {req.metric}{req.op}{req.target:g} out of fold with a "
             f"{final['margin']:.0%} safety margin ({value:.4f}) but not on the test set "
-            f"({got.get('value', float('nan')):.4f} [{got.get('low') or 0:.4f}, "
-            f"{got.get('high') or 0:.4f}]): a margin holds with its confidence, not always; "
+            f"({on_test}): a margin holds with its confidence, not always; "
             "a higher margin (--margin 0.95) or more data narrows the gap."
             if not req.guaranteed else
             f"The guarantee held on the calibration split but {req.metric} fell short on the "
-            f"test set ({got.get('value', float('nan')):.4f}): a guarantee holds with the "
-            "stated probability, not always."
+            f"test set ({on_test}): a guarantee holds with the stated probability, not always."
         )
     elif met and req.kind == "constraint":
         counted = _cases_behind(req.metric, metrics)
@@ -554,6 +565,23 @@ def _verdict_notes(
                 "More data would, or a guarantee on a calibration split "
                 f"('{req.describe()} @95%')."
             )
+    if req.kind == "constraint" and result.leaderboard[result.best]["met"]:
+        chosen = final["choice"].get("metrics") or {}
+        oof = {k: _count(chosen.get(k)) for k in ("tp", "fp", "tn", "fn")}
+        behind = _cases_behind(req.metric, oof)
+        if behind is not None and behind < FEW_CASES:
+            what = {"precision": "flagged row", "recall": "positive", "fnr": "positive"}.get(
+                req.metric, "negative")
+            notes.append(
+                f"Out of fold, the threshold met {req.metric}{req.op}{req.target:g} from "
+                f"{plural(behind, what)} only: a choice resting on so few cases is fragile. "
+                "More data, or a requirement that flags more rows, gives a firmer one."
+            )
+    if int(metrics.get("tp", 0)) + int(metrics.get("fp", 0)) == 0:
+        notes.append(
+            "The threshold flags no row of the test set: its precision is undefined there "
+            "(shown as 0, as scikit-learn does)."
+        )
     fpr = (metrics.get("fpr") or {}).get("value")
     if fpr is not None and np.isfinite(fpr) and fpr >= FLAGS_ALMOST_ALL:
         notes.append(
@@ -567,6 +595,13 @@ def _verdict_notes(
 #: Cases behind a test-set metric (positives for recall, flagged rows for precision) below
 #: which meeting the requirement there gets a note: its interval is too wide to confirm it.
 FEW_CASES = 20
+
+
+def _count(value: Any) -> int:
+    """A count from a metrics record: a number, or an estimate's ``value``."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    return int(value) if isinstance(value, int | float | np.integer | np.floating) else 0
 
 
 def _cases_behind(metric: str, metrics: dict[str, Any]) -> int | None:

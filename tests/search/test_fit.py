@@ -438,3 +438,22 @@ def test_a_requirement_met_on_few_test_cases_gets_a_note(guard) -> None:
     ]
     big = _fit(make_frame(2000), max_trials=1)
     assert not any("can hardly confirm it" in n for n in big.info["notes"])
+
+
+def test_a_precision_requirement_missed_gets_the_right_advice() -> None:
+    """Check, on caravan, a precision target met out of fold by one flagged row and missed on
+    the test set, where the threshold flags no row: the notes say that precision carries no
+    margin (the advice was the --margin already in force), that the choice rested on one
+    row, and that the test precision is undefined (it was shown as 0 [0, 0])."""
+    from fnguard.data.datasets import load
+
+    d = load("caravan")
+    g = fit(d.X.assign(Purchase=d.y), "Purchase", True, "precision>=0.8", budget=60,
+            levers=["logistic"], max_trials=1, jobs=1)
+    assert not g.met and g.metrics["tp"] + g.metrics["fp"] == 0
+    notes = " ".join(g.info["notes"])
+    assert "not on the test set (0.0000, no interval)" in notes
+    assert "A precision target can carry no margin or guarantee" in notes
+    assert "--margin" not in notes
+    assert "from 1 flagged row only: a choice resting on so few cases is fragile" in notes
+    assert "The threshold flags no row of the test set: its precision is undefined" in notes
