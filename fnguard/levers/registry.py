@@ -26,6 +26,8 @@ FAMILIES = (
 )
 #: What a lever makes: where it sits in a pipeline.
 KINDS = ("transformer", "sampler", "classifier", "threshold", "review")
+#: How to install an optional package a lever needs.
+INSTALL = {"torch": "pip install 'fnguard[nn]'"}
 
 
 class LeverError(FnguardError, ValueError):
@@ -112,6 +114,35 @@ class Lever:
             raise ValueError(f"Lever {self.name!r}: family {self.family!r} not in {FAMILIES}.")
         if self.kind not in KINDS:
             raise ValueError(f"Lever {self.name!r}: kind {self.kind!r} not in {KINDS}.")
+
+    def missing(self) -> list[str]:
+        """The optional packages it needs that are not installed (importable).
+
+        Examples
+        --------
+        >>> registry["smote"].missing(), registry["mlp"].needs
+        ([], ('torch',))
+        """
+        import importlib.util
+        import sys
+
+        def importable(name: str) -> bool:
+            if name in sys.modules:  # None there: blocked, as if not installed
+                return sys.modules[name] is not None
+            return importlib.util.find_spec(name) is not None
+
+        return [name for name in self.needs if not importable(name)]
+
+    def check_installed(self) -> None:
+        """Raise an ImportError saying how to install what the lever needs, if anything is
+        missing."""
+        missing = self.missing()
+        if missing:
+            how = "; ".join(dict.fromkeys(INSTALL.get(n, f"pip install {n}") for n in missing))
+            raise ImportError(
+                f"The lever {self.name!r} needs {', '.join(missing)}, which is not installed. "
+                f"Install it with: {how}"
+            )
 
     def make(self, **params: Any) -> Any:
         """A fresh, unfitted object with ``params`` set.

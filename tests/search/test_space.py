@@ -37,6 +37,27 @@ def test_pool_without_classifier_gets_the_plain_ones() -> None:
     assert any("threshold is always tuned" in n for n in pool.notes)
 
 
+def test_a_lever_whose_package_is_missing_is_refused_before_the_search(
+    monkeypatch, capsys
+) -> None:
+    """Check that naming mlp without PyTorch (blocked here, as if not installed) stops at
+    once with the install line (every trial failed with it, after the search), and the
+    CLI exits 2 with that one line."""
+    import sys
+
+    from fnguard.cli import main
+
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert registry["mlp"].missing() == ["torch"] and registry["smote"].missing() == []
+    with pytest.raises(LeverError, match=r"^The lever 'mlp' needs torch, which is not installed\. "
+                       r"Install it with: pip install 'fnguard\[nn\]', or leave 'mlp' out"):
+        resolve_pool("mlp,logistic")
+    assert main(["fit", "no-such.csv", "--target", "y", "--levers", "mlp:focal", "--out",
+                 "never"]) == 2
+    err = capsys.readouterr().err
+    assert "The lever 'mlp:focal' needs torch" in err and "Traceback" not in err
+
+
 def test_empty_levers_refused() -> None:
     """Check that an empty list of levers is an error, not the default pool."""
     with pytest.raises(LeverError, match="empty"):
