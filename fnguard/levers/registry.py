@@ -120,8 +120,10 @@ class Lever:
 
         Examples
         --------
-        >>> registry["smote"].missing(), registry["mlp"].needs
-        ([], ('torch',))
+        >>> lever = Lever("x", "algorithm", "classifier", "One line.", "A risk.", dict,
+        ...               needs=("numpy", "no_such_package"))
+        >>> lever.missing()
+        ['no_such_package']
         """
         import importlib.util
         import sys
