@@ -207,10 +207,18 @@ def load_table(
     schema = infer_schema(X, target=target, positive=pos, negative=neg)
     n_missing = sum(c.n_missing for c in schema.columns)
     if n_missing:
-        with_missing = [c.name for c in schema.columns if c.n_missing]
+        with_missing = sorted((c for c in schema.columns if c.n_missing),
+                              key=lambda c: -c.n_missing)
+        empty = [c.name for c in with_missing if c.n_missing >= len(X)]
+        shown = format_names(f"'{c.name}' ({c.n_missing:,})" for c in with_missing)
         notes.append(
             f"{plural(len(with_missing), 'feature column')} with missing values "
-            f"({plural(n_missing, 'cell')}): kept as missing."
+            f"({plural(n_missing, 'cell')}): kept as missing: {shown}."
+            + (f" {format_names(repr(n) for n in empty)} "
+               + ("holds no value at all and carries no information: drop it"
+                  if len(empty) == 1 else
+                  "hold no value at all and carry no information: drop them")
+               + " (drop=[...], --drop)." if empty else "")
         )
     return Dataset(
         X=X, y=y, target=target, positive=pos, negative=neg, schema=schema,

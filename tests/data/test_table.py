@@ -71,7 +71,14 @@ def test_load_table_reads_csv(tmp_path: Path) -> None:
         "age": "numeric", "grade": "categorical", "member": "boolean",
     }
     assert data.schema["age"].n_missing == 1
-    assert data.notes == ["2 feature columns with missing values (2 cells): kept as missing."]
+    assert data.notes == ["2 feature columns with missing values (2 cells): kept as missing: "
+                          "'age' (1), 'grade' (1)."]
+    empty = load_table(pd.read_csv(path).assign(blank=np.nan), "label", "1", drop="id")
+    assert empty.notes == [
+        "3 feature columns with missing values (6 cells): kept as missing: 'blank' (4), "
+        "'age' (1), 'grade' (1). 'blank' holds no value at all and carries no information: "
+        "drop it (drop=[...], --drop)."
+    ]
     assert "prevalence=0.2500" in repr(data)
 
 
