@@ -280,9 +280,14 @@ def choose_classes(
             "needs both classes; pass a table with positive and negative rows."
         )
     if len(counts) > 2:
+        folded = {str(v).strip().casefold() for v in counts.index if isinstance(v, str)}
+        alike = all(isinstance(v, str) for v in counts.index) and len(folded) == 2
         raise DataError(
             f"{where} has {len(counts):,} distinct values, not 2: {_format_counts(counts)}. "
-            "Map them to two classes or pass a file with one binary label."
+            + ("They differ only in case or spaces: write each class one way (in pandas, "
+               "with .str.strip().str.lower() on the column)."
+               if alike else
+               "Map them to two classes or pass a file with one binary label.")
         )
     present = list(counts.index)
     notes: list[str] = []
@@ -312,5 +317,12 @@ def choose_classes(
                 f"Its values: {_format_counts(counts)}. Pass one of them as the positive label "
                 "(--positive)."
             )
+        if isinstance(chosen, str) and str(to_python(positive)) != chosen:
+            note = (
+                f"The positive label {show_value(positive)} is written {show_value(chosen)} in "
+                f"the {column}: using {show_value(chosen)} as positive."
+            )
+            notes.append(note)
+            warnings.warn(note, FnguardWarning, stacklevel=stacklevel + 1)
     other = present[1] if present[0] == chosen else present[0]
     return chosen, other, notes

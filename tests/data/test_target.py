@@ -84,13 +84,29 @@ def test_binarize_target_matches_command_line_positive(
 ) -> None:
     """Check that a positive label typed as a string matches the column's value by type."""
     series = pd.Series(values, dtype=dtype)
-    y, pos, neg, notes = _binarize(series, positive)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FnguardWarning)
+        y, pos, neg, notes = _binarize(series, positive)
     assert pos == expected
     assert type(pos) is type(expected)
     assert y.dtype == bool
     np.testing.assert_array_equal(y, (series == expected).to_numpy())
     assert neg != pos
-    assert notes == []
+    if isinstance(expected, str) and str(positive) != expected:  # matched without case/spaces
+        assert notes == [f"The positive label '{positive}' is written '{expected}' in the "
+                         f"label column 'y' in 'x.csv': using '{expected}' as positive."]
+        assert [str(w.message) for w in caught] == notes
+    else:
+        assert notes == [] and caught == []
+
+
+def test_labels_differing_only_in_case_get_the_fix() -> None:
+    """Check that Yes/yes/No/no, refused as 4 classes, say that they differ only in case."""
+    with pytest.raises(DataError, match=r"4 distinct values, not 2: .* They differ only in "
+                       r"case or spaces: write each class one way"):
+        _binarize(["Yes", "yes", "No ", "no"], "yes")
+    with pytest.raises(DataError, match=r"Map them to two classes"):
+        _binarize(["a", "b", "c"], "a")
 
 
 def test_binarize_target_returns_plain_python_labels() -> None:
