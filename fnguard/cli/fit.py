@@ -16,6 +16,7 @@ from fnguard.cli._engine import (
     WorkersOption,
     check_engine,
 )
+from fnguard.data.names import plural
 
 if TYPE_CHECKING:
     from fnguard.guard import Guard
@@ -228,7 +229,8 @@ class _progress_bar:
 
 
 def _states(p: Any) -> str:
-    return f"{p.trials} trials ({p.complete} complete, {p.pruned} pruned, {p.failed} failed)"
+    return (f"{plural(p.trials, 'trial')} ({p.complete} complete, {p.pruned} pruned, "
+            f"{p.failed} failed)")
 
 
 def _fmt(est: dict[str, Any] | None) -> str:

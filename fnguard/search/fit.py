@@ -218,7 +218,7 @@ def fit(
     folds, fold_notes = cv_folds(y_s, cv, seed)
     notes += fold_notes
     if req.guaranteed:
-        _, cal_rows = calibration_split(y_s, positives_needed(req), seed)
+        _, cal_rows = calibration_split(y_s, positives_needed(req), seed, requirement=req)
         if g_s is not None:  # every group must be able to hold the guarantee: say so now
             _check_groups(req, y_s[cal_rows], g_s[cal_rows], int(y_s.size))
 
@@ -442,7 +442,7 @@ def _final_model(
     notes = list(getattr(pipeline, "fnguard_notes_", []))
     split: dict[str, int] = {}
     if req.guaranteed:
-        fit_rows, cal_rows = calibration_split(y, positives_needed(req), seed)
+        fit_rows, cal_rows = calibration_split(y, positives_needed(req), seed, requirement=req)
         pipeline.fit(X.iloc[fit_rows], y[fit_rows])
         scores = positive_scores(pipeline, X.iloc[cal_rows])
         y_dec, g_dec = y[cal_rows], None if groups is None else groups[cal_rows]

@@ -6,6 +6,7 @@ Nothing that chooses (levers, parameters, threshold, review band) ever sees the 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -134,7 +135,7 @@ def cv_folds(y: Any, cv: int, seed: int) -> tuple[list[tuple[np.ndarray, np.ndar
 
 
 def calibration_split(
-    y: Any, needed: int, seed: int, share: float = 0.25
+    y: Any, needed: int, seed: int, share: float = 0.25, requirement: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row positions to fit on and to calibrate (choose a guaranteed threshold) on.
 
@@ -151,6 +152,9 @@ def calibration_split(
         Seed of the shuffle.
     share : float, default=0.25
         Share of rows to calibrate on when ``needed`` allows.
+    requirement : Requirement, optional
+        The guaranteed requirement, so that the error can name a confidence and a target
+        that the positives there are can hold.
 
     Returns
     -------
@@ -177,9 +181,30 @@ def calibration_split(
             f"The guarantee needs at least {needed} positive rows in a calibration split that "
             f"the model does not train on, but only {n_pos} positives are left after the test "
             f"split (at most half, {n_pos // 2}, can calibrate). Add positive rows, lower the "
-            "guarantee's confidence (e.g. @90%) or its target, or drop the guarantee."
+            f"guarantee's confidence or its target{_within_reach(requirement, n_pos // 2)}, "
+            "or drop the guarantee."
         )
     share = max(share, needed / n_pos + 1e-9)
     rows = np.arange(y.size)
     fit, cal = train_test_split(rows, test_size=share, stratify=y, random_state=seed)
     return np.sort(fit), np.sort(cal)
+
+
+def _within_reach(req: Any, n: int) -> str:
+    """`` (with 13 positives: 'recall>=0.79 @95%' or 'recall>=0.9 @74%')``: the guarantees
+    of a recall or FNR requirement that ``n`` calibration positives can hold, or ``""``."""
+    from fnguard.decide.guarantee import rule_target
+
+    if req is None or req.metric not in ("recall", "fnr") or n < 1 or not req.confidence:
+        return ""
+    r, c = rule_target(req), float(req.confidence)
+    # n positives hold recall >= r at confidence c when r ** n <= 1 - c
+    best_r = math.floor((1 - c) ** (1 / n) * 100) / 100
+    best_c = math.floor((1 - r**n) * 100) / 100
+    options = []
+    if best_r > 0:
+        target = best_r if req.metric == "recall" else round(1 - best_r, 2)
+        options.append(f"'{req.metric}{req.op}{target:g} @{c:.0%}'")
+    if best_c >= 0.5:
+        options.append(f"'{req.metric}{req.op}{req.target:g} @{best_c:.0%}'")
+    return f" (with {n} positives: {' or '.join(options)})" if options else ""

@@ -567,7 +567,7 @@ def _refit(
     groups = None if req.per is None else X[req.per].astype(str).to_numpy()
     split: dict[str, int] = {}
     if req.guaranteed:
-        fit_rows, cal_rows = calibration_split(y, positives_needed(req), seed)
+        fit_rows, cal_rows = calibration_split(y, positives_needed(req), seed, requirement=req)
         pipeline.fit(X.iloc[fit_rows], y[fit_rows])
         scores, y_dec = _scores(pipeline, X.iloc[cal_rows]), y[cal_rows]
         g_dec = None if groups is None else groups[cal_rows]

@@ -79,3 +79,32 @@ def test_calibration_split_holds_enough_positives() -> None:
     assert y[cal].sum() >= 45 and np.intersect1d(fit, cal).size == 0
     with pytest.raises(SearchError, match="needs at least 59 positive rows"):
         calibration_split(y, needed=59, seed=0)
+
+
+@pytest.mark.parametrize("text", ["recall>=0.9 @95%", "fnr<=0.1 @95%", "recall>=0.99 @99%",
+                                  "recall>=0.95 @90%"])
+@pytest.mark.parametrize("n_pos", [9, 27, 60])
+def test_too_few_calibration_positives_name_guarantees_within_reach(text, n_pos) -> None:
+    """Check that the error's suggested guarantees are ones the calibration positives can
+    hold (min_positives at most that many), and the tightest such (a step further needs
+    more): it suggested '@90%' where that needed 45 positives and 13 were there."""
+    import re
+
+    from fnguard.decide import parse_requirement
+    from fnguard.decide.guarantee import min_positives, positives_needed
+
+    req = parse_requirement(text)
+    y = np.r_[np.ones(n_pos, bool), np.zeros(400, bool)]
+    if n_pos // 2 >= positives_needed(req):
+        return
+    with pytest.raises(SearchError) as caught:
+        calibration_split(y, positives_needed(req), 0, requirement=req)
+    n = n_pos // 2
+    found = re.findall(r"'(recall>=|fnr<=)([\d.]+) @(\d+)%'", str(caught.value))
+    assert found and f"with {n} positives" in str(caught.value)
+    for op, target, pct in found:
+        r = float(target) if op == "recall>=" else 1 - float(target)
+        c = int(pct) / 100
+        assert min_positives(round(r, 2), c) <= n
+        tighter = (round(r + 0.01, 2), c) if c == req.confidence else (r, c + 0.01)
+        assert min_positives(*tighter) > n
