@@ -87,3 +87,17 @@ def test_demo_bad_budget_or_requirement_before_it_starts(args, said, capsys) -> 
     assert main(["demo", *args]) == 2
     err = capsys.readouterr().err
     assert said in err and "searching the levers" not in err
+
+
+def test_demo_before_after_line_names_the_class_and_signs(demo_run) -> None:
+    """Check the terminal's before/after sentence on the demo's own figures: the positive
+    class is named with its column (it printed 'held-out True cases' on digits), and the
+    changes read '83 fewer misses, 807 more false alarms' (it printed '-1 false alarms')."""
+    from fnguard.cli.demo import before_after_line
+
+    change = before_after(demo_run.guard)
+    line = before_after_line(change, "loan_status", "bad")
+    assert f"on {change['positives']:,} held-out positive cases (loan_status = 'bad')" in line
+    assert f"{change['misses_removed']:,} fewer misses" in line
+    fewer = {**change, "false_alarms_added": -1, "misses_removed": 0}
+    assert "0 fewer misses, 1 fewer false alarms" in before_after_line(fewer, "digit", True)

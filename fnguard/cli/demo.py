@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -72,15 +72,8 @@ def demo(
         console = Console(highlight=False)
         _print_summary(doc, console)
         if change is not None:
-            pos = result.dataset.positive
-            console.print(
-                f"[bold]Before/after[/] on {change['positives']:,} held-out "
-                f"{escape(str(pos))} cases: a plain logistic regression at 0.5 misses "
-                f"{change['before_misses']:,}; the Guard misses {change['after_misses']:,} "
-                f"([green]{change['misses_removed']:,} misses removed[/]) for "
-                f"[yellow]{change['false_alarms_added']:+,} false alarms[/] "
-                f"({change['before_false_alarms']:,} -> {change['after_false_alarms']:,})."
-            )
+            console.print(before_after_line(change, result.dataset.target,
+                                            result.dataset.positive))
         if result.report is not None:
             console.print(f"Report: [bold]{escape(str(result.report))}[/]")
     if open_report and result.report is not None:
@@ -89,3 +82,30 @@ def demo(
         open_in_browser(result.report)
     if not guard.met:
         raise typer.Exit(1)
+
+
+def before_after_line(change: dict[str, Any], target: str, positive: Any) -> str:
+    """The demo's before/after sentence (Rich markup), from :func:`fnguard.demo.before_after`.
+
+    Examples
+    --------
+    >>> change = {"positives": 103, "before_misses": 98, "after_misses": 15,
+    ...           "misses_removed": 83, "false_alarms_added": 807,
+    ...           "before_false_alarms": 5, "after_false_alarms": 812}
+    >>> before_after_line(change, "loan_status", "bad")  # doctest: +NORMALIZE_WHITESPACE
+    "[bold]Before/after[/] on 103 held-out positive cases (loan_status = 'bad'): a plain
+    logistic regression at 0.5 misses 98; the Guard misses 15: [green]83 fewer misses, 807
+    more false alarms[/] (5 -> 812 false alarms)."
+    """
+    from rich.markup import escape
+
+    from fnguard.cli.fit import _change
+
+    return (
+        f"[bold]Before/after[/] on {change['positives']:,} held-out positive cases "
+        f"({escape(str(target))} = {escape(repr(positive))}): a plain logistic regression "
+        f"at 0.5 misses {change['before_misses']:,}; the Guard misses "
+        f"{change['after_misses']:,}: [green]{escape(_change(change))}[/] "
+        f"({change['before_false_alarms']:,} -> {change['after_false_alarms']:,} "
+        "false alarms)."
+    )
