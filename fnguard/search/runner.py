@@ -134,6 +134,34 @@ class SearchResult:
                                         -t))
 
 
+def first_trial_note(
+    label: str, took: float, fold_seconds: list[float], parallel: int, budget: float
+) -> str:
+    """The note for a first trial that outlasted the budget, saying when most of its time
+    was the worker processes' start-up rather than the model.
+
+    Examples
+    --------
+    >>> first_trial_note("logistic", 4.6, [0.1] * 5, 2, 5.0)  # doctest: +NORMALIZE_WHITESPACE
+    'The first trial to finish (logistic) took 4.6 s (fitting and scoring its 5 folds took
+    0.5 s; most of the rest was starting the 2 worker processes, which happens once per
+    search), longer than the budget of 5 s, and was let finish so that there is a model; no
+    other lever was tried. Give a budget of a few times that to compare levers.'
+    """
+    fitting = float(sum(fold_seconds))
+    start_up = took - fitting / max(1, parallel)
+    why = (
+        f" (fitting and scoring its {len(fold_seconds)} folds took {fitting:.1f} s; most of "
+        f"the rest was starting the {parallel} worker processes, which happens once per "
+        "search)" if parallel > 1 and start_up > max(1.0, took / 2) else ""
+    )
+    return (
+        f"The first trial to finish ({label}) took {took:.1f} s{why}, longer than the budget "
+        f"of {budget:g} s, and was let finish so that there is a model; no other lever was "
+        "tried. Give a budget of a few times that to compare levers."
+    )
+
+
 def check_jobs(jobs: Any) -> int:
     """Worker processes: an integer >= 1, or -1 for every core.
 
@@ -383,13 +411,11 @@ class _Search:
                 self._tried[key] = (number, value)
             if state == "complete":
                 if best is None and time.monotonic() > deadline:
-                    took = time.perf_counter() - t0
-                    self.notes.append(
-                        f"The first trial to finish ({plan.label()}) took {took:.1f} s, longer "
-                        f"than the budget of {budget:g} s, and was let finish so that there is "
-                        "a model; no other lever was tried. Give a budget of a few times that "
-                        "to compare levers."
-                    )
+                    parallel = jobs if self.executor is None else max(1, self.executor.jobs)
+                    self.notes.append(first_trial_note(
+                        plan.label(), time.perf_counter() - t0, self.seconds[number],
+                        min(parallel, len(self.folds)), budget,
+                    ))
                 best = self._keep()
             if progress is not None:
                 progress(self._progress(best, start, budget))

@@ -261,3 +261,17 @@ def test_local_jobs_are_capped_at_the_cores(data, monkeypatch) -> None:
     monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
     _search(data, levers=["logistic"], max_trials=1, jobs=99)
     assert seen == [2]
+
+
+def test_first_trial_note_blames_start_up_only_when_it_dominates() -> None:
+    """Check that a first trial over budget that was mostly worker start-up (4.6 s for 0.5 s
+    of folds, on 2 workers) says so, and that a slow model alone, or one worker, does not."""
+    from fnguard.search.runner import first_trial_note
+
+    slow_start = first_trial_note("logistic", 4.6, [0.1] * 5, 2, 5.0)
+    assert "most of the rest was starting the 2 worker processes" in slow_start
+    assert "its 5 folds took 0.5 s" in slow_start
+    slow_model = first_trial_note("lightgbm", 30.0, [24.0] * 5, 2, 5.0)
+    one_worker = first_trial_note("logistic", 4.6, [0.1] * 5, 1, 5.0)
+    for note in (slow_model, one_worker):
+        assert "worker processes" not in note and "longer than the budget of 5 s" in note
