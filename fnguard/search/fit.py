@@ -427,6 +427,15 @@ def operating_point(
     try:
         rb = review_band(y, scores, req_dec, REVIEW_CAPACITY, positive=True)
         band, review = (float(rb.lower), float(rb.upper)), rb.to_dict()
+        if rb.n_review == 0 and rb.n_auto_positive > 0:
+            tied = int(np.sum(scores == rb.lower))
+            notes.append(
+                f"The review band is empty: the {plural(tied, 'row')} at the threshold "
+                f"share one score ({len(np.unique(scores)):,} distinct scores in all), more "
+                f"than the review capacity ({REVIEW_CAPACITY} of the rows, "
+                f"{rb.capacity:,}), so no case is routed to review. A model with finer "
+                "scores, or review capacity for a whole tie, would fill it."
+            )
     except FnguardError as exc:
         notes.append(f"No review band was placed: {exc}")
     return {"decision": decision, "band": band, "review": review, "req": req_dec,

@@ -457,3 +457,21 @@ def test_a_precision_requirement_missed_gets_the_right_advice() -> None:
     assert "--margin" not in notes
     assert "from 1 flagged row only: a choice resting on so few cases is fragile" in notes
     assert "The threshold flags no row of the test set: its precision is undefined" in notes
+
+
+def test_an_empty_review_band_says_why() -> None:
+    """Check that a band left empty by a tie at the threshold larger than the capacity (120
+    rows share the score 0.5; 2% of 500 is 10) gets a note; a band with cases gets none."""
+    from fnguard.decide import parse_requirement
+    from fnguard.search.fit import operating_point
+
+    y = np.r_[np.ones(50, bool), np.zeros(450, bool)]
+    tied = np.r_[np.full(30, 0.9), np.full(20, 0.5), np.full(100, 0.5), np.full(350, 0.1)]
+    p = operating_point(y, tied, parse_requirement("recall>=0.8"), margin=None)
+    assert p["band"] == (0.5, 0.5) and p["review"]["n_review"] == 0
+    assert any("The review band is empty: the 120 rows at the threshold share one score "
+               "(3 distinct scores in all), more than the review capacity (2% of the rows, 10)"
+               in n for n in p["notes"])
+    fine = np.r_[np.linspace(0.3, 1, 50), np.linspace(0, 0.7, 450)]
+    p = operating_point(y, fine, parse_requirement("recall>=0.8"), margin=None)
+    assert p["review"]["n_review"] > 0 and not any("band is empty" in n for n in p["notes"])
