@@ -5,22 +5,22 @@ imbalanced-learn ``Pipeline``: the schema's feature step, transformers, samplers
 in ``fit`` only, so resampling stays inside training folds), then one classifier.
 
 The ``threshold`` and ``review`` levers do not go in the pipeline: they act on a fitted
-model's scores. ``registry["threshold"].make(requirement="recall>=0.95")`` returns a
-callable that wraps an estimator in a :class:`~fnguard.decide.ThresholdTuner`;
-``registry["review"].make(requirement=..., capacity=...)`` returns
-:func:`~fnguard.decide.review_band` with those two fixed, to call on ``(y_true, y_score)``.
+model's scores. ``registry["threshold"].make(estimator=pipeline, requirement="recall>=0.95")``
+returns an unfitted :class:`~fnguard.decide.ThresholdTuner` around the pipeline (a plain
+logistic regression without ``estimator``); ``registry["review"].make(requirement=...,
+capacity=...)`` returns a :class:`ReviewBandPlacer`, fitted on held-out scores and labels
+(or called on ``(y_true, y_score)`` for the :class:`~fnguard.decide.ReviewBand` at once).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fnguard.levers.features import SCHEMA_LEVERS, features_from_schema
 from fnguard.levers.registry import LeverError, register, registry
 
-__all__ = ["DEFAULT_CLASSIFIER", "build"]
+__all__ = ["DEFAULT_CLASSIFIER", "ReviewBandPlacer", "build"]
 
 #: The classifier used when no lever of kind "classifier" is named.
 DEFAULT_CLASSIFIER = "logistic"
@@ -121,7 +121,7 @@ def build(
         raise LeverError(
             f"The levers {after} act on a fitted model's scores, not inside the pipeline: "
             "build the pipeline without them, then wrap it, e.g. "
-            "registry['threshold'].make(requirement='recall>=0.95')(pipeline)."
+            "registry['threshold'].make(estimator=pipeline, requirement='recall>=0.95')."
         )
     classifiers = [lv.name for lv in found if lv.kind == "classifier"]
     if len(classifiers) > 1:
@@ -396,13 +396,106 @@ def _seed(step: Any, random_state: Any) -> None:
     "Moves the decision threshold to meet the requirement on out-of-fold scores.",
     "A threshold chosen on too few positives is noisy: a low one floods reviewers with alarms.",
 )
-def _threshold(**params: Any) -> Any:
-    """``make(requirement=..., cv=...)``: a callable ``estimator -> ThresholdTuner``."""
+def _threshold(estimator: Any = None, **params: Any) -> Any:
+    """``make(estimator=None, requirement=..., cv=...)``: an unfitted
+    :class:`~fnguard.decide.ThresholdTuner` around ``estimator`` (default: the plain
+    ``logistic`` lever)."""
     from fnguard.decide import ThresholdTuner, parse_requirement
 
-    ThresholdTuner(None, **params)  # unknown parameters fail now (TypeError -> LeverError)
-    parse_requirement(params.get("requirement", "recall>=0.95"))  # and a malformed requirement
-    return functools.partial(ThresholdTuner, **params)
+    if estimator is None:
+        estimator = build([DEFAULT_CLASSIFIER])
+    tuner = ThresholdTuner(estimator, **params)  # unknown parameters: TypeError -> LeverError
+    parse_requirement(tuner.requirement)  # a malformed requirement fails now
+    return tuner
+
+
+class ReviewBandPlacer:
+    """The ``review`` lever: places a review band on held-out scores, in scikit-learn's
+    ``fit`` / ``predict`` form (``X`` is the scores, one column, as for
+    ``IsotonicRegression``); calling it, ``placer(y_true, y_score)``, returns the
+    :class:`~fnguard.decide.ReviewBand` at once.
+
+    Parameters
+    ----------
+    requirement : str, default="recall>=0.95"
+        Places the band's lower edge (:func:`~fnguard.decide.review_band`).
+    capacity : int, float or str, default="2%"
+        Most cases the band may hold.
+    positive : scalar, default=1
+        The positive label.
+
+    Attributes
+    ----------
+    band_ : ReviewBand
+        After ``fit``.
+
+    Examples
+    --------
+    >>> placer = ReviewBandPlacer("recall>=0.99", capacity=2)
+    >>> s = [0.1, 0.2, 0.3, 0.9, 0.4, 0.8, 0.7, 0.05]
+    >>> placer.fit(s, [0, 0, 1, 1, 0, 1, 0, 0]).band_.n_review
+    2
+    >>> placer.predict([0.05, 0.5, 0.95]).tolist()  # auto-negative, review, auto-positive
+    [0, 1, 2]
+    """
+
+    def __init__(self, requirement: Any = "recall>=0.95", capacity: Any = "2%",
+                 positive: Any = 1) -> None:
+        self.requirement = requirement
+        self.capacity = capacity
+        self.positive = positive
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's parameters (scikit-learn's estimator interface)."""
+        return {"requirement": self.requirement, "capacity": self.capacity,
+                "positive": self.positive}
+
+    def set_params(self, **params: Any) -> ReviewBandPlacer:
+        """Set constructor parameters (scikit-learn's estimator interface)."""
+        for key, value in params.items():
+            if key not in self.get_params():
+                raise LeverError(f"ReviewBandPlacer has no parameter {key!r}.")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"ReviewBandPlacer({args})"
+
+    def __call__(self, y_true: Any, y_score: Any) -> Any:
+        from fnguard.decide import review_band
+
+        return review_band(y_true, y_score, self.requirement, self.capacity,
+                           positive=self.positive)
+
+    def fit(self, X: Any, y: Any) -> ReviewBandPlacer:
+        """Place the band on scores ``X`` (1-D, or one column) with labels ``y``."""
+        self.band_ = self(y, _one_column(X))
+        return self
+
+    def predict(self, X: Any) -> Any:
+        """0 below the band (auto-negative), 1 in it (review), 2 above it (auto-positive)."""
+
+        if not hasattr(self, "band_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("This ReviewBandPlacer is not fitted yet: call fit first.")
+        s = _one_column(X)
+        return (s >= self.band_.lower).astype(int) + (s >= self.band_.upper).astype(int)
+
+
+def _one_column(X: Any) -> Any:
+    import numpy as np
+
+    s = np.asarray(X, dtype=float)
+    if s.ndim == 2 and s.shape[1] == 1:
+        s = s[:, 0]
+    if s.ndim != 1:
+        raise ValueError(
+            f"The review lever places a band on scores: pass one score per row (1-D, or one "
+            f"column). Got an array of shape {s.shape}."
+        )
+    return s
 
 
 @register(
@@ -413,8 +506,8 @@ def _threshold(**params: Any) -> Any:
     "Reviewers' own misses count as misses; a band wider than capacity backs up the queue.",
 )
 def _review(requirement: Any = "recall>=0.95", capacity: Any = "2%", **params: Any) -> Any:
-    """``make(requirement, capacity)``: :func:`~fnguard.decide.review_band` with both fixed."""
-    from fnguard.decide import parse_requirement, review_band
+    """``make(requirement, capacity)``: a :class:`ReviewBandPlacer`."""
+    from fnguard.decide import parse_requirement
     from fnguard.decide.review import parse_capacity
 
     unknown = sorted(set(params) - {"positive"})
@@ -425,4 +518,4 @@ def _review(requirement: Any = "recall>=0.95", capacity: Any = "2%", **params: A
         )
     parse_requirement(requirement)  # a malformed requirement fails now
     parse_capacity(capacity, 1_000_000)  # and a malformed capacity
-    return functools.partial(review_band, requirement=requirement, capacity=capacity, **params)
+    return ReviewBandPlacer(requirement, capacity, **params)

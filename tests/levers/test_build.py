@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC
 from imblearn.pipeline import Pipeline
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 
 from fnguard.data.datasets import load_lending_club
@@ -170,20 +171,29 @@ def test_threshold_lever_wraps_an_estimator() -> None:
     from sklearn.datasets import make_classification
 
     X, y = make_classification(n_samples=400, weights=[0.9], random_state=0)
-    wrap = registry["threshold"].make(requirement="recall>=0.9", n_boot=0, random_state=0)
-    tuner = wrap(build("logistic"))
+    tuner = registry["threshold"].make(estimator=build("random-forest"),
+                                       requirement="recall>=0.9", n_boot=0, random_state=0)
     assert isinstance(tuner, ThresholdTuner) and tuner.requirement == "recall>=0.9"
+    assert "random-forest" in tuner.estimator.named_steps
     assert tuner.fit(X, y).decision_.met
+    plain = registry["threshold"].make()  # an unfitted estimator, as every lever's make()
+    assert isinstance(plain, ThresholdTuner) and "logistic" in plain.estimator.named_steps
+    assert clone(plain).fit(X, y).predict(X).shape == (400,)
     with pytest.raises(LeverError, match="does not take"):
         registry["threshold"].make(requirment="recall>=0.9")
 
 
 def test_review_lever_places_a_band() -> None:
     """Check that the review lever is review_band with its requirement and capacity fixed."""
-    band = registry["review"].make(requirement="recall>=0.99", capacity=2)(
-        [0, 0, 1, 1, 0, 1, 0, 0], [0.1, 0.2, 0.3, 0.9, 0.4, 0.8, 0.7, 0.05]
-    )
+    y, s = [0, 0, 1, 1, 0, 1, 0, 0], [0.1, 0.2, 0.3, 0.9, 0.4, 0.8, 0.7, 0.05]
+    placer = registry["review"].make(requirement="recall>=0.99", capacity=2)
+    band = placer(y, s)
     assert isinstance(band, ReviewBand) and band.n_review == 2 and band.lower == 0.3
+    fitted = clone(placer).fit(np.array(s)[:, None], y)  # fit/predict, scores as X
+    assert fitted.band_ == band
+    part = fitted.predict(s)
+    assert part.tolist() == [int(v >= band.lower) + int(v >= band.upper) for v in s]
+    assert (part == 1).sum() == band.n_review
 
 
 def test_jitter_runs_on_raw_columns_before_the_feature_step() -> None:
