@@ -68,8 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             err.print("[red]interrupted[/]")
             code = 130
         if _TERMINATED:  # typer turns the interrupt inside a command into exit code 130
-            err.print("[red]terminated[/]")
-            code = 143
+            signum = _TERMINATED[0]
+            err.print(f"[red]{_SIGNAL_WORDS.get(signum, 'terminated')}[/]")
+            code = 128 + signum
     for w in caught:
         if issubclass(w.category, FnguardWarning) and str(w.message) not in SHOWN_NOTES:
             err.print(f"[yellow]note:[/] {_escape(str(w.message))}", soft_wrap=True)
@@ -89,8 +90,11 @@ class Terminated(KeyboardInterrupt):
     Ctrl-C is, so that half-written outputs are removed on the way out."""
 
 
-#: The SIGTERM received while the current command ran (typer reports only exit code 130).
+#: The SIGTERM or SIGHUP received while the current command ran (typer reports only exit
+#: code 130).
 _TERMINATED: list[int] = []
+#: The word said on stderr for each stopping signal (SIGTERM 15, SIGHUP 1).
+_SIGNAL_WORDS = {15: "terminated", 1: "hung up"}
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -100,11 +104,19 @@ def _terminate(signum: int, frame: Any) -> None:
 
 def entry() -> None:
     """Console-script entry point (``fnguard``, ``python -m fnguard``): SIGTERM stops the
-    command as Ctrl-C does, with exit code 143."""
+    command as Ctrl-C does, with exit code 143, and SIGHUP (the terminal closed) with 129,
+    so that temporary files and worker processes are cleaned up."""
     import signal
 
-    signal.signal(signal.SIGTERM, _terminate)
-    sys.exit(main())
+    watched = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    for signum in watched:
+        signal.signal(signum, _terminate)
+    code = main()
+    # The command is done (its outputs whole): a signal during the interpreter's own exit
+    # (worker pools joining) takes its default action instead of raising in an exit hook.
+    for signum in watched:
+        signal.signal(signum, signal.SIG_DFL)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

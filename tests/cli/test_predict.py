@@ -124,7 +124,7 @@ def test_real_executable(saved, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("signame", "code", "word"), [
-    ("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted"),
+    ("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted"), ("SIGHUP", 129, "hung up"),
 ])
 def test_sigterm_leaves_no_half_written_output(
     saved, tmp_path: Path, signame: str, code: int, word: str
@@ -173,3 +173,31 @@ def test_output_inside_the_input_folder_is_refused(saved, tmp_path: Path, capsys
     assert code == 2 and "is inside the input folder" in err
     assert sorted(p.name for p in folder.iterdir()) == ["a.parquet", "b.parquet"]
     assert main(["predict", str(guard_dir), str(folder), "--out", str(tmp_path / "p.parquet")]) == 0
+
+
+def test_signals_take_their_default_action_once_the_command_is_done(monkeypatch) -> None:
+    """Check that entry() watches SIGTERM and SIGHUP only while the command runs: a SIGTERM
+    during the interpreter's exit (loky joining its workers) raised in an exit hook, with a
+    traceback and exit code 0."""
+    import signal
+
+    import fnguard.cli as cli
+
+    seen = {}
+
+    def command(argv=None):
+        seen.update({s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)})
+        return 0
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    monkeypatch.setattr(cli, "main", command)
+    try:
+        with pytest.raises(SystemExit) as done:
+            cli.entry()
+        assert done.value.code == 0
+        assert all(h is cli._terminate for h in seen.values())
+        assert signal.getsignal(signal.SIGTERM) == signal.getsignal(signal.SIGHUP) == (
+            signal.SIG_DFL)
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
