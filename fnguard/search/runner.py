@@ -135,18 +135,22 @@ class SearchResult:
 
 
 def first_trial_note(
-    label: str, took: float, fold_seconds: list[float], parallel: int, budget: float
+    label: str, took: float, fold_seconds: list[float], parallel: int, budget: float,
+    ended: float | None = None,
 ) -> str:
     """The note for a first trial that outlasted the budget, saying when most of its time
-    was the worker processes' start-up rather than the model.
+    was the worker processes' start-up rather than the model, and how far into the budget
+    (which also counts reading the data) it ended.
 
     Examples
     --------
-    >>> first_trial_note("logistic", 4.6, [0.1] * 5, 2, 5.0)  # doctest: +NORMALIZE_WHITESPACE
+    >>> first_trial_note("logistic", 4.6, [0.1] * 5, 2, 5.0, 6.1)
+    ... # doctest: +NORMALIZE_WHITESPACE
     'The first trial to finish (logistic) took 4.6 s (fitting and scoring its 5 folds took
     0.5 s; most of the rest was starting the 2 worker processes, which happens once per
-    search), longer than the budget of 5 s, and was let finish so that there is a model; no
-    other lever was tried. Give a budget of a few times that to compare levers.'
+    search) and ended 6.1 s into the budget of 5 s (which also counts reading and checking the
+    data); it was let finish so that there is a model, and no other lever was tried. Give a
+    budget of a few times that to compare levers.'
     """
     fitting = float(sum(fold_seconds))
     start_up = took - fitting / max(1, parallel)
@@ -155,10 +159,15 @@ def first_trial_note(
         f"the rest was starting the {parallel} worker processes, which happens once per "
         "search)" if parallel > 1 and start_up > max(1.0, took / 2) else ""
     )
+    when = (
+        f"and ended {ended:.1f} s into the budget of {budget:g} s (which also counts reading "
+        "and checking the data)" if ended is not None and ended > took
+        else f"longer than the budget of {budget:g} s"
+    )
     return (
-        f"The first trial to finish ({label}) took {took:.1f} s{why}, longer than the budget "
-        f"of {budget:g} s, and was let finish so that there is a model; no other lever was "
-        "tried. Give a budget of a few times that to compare levers."
+        f"The first trial to finish ({label}) took {took:.1f} s{why} {when}; it was let finish "
+        "so that there is a model, and no other lever was tried. Give a budget of a few times "
+        "that to compare levers."
     )
 
 
@@ -414,7 +423,7 @@ class _Search:
                     parallel = jobs if self.executor is None else max(1, self.executor.jobs)
                     self.notes.append(first_trial_note(
                         plan.label(), time.perf_counter() - t0, self.seconds[number],
-                        min(parallel, len(self.folds)), budget,
+                        min(parallel, len(self.folds)), budget, time.monotonic() - start,
                     ))
                 best = self._keep()
             if progress is not None:

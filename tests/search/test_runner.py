@@ -274,4 +274,6 @@ def test_first_trial_note_blames_start_up_only_when_it_dominates() -> None:
     slow_model = first_trial_note("lightgbm", 30.0, [24.0] * 5, 2, 5.0)
     one_worker = first_trial_note("logistic", 4.6, [0.1] * 5, 1, 5.0)
     for note in (slow_model, one_worker):
-        assert "worker processes" not in note and "longer than the budget of 5 s" in note
+        assert "worker processes" not in note and "longer than the budget of 5 s; it" in note
+    late = first_trial_note("logistic", 5.8, [1.1] * 5, 1, 6.0, ended=6.6)
+    assert "took 5.8 s and ended 6.6 s into the budget of 6 s (which also counts" in late
