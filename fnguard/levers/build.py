@@ -74,8 +74,11 @@ def build(
         in ``params``.
     correct_prior : bool, default=True
         Return a :class:`~fnguard.levers.prior.PriorCorrectedPipeline`, whose probabilities
-        undo the class balance that samplers and class weights changed, so that they stay
-        calibrated.
+        undo the class balance that samplers and class weights changed. That is exact for a
+        model that learns the resampled classes' probabilities (logistic regression); one
+        that memorises the resampled rows (boosting after SMOTE) can still come out
+        miscalibrated: check its ECE, or calibrate it on held-out scores. Rankings, and so
+        thresholds' recall and precision, do not change.
 
     Returns
     -------
