@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -93,6 +94,7 @@ def fit(
     from fnguard.guard_files import check_destination
     from fnguard.search import fit as search_fit
 
+    started = time.monotonic()
     err = Console(stderr=True, highlight=False)
     engine = check_engine(engine, cluster, workers)
     if test is not None and engine == "dask":
@@ -124,6 +126,7 @@ def fit(
             )
     saved = guard.save(out, report=report)
     doc = summary(guard, saved)
+    doc["seconds"] = round(time.monotonic() - started, 3)
     if json_out:
         emit_json(doc)
     else:
@@ -170,6 +173,8 @@ def summary(guard: Guard, saved: Path | None = None) -> dict[str, Any]:
         "trials": guard.info.get("trials"),
         "best_trial": guard.info.get("best_trial"),
         "elapsed": guard.info.get("elapsed"),
+        "budget": guard.info.get("budget"),
+        "search_seconds": guard.info.get("search_seconds"),
         "notes": guard.info.get("notes", []),
     })
 
@@ -284,4 +289,14 @@ def _print_summary(doc: dict[str, Any], console: Console) -> None:
     for note in doc.get("notes") or []:
         print_note(console, str(note))
     if doc.get("out"):
-        console.print(f"Guard saved to [bold]{escape(doc['out'])}[/].")
+        took = ""
+        if doc.get("seconds") is not None and doc.get("search_seconds") is not None:
+            from fnguard.search.budget import format_seconds
+
+            total, search = float(doc["seconds"]), float(doc["search_seconds"])
+            took = (
+                f" in {format_seconds(total)} (budget {format_seconds(float(doc['budget']))}: "
+                f"{format_seconds(search)} searching, {format_seconds(max(total - search, 0))} "
+                "reading the data, refitting the winner, testing it and saving)"
+            )
+        console.print(f"Guard saved to [bold]{escape(doc['out'])}[/]{took}.", soft_wrap=True)

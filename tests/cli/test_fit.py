@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,9 @@ def test_met_exits_0_with_json(csv: Path, tmp_path: Path, capsys) -> None:
         doc["reference"]["logistic_at_0.5"]["fn"] - doc["test"]["fn"])
     saved = json.loads((tmp_path / "guard" / "guard.json").read_text())
     assert saved["threshold"] == pytest.approx(doc["threshold"])
+    # where the time went: the whole command, its budget and the search within it
+    assert doc["budget"] == saved["info"]["budget"] and doc["search_seconds"] > 0
+    assert doc["seconds"] >= doc["elapsed"] >= doc["search_seconds"]
     assert "id" not in [c["name"] for c in saved["schema"]["columns"]]
 
 
@@ -75,6 +79,9 @@ def test_summary_and_progress(csv: Path, tmp_path: Path, capsys) -> None:
     assert "Winner:" in captured.out and "held-out test set" in captured.out
     assert "plain logistic regression at 0.5" in captured.out
     assert "Searched 3 trials (3 complete, 0 pruned, 0 failed)" in captured.err
+    assert re.search(r"Guard saved to .*guard in [\d.ms]+ \(budget [\d.ms]+: [\d.ms]+ "
+                     r"searching, [\d.ms]+ reading the data, refitting the winner, testing it "
+                     r"and saving\)\.", captured.out.replace("\n", " "))
 
 
 def test_a_note_is_printed_once(csv: Path, tmp_path: Path, capsys) -> None:
