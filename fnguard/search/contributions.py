@@ -24,7 +24,7 @@ from fnguard.metrics.confusion import ConfusionCurve, _curve_from_scores
 from fnguard.search.leaderboard import jsonable
 from fnguard.search.runner import SearchResult
 
-__all__ = ["contributions", "false_alarms_at_recall", "misses_at_fpr"]
+__all__ = ["contributions", "false_alarms_at_recall", "lever_trials", "misses_at_fpr"]
 
 
 def misses_at_fpr(curve: ConfusionCurve, false_alarms: int) -> int:
@@ -115,16 +115,9 @@ def contributions(result: SearchResult, y: np.ndarray) -> list[dict[str, Any]]:
         {name for t in done for name in result.plans[t].levers},
         key=lambda n: (kinds.get(registry[n].kind, 3), n),
     )
-    def others(t: int, name: str) -> list[str]:
-        """The trial's levers besides ``name`` and (for any other lever) its algorithm."""
-        plan = result.plans[t]
-        own = {name} if registry[name].kind == "classifier" else {name, plan.classifier}
-        return [n for n in plan.levers if n not in own]
-
     out = []
     for name in levers:
-        with_it = [t for t in done if name in result.plans[t].levers]
-        alone = [t for t in with_it if not others(t, name)]
+        with_it, alone = lever_trials(result, name)
         best = result.best_of(alone or with_it)
         if best is None or best not in result.oof:
             continue
@@ -147,7 +140,7 @@ def contributions(result: SearchResult, y: np.ndarray) -> list[dict[str, Any]]:
             "family": registry[name].family,
             "trials": len(with_it),
             "best_trial": best,
-            "shared_with": [] if alone else others(best, name),
+            "shared_with": [] if alone else _others(result, best, name),
             "baseline_trial": base,
             "against": list(result.plans[base].levers),
             "misses_removed": b_fn - misses_at_fpr(lever_curve, b_fp),
@@ -158,6 +151,33 @@ def contributions(result: SearchResult, y: np.ndarray) -> list[dict[str, Any]]:
             "baseline_met": bool(b_rec["met"]),
         }))
     return out
+
+
+def _others(result: SearchResult, t: int, name: str) -> list[str]:
+    """The trial's levers besides ``name`` and (for any other lever) its algorithm."""
+    plan = result.plans[t]
+    own = {name} if registry[name].kind == "classifier" else {name, plan.classifier}
+    return [n for n in plan.levers if n not in own]
+
+
+def lever_trials(result: SearchResult, name: str) -> tuple[list[int], list[int]]:
+    """The completed trials with lever ``name``, and those of them with no other lever than
+    an algorithm (the trials that measure it alone).
+
+    Examples
+    --------
+    >>> from fnguard.data.datasets import load_digits
+    >>> from fnguard.decide import parse_requirement
+    >>> from fnguard.search import cv_folds, resolve_pool, run_search
+    >>> d = load_digits()
+    >>> folds, _ = cv_folds(d.y, 3, seed=0)
+    >>> res = run_search(d.X, d.y, d.schema, parse_requirement("recall>=0.9"), folds,
+    ...                  pool=resolve_pool("logistic,random-under"), budget=60, max_trials=2)
+    >>> lever_trials(res, "random-under")
+    ([1], [1])
+    """
+    with_it = [t for t in result.decisions if name in result.plans[t].levers]
+    return with_it, [t for t in with_it if not _others(result, t, name)]
 
 
 def _objective_gain(result: SearchResult, trial: int, base: int) -> float:

@@ -467,10 +467,13 @@ class _Search:
 
     def _keep(self) -> int | None:
         """Drop the out-of-fold scores no later step needs; return the best trial."""
+        from fnguard.search.contributions import lever_trials
+
         res = self.result(0.0)
         keep = set(self.baselines) | {res.best}
         for lever in {name for t in self.decisions for name in self.plans[t].levers}:
-            keep.add(res.best_of([t for t in self.decisions if lever in self.plans[t].levers]))
+            with_it, alone = lever_trials(res, lever)  # the trials contributions measure
+            keep.update({res.best_of(with_it), res.best_of(alone)})
         for t in list(self.oof):
             if t not in keep:
                 del self.oof[t]

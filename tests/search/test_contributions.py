@@ -122,3 +122,26 @@ def test_no_baseline_no_contributions(search) -> None:
     res2 = copy.copy(res)
     res2.baselines = []
     assert contributions(res2, y) == []
+
+
+def test_every_lever_of_a_search_has_its_contribution() -> None:
+    """Check that no lever vanishes from the contributions when its best trial alone on an
+    algorithm is not its best trial (the search kept the out-of-fold scores of the latter
+    only, and smote and scale:quantile, in the winner, were missing from the report)."""
+    from fnguard.search.contributions import lever_trials
+
+    from .conftest import make_frame
+
+    d = load_table(make_frame(600, seed=1), "y", positive=1)
+    folds, _ = cv_folds(d.y, 3, seed=0)
+    res = run_search(d.X, d.y, d.schema, parse_requirement("recall>=0.8"), folds,
+                     pool=resolve_pool(["smote", "random-over", "scale:quantile", "lightgbm",
+                                        "logistic"]), budget=120.0, max_trials=10, seed=0)
+    levers = {n for t in res.decisions for n in res.plans[t].levers}
+    split = [n for n in levers
+             if (lambda w, a: a and res.best_of(a) != res.best_of(w))(*lever_trials(res, n))]
+    assert split  # a lever whose lone best is not its best: the case that lost it
+    rows = contributions(res, d.y)
+    assert {r["lever"] for r in rows} == levers
+    for r in rows:
+        assert r["best_trial"] in res.oof
