@@ -184,6 +184,13 @@ def parquet_files(folder: Path) -> list[Path]:
     return sorted(found, key=lambda f: natural_key(f.relative_to(folder).as_posix()))
 
 
+def _table_kind(path: Path) -> str:
+    """``.csv`` for ``a.csv`` and ``a.csv.gz``: the table's format from the name."""
+    suffixes = [s.lower() for s in path.suffixes]
+    compressed = bool(suffixes) and suffixes[-1] in COMPRESSION_EXTENSIONS
+    return suffixes[-2] if compressed and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
+
+
 def natural_key(text: str) -> list[str | int]:
     """Sort key reading runs of digits as numbers (``part.2`` before ``part.10``).
 
@@ -209,23 +216,87 @@ def parquet_dataset(folder: Path, label: str) -> Any:
     import pyarrow.parquet as pq
 
     files = parquet_files(folder)
+    text = sorted(f.relative_to(folder).as_posix() for f in folder.rglob("*")
+                  if f.is_file() and _table_kind(f) in (".csv", ".tsv")
+                  and not any(part.startswith((".", "_")) for part in f.relative_to(folder).parts))
+    if text:
+        raise DataError(
+            f"{label} mixes Parquet files and CSV-like files ({format_names(repr(t) for t in text)}"
+            "): a folder is read as its Parquet files, so keep one format per folder."
+        )
     try:
-        names = [pq.read_schema(file).names for file in files]
+        schemas = [pq.read_schema(file) for file in files]
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(
             f"{label} cannot be read as Parquet ({exc}): check that every file in it is a "
             "complete Parquet file, or save the table again."
         ) from None
-    for each in names:
-        _reject_duplicates(each, label)
+    for each in schemas:
+        _reject_duplicates(each.names, label)
+    _check_same_columns(files, schemas, folder, label)
     try:
-        return ds.dataset([str(f) for f in files], format="parquet", partitioning="hive",
-                          partition_base_dir=str(folder))
+        paths = [str(f) for f in files]
+        found = ds.dataset(paths, format="parquet", partitioning="hive",
+                           partition_base_dir=str(folder))
+        # the files' own columns with types that hold every file's values (integers in one
+        # part and floats in another read as floats; a part of nulls takes the others' type),
+        # then the partition keys
+        merged = pa.unify_schemas(schemas, promote_options="permissive")
+        keys = [f for f in found.schema if f.name not in merged.names]
+        return ds.dataset(paths, schema=pa.schema([*merged, *keys]), format="parquet",
+                          partitioning="hive", partition_base_dir=str(folder))
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(
             f"{label} cannot be read as Parquet ({exc}): check that every file in it is a "
             "complete Parquet file with the same columns, or save the table again."
         ) from None
+
+
+def _type_kind(dtype: Any) -> str:
+    """The kind of a Parquet column type that a change would alter the meaning of: numbers
+    (integers and floats alike: a part without missing values stores floats as integers),
+    text, booleans, dates and times; a column of nulls only fits any."""
+    import pyarrow.types as t
+
+    if t.is_null(dtype):
+        return "null"
+    if t.is_dictionary(dtype):
+        return _type_kind(dtype.value_type)
+    for kind, test in (("number", lambda d: t.is_integer(d) or t.is_floating(d)
+                        or t.is_decimal(d)), ("text", lambda d: t.is_string(d)
+                        or t.is_large_string(d)), ("boolean", t.is_boolean),
+                       ("date or time", t.is_temporal)):
+        if test(dtype):
+            return kind
+    return str(dtype)
+
+
+def _check_same_columns(files: list[Path], schemas: list[Any], folder: Path, label: str) -> None:
+    """Refuse a folder whose files do not share the first file's columns and their kinds (a
+    dataset reads every file with the first one's schema: a column another file lacks became
+    missing, or a file's columns were dropped, silently)."""
+    first, reference = files[0].relative_to(folder), schemas[0]
+    kinds = {f.name: _type_kind(f.type) for f in reference}
+    for file, schema in zip(files[1:], schemas[1:], strict=True):
+        name = file.relative_to(folder)
+        missing = [c for c in reference.names if c not in schema.names]
+        extra = [c for c in schema.names if c not in kinds]
+        if missing or extra:
+            what = (f"lacks {format_names(repr(c) for c in missing)}" if missing else
+                    f"has {format_names(repr(c) for c in extra)}, which '{first}' has not")
+            raise DataError(
+                f"{label}: its files have different columns: '{name}' {what}. Give every "
+                "file the same columns (as one table written in parts)."
+            )
+        for field in schema:
+            kind, want = _type_kind(field.type), kinds[field.name]
+            if kind != want and "null" not in (kind, want):
+                raise DataError(
+                    f"{label}: its files disagree on the type of column '{field.name}': "
+                    f"{want} ({reference.field(field.name).type}) in '{first}', {kind} "
+                    f"({field.type}) in '{name}'. Write the column with one type in every "
+                    "file."
+                )
 
 
 def _read_parquet(path: Path, label: str) -> pd.DataFrame:

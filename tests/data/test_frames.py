@@ -162,13 +162,45 @@ def test_parquet_folder_hive_partitions_are_columns(tmp_path: Path) -> None:
 
 
 def test_parquet_folder_of_different_columns_is_refused(tmp_path: Path) -> None:
-    """Check that files of one folder with clashing types give one clear message."""
+    """Check that files of one folder with other columns, or a column of another kind, are
+    refused, naming the file and the column (the first file's schema was used for all: a
+    column another file lacked became missing, or was dropped, silently)."""
+    for name, parts, match in [
+        ("lacks", [{"a": [1], "b": [2]}, {"a": [1]}], r"'part\.1\.parquet' lacks 'b'"),
+        ("extra", [{"a": [1]}, {"a": [1], "b": [2]}],
+         r"'part\.1\.parquet' has 'b', which 'part\.0\.parquet' has not"),
+        ("kinds", [{"a": ["x"]}, {"a": [1.5]}],
+         r"disagree on the type of column 'a': text \(.*\) in 'part\.0\.parquet', number"),
+    ]:
+        (tmp_path / name).mkdir()
+        for i, part in enumerate(parts):
+            pd.DataFrame(part).to_parquet(tmp_path / name / f"part.{i}.parquet")
+        with pytest.raises(DataError, match=match):
+            read_frame(tmp_path / name)
+
+
+def test_parquet_folder_with_csv_files_is_refused(tmp_path: Path) -> None:
+    """Check that a folder mixing Parquet and CSV parts is refused (its CSV rows were left
+    out silently), as the Dask engine refuses it; a README.txt is no table."""
     (tmp_path / "mixed").mkdir()
-    pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "mixed" / "p1.parquet")
-    pd.DataFrame({"a": ["x"]}).to_parquet(tmp_path / "mixed" / "p2.parquet")
-    with pytest.raises(DataError, match=r"'.*mixed' cannot be read as Parquet \(.*\): check "
-                       r"that every file in it is a complete Parquet file with the same columns"):
+    REFERENCE.to_parquet(tmp_path / "mixed" / "p0.parquet")
+    (tmp_path / "mixed" / "README.txt").write_text("parts of the table")
+    assert len(read_frame(tmp_path / "mixed")) == 3
+    REFERENCE.to_csv(tmp_path / "mixed" / "p1.csv.gz", index=False)
+    with pytest.raises(DataError, match=r"mixes Parquet files and CSV-like files \('p1\.csv"):
         read_frame(tmp_path / "mixed")
+
+
+def test_parquet_folder_parts_of_compatible_types_are_unified(tmp_path: Path) -> None:
+    """Check that integers in one part and floats in another read as floats, and a part
+    whose column is all null takes the others' type (a dataset cast every part to the first
+    one's types, and refused 1.5 as an integer)."""
+    (tmp_path / "parts").mkdir()
+    pd.DataFrame({"a": [1, 2], "b": [None, None]}).to_parquet(tmp_path / "parts" / "p0.parquet")
+    pd.DataFrame({"a": [1.5, None], "b": ["x", "y"]}).to_parquet(tmp_path / "parts" / "p1.parquet")
+    out = read_frame(tmp_path / "parts")
+    assert out["a"].tolist()[:3] == [1.0, 2.0, 1.5] and out["a"].dtype == float
+    assert out["b"].tolist()[2:] == ["x", "y"] and out["b"].isna().sum() == 2
 
 
 def test_read_frame_rejects_duplicate_parquet_columns(tmp_path: Path) -> None:
