@@ -87,6 +87,10 @@ def run_demo(
         raise DataError(
             f"There is no bundled dataset {dataset!r}: use one of {', '.join(datasets.DATASETS)}."
         )
+    if out is not None:
+        from fnguard.guard_files import check_destination
+
+        check_destination(out)  # before the search, not after it
     data = datasets.load(dataset)
     guard = fnguard.fit(
         data, require=require, budget=budget, seed=seed, max_trials=max_trials, progress=progress

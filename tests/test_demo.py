@@ -101,3 +101,16 @@ def test_demo_before_after_line_names_the_class_and_signs(demo_run) -> None:
     assert f"{change['misses_removed']:,} fewer misses" in line
     fewer = {**change, "false_alarms_added": -1, "misses_removed": 0}
     assert "0 fewer misses, 1 fewer false alarms" in before_after_line(fewer, "digit", True)
+
+
+def test_demo_checks_its_folder_before_the_search(tmp_path: Path) -> None:
+    """Check that a demo folder holding other files is refused before any trial runs (the
+    two-minute search ran, then the save failed)."""
+    from fnguard.errors import ArtifactError
+
+    (tmp_path / "guard.json").write_text("{}")
+    (tmp_path / "mynotes.txt").write_text("mine")
+    trials: list = []
+    with pytest.raises(ArtifactError, match=r"holds a Guard and other files \('mynotes\.txt'\)"):
+        run_demo(out=tmp_path, budget=40, max_trials=1, progress=trials.append)
+    assert trials == []

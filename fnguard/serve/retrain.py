@@ -211,6 +211,10 @@ def retrain(
     from fnguard.serve.store import open_store
 
     started = time.monotonic()
+    if out is not None:
+        from fnguard.guard_files import check_destination
+
+        check_destination(out)  # before the refit, not after it
     old = _load_guard(guard)
     info = dict(old.info or {})
     req = parse_requirement(old.requirement)
