@@ -571,8 +571,9 @@ def _verdict_notes(
                 f"{req.metric} met {req.metric}{req.op}{req.target:g} on the test set "
                 f"({got['value']:.4f}), but from {plural(counted, 'case')} only (95% interval "
                 f"[{got['low']:.4f}, {got['high']:.4f}]): the test set can hardly confirm it. "
-                "More data would, or a guarantee on a calibration split "
-                f"('{req.describe()} @95%')."
+                + ("More data would." if req.guaranteed or req.metric not in GUARANTEED else
+                   "More data would, or a guarantee on a calibration split "
+                   f"('{req.describe()} @95%').")
             )
     if req.kind == "constraint" and result.leaderboard[result.best]["met"]:
         chosen = final["choice"].get("metrics") or {}

@@ -477,3 +477,13 @@ def test_an_empty_review_band_says_why() -> None:
     fine = np.r_[np.linspace(0.3, 1, 50), np.linspace(0, 0.7, 450)]
     p = operating_point(y, fine, parse_requirement("recall>=0.8"), margin=None)
     assert p["review"]["n_review"] > 0 and not any("band is empty" in n for n in p["notes"])
+
+
+def test_few_test_cases_note_suggests_no_second_guarantee() -> None:
+    """Check that a guaranteed requirement met on few test positives is not told to add a
+    guarantee ('recall>=0.7 @90% @95%' does not parse)."""
+    g = fit(make_frame(500, seed=1), "y", 1, "recall>=0.7 @90%", budget=60, levers=["logistic"],
+            max_trials=1, cv=3, jobs=1)
+    notes = [n for n in g.info["notes"] if "can hardly confirm it" in n]
+    assert g.met and len(notes) == 1
+    assert notes[0].endswith("the test set can hardly confirm it. More data would.")
