@@ -66,6 +66,23 @@ def positives_needed(req: Requirement) -> int:
     return min_positives(rule_target(req), float(req.confidence or 0.0))
 
 
+def negatives_needed(req: Requirement) -> int:
+    """Negatives a calibration split must hold for the guarantee of ``req`` (one on FPR or
+    specificity; 0 for the others).
+
+    Examples
+    --------
+    >>> from fnguard.decide import parse_requirement
+    >>> negatives_needed(parse_requirement("fpr<=0.01 @95%"))
+    299
+    >>> negatives_needed(parse_requirement("recall>=0.95 @95%"))
+    0
+    """
+    if req.metric not in ("fpr", "specificity") or not req.confidence:
+        return 0
+    return min_positives(rule_target(req), float(req.confidence))
+
+
 def min_positives(target: float, confidence: float) -> int:
     """Fewest positives for which ``recall >= target`` can be guaranteed at ``confidence``.
 

@@ -40,7 +40,7 @@ from fnguard.decide import (
     review_band,
     with_margin,
 )
-from fnguard.decide.guarantee import positives_needed
+from fnguard.decide.guarantee import negatives_needed, positives_needed
 from fnguard.decide.requirement import GUARANTEED
 from fnguard.errors import DataError, FnguardError, RequirementError
 from fnguard.guard_files import check_destination
@@ -218,7 +218,10 @@ def fit(
     folds, fold_notes = cv_folds(y_s, cv, seed)
     notes += fold_notes
     if req.guaranteed:
-        _, cal_rows = calibration_split(y_s, positives_needed(req), seed, requirement=req)
+        _, cal_rows = calibration_split(
+            y_s, positives_needed(req), seed, requirement=req,
+            needed_negatives=negatives_needed(req),
+        )
         if g_s is not None:  # every group must be able to hold the guarantee: say so now
             _check_groups(req, y_s[cal_rows], g_s[cal_rows], int(y_s.size))
 
@@ -451,7 +454,10 @@ def _final_model(
     notes = list(getattr(pipeline, "fnguard_notes_", []))
     split: dict[str, int] = {}
     if req.guaranteed:
-        fit_rows, cal_rows = calibration_split(y, positives_needed(req), seed, requirement=req)
+        fit_rows, cal_rows = calibration_split(
+            y, positives_needed(req), seed, requirement=req,
+            needed_negatives=negatives_needed(req),
+        )
         pipeline.fit(X.iloc[fit_rows], y[fit_rows])
         scores = positive_scores(pipeline, X.iloc[cal_rows])
         y_dec, g_dec = y[cal_rows], None if groups is None else groups[cal_rows]

@@ -135,7 +135,8 @@ def cv_folds(y: Any, cv: int, seed: int) -> tuple[list[tuple[np.ndarray, np.ndar
 
 
 def calibration_split(
-    y: Any, needed: int, seed: int, share: float = 0.25, requirement: Any = None
+    y: Any, needed: int, seed: int, share: float = 0.25, requirement: Any = None,
+    needed_negatives: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row positions to fit on and to calibrate (choose a guaranteed threshold) on.
 
@@ -154,7 +155,9 @@ def calibration_split(
         Share of rows to calibrate on when ``needed`` allows.
     requirement : Requirement, optional
         The guaranteed requirement, so that the error can name a confidence and a target
-        that the positives there are can hold.
+        that the positives (or negatives) there are can hold.
+    needed_negatives : int, default=0
+        Negatives the calibration part must hold (an FPR or specificity guarantee's minimum).
 
     Returns
     -------
@@ -184,7 +187,16 @@ def calibration_split(
             f"guarantee's confidence or its target{_within_reach(requirement, n_pos // 2)}, "
             "or drop the guarantee."
         )
-    share = max(share, needed / n_pos + 1e-9)
+    n_neg = int(y.size - n_pos)
+    if n_neg // 2 < needed_negatives:
+        raise SearchError(
+            f"The guarantee needs at least {needed_negatives} negative rows in a calibration "
+            f"split that the model does not train on, but only {n_neg} negatives are left "
+            f"after the test split (at most half, {n_neg // 2}, can calibrate). Add negative "
+            "rows, lower the guarantee's confidence or loosen its target"
+            f"{_within_reach(requirement, n_neg // 2)}, or drop the guarantee."
+        )
+    share = max(share, needed / n_pos + 1e-9, needed_negatives / max(n_neg, 1) + 1e-9)
     rows = np.arange(y.size)
     fit, cal = train_test_split(rows, test_size=share, stratify=y, random_state=seed)
     return np.sort(fit), np.sort(cal)
@@ -192,10 +204,12 @@ def calibration_split(
 
 def _within_reach(req: Any, n: int) -> str:
     """`` (with 13 positives: 'recall>=0.79 @95%' or 'recall>=0.9 @74%')``: the guarantees
-    of a recall or FNR requirement that ``n`` calibration positives can hold, or ``""``."""
+    of a recall or FNR requirement that ``n`` calibration positives can hold (of an FPR or
+    specificity requirement, ``n`` negatives), or ``""``."""
     from fnguard.decide.guarantee import rule_target
 
-    if req is None or req.metric not in ("recall", "fnr") or n < 1 or not req.confidence:
+    metrics = ("recall", "fnr", "fpr", "specificity")
+    if req is None or req.metric not in metrics or n < 1 or not req.confidence:
         return ""
     r, c = rule_target(req), float(req.confidence)
     # n positives hold recall >= r at confidence c when r ** n <= 1 - c
@@ -203,8 +217,9 @@ def _within_reach(req: Any, n: int) -> str:
     best_c = math.floor((1 - r**n) * 100) / 100
     options = []
     if best_r > 0:
-        target = best_r if req.metric == "recall" else round(1 - best_r, 2)
+        target = best_r if req.metric in ("recall", "specificity") else round(1 - best_r, 2)
         options.append(f"'{req.metric}{req.op}{target:g} @{c:.0%}'")
     if best_c >= 0.5:
         options.append(f"'{req.metric}{req.op}{req.target:g} @{best_c:.0%}'")
-    return f" (with {n} positives: {' or '.join(options)})" if options else ""
+    rows = "positives" if req.metric in ("recall", "fnr") else "negatives"
+    return f" (with {n} {rows}: {' or '.join(options)})" if options else ""

@@ -559,7 +559,7 @@ def _refit(
     old: Any, req: Any, X: pd.DataFrame, y: np.ndarray, cv: int, seed: int
 ) -> dict[str, Any]:
     """The Guard's levers fitted on ``X``, its threshold and band chosen as fit chose them."""
-    from fnguard.decide.guarantee import positives_needed
+    from fnguard.decide.guarantee import negatives_needed, positives_needed
     from fnguard.levers import build
     from fnguard.search.fit import operating_point
     from fnguard.search.objective import oof_scores
@@ -571,7 +571,10 @@ def _refit(
     groups = None if req.per is None else X[req.per].astype(str).to_numpy()
     split: dict[str, int] = {}
     if req.guaranteed:
-        fit_rows, cal_rows = calibration_split(y, positives_needed(req), seed, requirement=req)
+        fit_rows, cal_rows = calibration_split(
+            y, positives_needed(req), seed, requirement=req,
+            needed_negatives=negatives_needed(req),
+        )
         pipeline.fit(X.iloc[fit_rows], y[fit_rows])
         scores, y_dec = _scores(pipeline, X.iloc[cal_rows]), y[cal_rows]
         g_dec = None if groups is None else groups[cal_rows]

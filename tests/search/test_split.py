@@ -108,3 +108,24 @@ def test_too_few_calibration_positives_name_guarantees_within_reach(text, n_pos)
         assert min_positives(round(r, 2), c) <= n
         tighter = (round(r + 0.01, 2), c) if c == req.confidence else (r, c + 0.01)
         assert min_positives(*tighter) > n
+
+
+def test_too_few_calibration_negatives_are_refused_before_the_search() -> None:
+    """Check that an FPR guarantee with too few negatives for any calibration split is
+    refused by the split, naming guarantees within reach (it was found after the search,
+    once per failed trial), and that the split holds enough negatives when it can."""
+    from fnguard.decide import parse_requirement
+    from fnguard.decide.guarantee import min_positives, negatives_needed, positives_needed
+
+    req = parse_requirement("fpr<=0.01 @95%")
+    need = negatives_needed(req)
+    assert need == 299 == min_positives(0.99, 0.95)
+    y = np.r_[np.ones(60, bool), np.zeros(546, bool)]
+    with pytest.raises(SearchError, match=r"needs at least 299 negative rows .*at most half, "
+                       r"273, can calibrate.* \(with 273 negatives: 'fpr<=0\.02 @95%' or "
+                       r"'fpr<=0\.01 @93%'\)"):
+        calibration_split(y, positives_needed(req), 0, requirement=req, needed_negatives=need)
+    y = np.r_[np.ones(60, bool), np.zeros(700, bool)]
+    _, cal = calibration_split(y, positives_needed(req), 0, requirement=req,
+                               needed_negatives=need)
+    assert int((~y[cal]).sum()) >= need
