@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from sklearn.base import BaseEstimator
+
 from fnguard.levers.features import SCHEMA_LEVERS, features_from_schema
 from fnguard.levers.registry import LeverError, register, registry
 
@@ -412,7 +414,7 @@ def _threshold(estimator: Any = None, **params: Any) -> Any:
     return tuner
 
 
-class ReviewBandPlacer:
+class ReviewBandPlacer(BaseEstimator):
     """The ``review`` lever: places a review band on held-out scores, in scikit-learn's
     ``fit`` / ``predict`` form (``X`` is the scores, one column, as for
     ``IsotonicRegression``); calling it, ``placer(y_true, y_score)``, returns the
@@ -448,23 +450,6 @@ class ReviewBandPlacer:
         self.capacity = capacity
         self.positive = positive
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's parameters (scikit-learn's estimator interface)."""
-        return {"requirement": self.requirement, "capacity": self.capacity,
-                "positive": self.positive}
-
-    def set_params(self, **params: Any) -> ReviewBandPlacer:
-        """Set constructor parameters (scikit-learn's estimator interface)."""
-        for key, value in params.items():
-            if key not in self.get_params():
-                raise LeverError(f"ReviewBandPlacer has no parameter {key!r}.")
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"ReviewBandPlacer({args})"
-
     def __call__(self, y_true: Any, y_score: Any) -> Any:
         from fnguard.decide import review_band
 
@@ -479,10 +464,9 @@ class ReviewBandPlacer:
     def predict(self, X: Any) -> Any:
         """0 below the band (auto-negative), 1 in it (review), 2 above it (auto-positive)."""
 
-        if not hasattr(self, "band_"):
-            from sklearn.exceptions import NotFittedError
+        from sklearn.utils.validation import check_is_fitted
 
-            raise NotFittedError("This ReviewBandPlacer is not fitted yet: call fit first.")
+        check_is_fitted(self, "band_")
         s = _one_column(X)
         return (s >= self.band_.lower).astype(int) + (s >= self.band_.upper).astype(int)
 

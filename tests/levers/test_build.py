@@ -194,6 +194,13 @@ def test_review_lever_places_a_band() -> None:
     part = fitted.predict(s)
     assert part.tolist() == [int(v >= band.lower) + int(v >= band.upper) for v in s]
     assert (part == 1).sum() == band.n_review
+    from sklearn.model_selection import cross_val_predict
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(fitted)
+    y8, s8 = np.array(y * 6), np.array(s * 6) + np.repeat(np.arange(6), 8) * 1e-3
+    assert set(cross_val_predict(placer, s8[:, None], y8, cv=3)) <= {0, 1, 2}
+    assert placer.set_params(capacity=3).get_params()["capacity"] == 3
 
 
 def test_jitter_runs_on_raw_columns_before_the_feature_step() -> None:
