@@ -100,7 +100,9 @@ def test_demo_before_after_line_names_the_class_and_signs(demo_run) -> None:
     assert f"on {change['positives']:,} held-out positive cases (loan_status = 'bad')" in line
     assert f"{change['misses_removed']:,} fewer misses" in line
     fewer = {**change, "false_alarms_added": -1, "misses_removed": 0}
-    assert "0 fewer misses, 1 fewer false alarms" in before_after_line(fewer, "digit", True)
+    assert "0 fewer misses, 1 fewer false alarm[" in before_after_line(fewer, "digit", True)
+    worse = {**change, "false_alarms_added": 2, "misses_removed": -1}
+    assert "1 more miss, 2 more false alarms" in before_after_line(worse, "digit", True)
 
 
 def test_demo_checks_its_folder_before_the_search(tmp_path: Path) -> None:

@@ -249,8 +249,9 @@ def _fmt(est: dict[str, Any] | None) -> str:
 def _change(c: dict[str, Any]) -> str:
     """'88 fewer misses, 807 more false alarms' from the signed changes."""
     m, f = int(c["misses_removed"]), int(c["false_alarms_added"])
-    misses = f"{abs(m):,} {'fewer' if m >= 0 else 'more'} misses"
-    alarms = f"{abs(f):,} {'more' if f >= 0 else 'fewer'} false alarms"
+    misses = f"{abs(m):,} {'fewer' if m >= 0 else 'more'} {'miss' if abs(m) == 1 else 'misses'}"
+    alarms = (f"{abs(f):,} {'more' if f >= 0 else 'fewer'} false "
+              f"{'alarm' if abs(f) == 1 else 'alarms'}")
     return f"{misses}, {alarms}"
 
 
@@ -285,7 +286,10 @@ def _print_summary(doc: dict[str, Any], console: Console) -> None:
     band = doc.get("review_band")
     if band:
         upper = "inf" if band["upper"] is None else f"{band['upper']:.6g}"
-        console.print(f"Review band: scores in [{band['lower']:.6g}, {upper}).")
+        if band["upper"] is not None and band["upper"] <= band["lower"]:
+            console.print("Review band: empty (see the note on why).")
+        else:
+            console.print(f"Review band: scores in [{band['lower']:.6g}, {upper}).")
     for note in doc.get("notes") or []:
         print_note(console, str(note))
     if doc.get("out"):
