@@ -246,10 +246,15 @@ def parquet_dataset(folder: Path, label: str) -> Any:
         return ds.dataset(paths, schema=pa.schema([*merged, *keys]), format="parquet",
                           partitioning="hive", partition_base_dir=str(folder))
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise DataError(
-            f"{label} cannot be read as Parquet ({exc}): check that every file in it is a "
-            "complete Parquet file with the same columns, or save the table again."
-        ) from None
+        raise folder_error(label, exc) from None
+
+
+def folder_error(label: str, exc: Exception) -> DataError:
+    """The error for a folder of Parquet files that cannot be read."""
+    return DataError(
+        f"{label} cannot be read as Parquet ({exc}): check that every file in it is a "
+        "complete Parquet file with the same columns, or save the table again."
+    )
 
 
 def _type_kind(dtype: Any) -> str:
@@ -308,10 +313,7 @@ def _read_parquet(path: Path, label: str) -> pd.DataFrame:
         try:
             return dataset.to_table().to_pandas()
         except (pa.ArrowException, OSError, ValueError) as exc:
-            raise DataError(
-                f"{label} cannot be read as Parquet ({exc}): check that every file in it is a "
-                "complete Parquet file with the same columns, or save the table again."
-            ) from None
+            raise folder_error(label, exc) from None
     try:
         names = pq.read_schema(path).names
     except (pa.ArrowException, OSError, ValueError) as exc:

@@ -162,20 +162,8 @@ def _others(result: SearchResult, t: int, name: str) -> list[str]:
 
 def lever_trials(result: SearchResult, name: str) -> tuple[list[int], list[int]]:
     """The completed trials with lever ``name``, and those of them with no other lever than
-    an algorithm (the trials that measure it alone).
-
-    Examples
-    --------
-    >>> from fnguard.data.datasets import load_digits
-    >>> from fnguard.decide import parse_requirement
-    >>> from fnguard.search import cv_folds, resolve_pool, run_search
-    >>> d = load_digits()
-    >>> folds, _ = cv_folds(d.y, 3, seed=0)
-    >>> res = run_search(d.X, d.y, d.schema, parse_requirement("recall>=0.9"), folds,
-    ...                  pool=resolve_pool("logistic,random-under"), budget=60, max_trials=2)
-    >>> lever_trials(res, "random-under")
-    ([1], [1])
-    """
+    an algorithm (the trials that measure it alone; :func:`contributions` takes the best of
+    those when there are any, and the search keeps their out-of-fold scores)."""
     with_it = [t for t in result.decisions if name in result.plans[t].levers]
     return with_it, [t for t in with_it if not _others(result, t, name)]
 

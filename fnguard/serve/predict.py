@@ -561,10 +561,7 @@ def _parquet_folder_chunks(folder: Path, label: str, chunk_size: int) -> Iterato
                 if batch.num_rows:
                     yield batch.to_pandas()
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise DataError(
-            f"{label} cannot be read as Parquet ({exc}): check that every file in it is a "
-            "complete Parquet file with the same columns, or save the table again."
-        ) from None
+        raise frames.folder_error(label, exc) from None
 
 
 # ------------------------------------------------------------------------------ writing
