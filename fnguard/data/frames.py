@@ -125,8 +125,32 @@ def read_frame(
     return _check_frame(_read_text(path, label, TEXT_SEPARATORS[kind], text), label)
 
 
+def plain_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its pyarrow-backed columns (``pd.ArrowDtype``, from
+    ``dtype_backend="pyarrow"``) turned into the dtypes a Parquet file reads as: floats for
+    integers with nulls, ``datetime64`` for timestamps, categories for dictionaries. Other
+    columns are kept; a frame without such columns is returned as it is.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> f = pd.DataFrame({"n": pd.Series([1, None], dtype=pd.ArrowDtype(pa.int64()))})
+    >>> plain_dtypes(f)["n"].tolist()
+    [1.0, nan]
+    """
+    arrow = [i for i, dtype in enumerate(frame.dtypes) if isinstance(dtype, pd.ArrowDtype)]
+    if not arrow:
+        return frame
+    frame = frame.copy(deep=False)
+    for i in arrow:  # by position: repeated names are allowed here
+        column = frame.iloc[:, i].array.__arrow_array__().to_pandas()
+        frame.isetitem(i, column.set_axis(frame.index))
+    return frame
+
+
 def _check_frame(frame: pd.DataFrame, label: str) -> pd.DataFrame:
-    """Turn column names into strings and reject duplicate names and empty tables."""
+    """Turn column names into strings, pyarrow-backed columns into plain ones, and reject
+    duplicate names and empty tables."""
     if not all(isinstance(c, str) for c in frame.columns):
         frame = frame.copy(deep=False)
         frame.columns = [str(c) for c in frame.columns]
@@ -135,7 +159,7 @@ def _check_frame(frame: pd.DataFrame, label: str) -> pd.DataFrame:
         raise DataError(f"{label} has no columns: pass a table with a header and data rows.")
     if frame.shape[0] == 0:
         raise DataError(f"{label} has no rows, only a header: pass a table with data rows.")
-    return frame
+    return plain_dtypes(frame)
 
 
 def _reject_duplicates(names: Iterable[object], label: str) -> None:

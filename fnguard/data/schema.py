@@ -17,6 +17,7 @@ from fnguard.data.columns import (
     not_parsed,
     read_numbers,
 )
+from fnguard.data.frames import plain_dtypes
 from fnguard.data.names import capitalized, closest_names, format_names, plural, quote_source
 from fnguard.data.target import row_numbers, show_value, to_python
 from fnguard.errors import ArtifactError, DataError, FnguardWarning
@@ -409,6 +410,7 @@ class Schema:
                 f"{format_names(sorted(repeated))}. Rename or remove the repeated columns so "
                 "that every name is unique."
             )
+        frame = plain_dtypes(frame)
         missing = [name for name in self.names if name not in present]
         filled = {}
         for name in missing:

@@ -487,3 +487,25 @@ def test_few_test_cases_note_suggests_no_second_guarantee() -> None:
     notes = [n for n in g.info["notes"] if "can hardly confirm it" in n]
     assert g.met and len(notes) == 1
     assert notes[0].endswith("the test set can hardly confirm it. More data would.")
+
+
+def test_pyarrow_backed_frames_fit_and_predict_as_plain_ones() -> None:
+    """Check that a frame of pyarrow-backed columns (dtype_backend="pyarrow": floats, ints
+    with nulls, strings, bools, timestamps, and the label) fits and predicts as the same frame
+    with plain dtypes (every trial failed on the timestamps: 'Integer value ... not in
+    range')."""
+    import pyarrow as pa
+
+    plain = make_frame(400, seed=2).assign(
+        when=pd.date_range("2024-01-01", periods=400, freq="h"),
+        flag=lambda f: f["x1"] > 0,
+    )
+    arrow = plain.convert_dtypes(dtype_backend="pyarrow")
+    arrow["when"] = arrow["when"].astype(pd.ArrowDtype(pa.timestamp("ns")))
+    assert all(isinstance(t, pd.ArrowDtype) for t in arrow.dtypes)
+    kw = {"budget": 60, "levers": ["logistic"], "max_trials": 1, "cv": 3, "jobs": 1}
+    a, b = fit(arrow, "y", 1, "recall>=0.8", **kw), fit(plain, "y", 1, "recall>=0.8", **kw)
+    assert a.threshold == b.threshold and a.metrics["fn"] == b.metrics["fn"]
+    new = arrow.drop(columns="y").head(50)
+    same = plain.drop(columns="y").head(50)
+    np.testing.assert_allclose(a.predict(new)["score"], b.predict(same)["score"])
