@@ -110,9 +110,7 @@ def read_frame(
                 f"{label} is a folder without Parquet files: pass a file ({SUPPORTED})."
             )
         return _check_frame(_read_parquet(path, label), label)
-    suffixes = [s.lower() for s in path.suffixes]
-    compressed = bool(suffixes) and suffixes[-1] in COMPRESSION_EXTENSIONS
-    kind = suffixes[-2] if compressed and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
+    kind, compressed = table_kind(path)
     if kind in PARQUET_EXTENSIONS and not compressed:
         return _check_frame(_read_parquet(path, label), label)
     if kind not in TEXT_SEPARATORS:
@@ -199,20 +197,25 @@ def parquet_files(folder: Path) -> list[Path]:
     >>> [p.name for p in parquet_files(folder)]
     ['part.2.parquet', 'part.10.parquet']
     """
-    found = []
-    for file in folder.rglob("*"):
-        parts = file.relative_to(folder).parts
-        if (file.suffix.lower() in PARQUET_EXTENSIONS and file.is_file()
-                and not any(part.startswith((".", "_")) for part in parts)):
-            found.append(file)
+    found = [f for f in folder.rglob("*")
+             if f.suffix.lower() in PARQUET_EXTENSIONS and f.is_file() and not hidden(f, folder)]
     return sorted(found, key=lambda f: natural_key(f.relative_to(folder).as_posix()))
 
 
-def _table_kind(path: Path) -> str:
-    """``.csv`` for ``a.csv`` and ``a.csv.gz``: the table's format from the name."""
+def table_kind(path: Path) -> tuple[str, bool]:
+    """The table's format from its name, and whether it is compressed: ``(".csv", True)``
+    for ``a.csv.gz``, ``(".parquet", False)`` for ``a.parquet``, ``("", False)`` without a
+    suffix."""
     suffixes = [s.lower() for s in path.suffixes]
     compressed = bool(suffixes) and suffixes[-1] in COMPRESSION_EXTENSIONS
-    return suffixes[-2] if compressed and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
+    kind = suffixes[-2] if compressed and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
+    return kind, compressed
+
+
+def hidden(path: Path, folder: Path) -> bool:
+    """Whether a file of ``folder`` is skipped as pyarrow skips it: a name on its way that
+    starts with ``.`` or ``_`` (hidden files, Spark's ``_temporary`` and ``_SUCCESS``)."""
+    return any(part.startswith((".", "_")) for part in path.relative_to(folder).parts)
 
 
 def natural_key(text: str) -> list[str | int]:
@@ -241,8 +244,7 @@ def parquet_dataset(folder: Path, label: str) -> Any:
 
     files = parquet_files(folder)
     text = sorted(f.relative_to(folder).as_posix() for f in folder.rglob("*")
-                  if f.is_file() and _table_kind(f) in (".csv", ".tsv")
-                  and not any(part.startswith((".", "_")) for part in f.relative_to(folder).parts))
+                  if f.is_file() and table_kind(f)[0] in (".csv", ".tsv") and not hidden(f, folder))
     if text:
         raise DataError(
             f"{label} mixes Parquet files and CSV-like files ({format_names(repr(t) for t in text)}"

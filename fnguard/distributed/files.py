@@ -26,9 +26,7 @@ _GLOB_CHARS = frozenset("*?[")
 
 def _kind(path: Path) -> str | None:
     """``"parquet"``, ``"text"`` or None (unsupported) from the file name."""
-    suffixes = [s.lower() for s in path.suffixes]
-    compressed = bool(suffixes) and suffixes[-1] in frames.COMPRESSION_EXTENSIONS
-    kind = suffixes[-2] if compressed and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
+    kind, compressed = frames.table_kind(path)
     if kind in frames.PARQUET_EXTENSIONS and not compressed:
         return "parquet"
     if kind in frames.TEXT_SEPARATORS:
@@ -57,8 +55,8 @@ def _expand(item: str | os.PathLike[str]) -> list[Path]:
 def _folder_files(path: Path) -> list[Path]:
     """The Parquet files of a folder; a folder that also holds CSV-like files is refused."""
     found = sorted(
-        (f for f in path.rglob("*") if f.is_file() and _kind(f) is not None
-         and not any(part.startswith((".", "_")) for part in f.relative_to(path).parts)),
+        (f for f in path.rglob("*")
+         if f.is_file() and _kind(f) is not None and not frames.hidden(f, path)),
         key=lambda f: frames.natural_key(f.relative_to(path).as_posix()),
     )
     parquet = [f for f in found if _kind(f) == "parquet"]

@@ -490,9 +490,7 @@ def _read_chunks(
                 f"{label} is a folder without Parquet files: pass a file ({frames.SUPPORTED})."
             )
         return _parquet_folder_chunks(path, label, chunk_size)
-    suffixes = [s.lower() for s in path.suffixes]
-    compressed = bool(suffixes) and suffixes[-1] in frames.COMPRESSION_EXTENSIONS
-    kind = suffixes[-2] if compressed and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
+    kind, compressed = frames.table_kind(path)
     if kind in frames.PARQUET_EXTENSIONS and not compressed:
         return _parquet_chunks(path, label, chunk_size)
     if kind not in frames.TEXT_SEPARATORS:
