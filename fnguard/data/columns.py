@@ -20,8 +20,9 @@ import pandas as pd
 from fnguard.data.names import format_names, plural
 
 __all__ = [
-    "ID_MIN_ROWS", "ID_SHARE", "decimal_comma_numbers", "identifier_columns", "not_parsed",
-    "read_dates", "read_decimal_commas", "read_numbers",
+    "ID_MIN_ROWS", "ID_SHARE", "decimal_comma_numbers", "formatted_numbers", "identifier_columns",
+    "not_parsed",
+    "read_dates", "read_decimal_commas", "read_formatted_numbers", "read_numbers",
 ]
 
 #: A text column is an identifier when at least this share of its values are distinct ...
@@ -80,6 +81,83 @@ def decimal_comma_numbers(values: pd.Series, *, sure: bool = False) -> pd.Series
     return pd.to_numeric(number.where(~blank), errors="coerce").astype("float64")
 
 
+#: Text that stands for a missing number in tables read as numbers by
+#: :func:`formatted_numbers` (UCI's ``?``, a spreadsheet's ``-``).
+MISSING_MARKERS = frozenset({"?", "-", "--", "---", "."})
+#: A number with a currency sign, a percent sign or thousands grouped by commas:
+#: ``$1,234.56``, ``-12.5 %``, ``€ 99``, ``1,234,567``.
+_FORMATTED = re.compile(
+    r"^(?P<sign>[+-]?)\s*[$€£¥]?\s*(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+    r"\s*[$€£¥]?\s*%?$"
+)
+#: ... of which one value at least must show the format: a sign or a comma before a point.
+_SURELY_FORMATTED = re.compile(r"[$€£¥%]|\d,\d{3}\.\d")
+
+
+def formatted_numbers(values: pd.Series) -> pd.Series | None:
+    """``values`` read as numbers written with currency or percent signs, thousands commas,
+    and missing markers (:data:`MISSING_MARKERS`), or None if they are not.
+
+    One value at least must show a currency or percent sign, or a thousands comma before a
+    decimal point (``1,234`` alone may be a decimal comma: :func:`decimal_comma_numbers`);
+    or, without any comma, one value must be a missing marker (``?``). Percentages are read
+    as written (``12.5%`` is 12.5).
+
+    Examples
+    --------
+    >>> formatted_numbers(pd.Series(["$1,234.50", "$99", "?", None])).tolist()
+    [1234.5, 99.0, nan, nan]
+    >>> formatted_numbers(pd.Series(["13.56%", "7%"])).tolist()
+    [13.56, 7.0]
+    >>> formatted_numbers(pd.Series(["1,234", "5"])) is None  # a decimal comma, maybe
+    True
+    >>> formatted_numbers(pd.Series(["$5", "five"])) is None
+    True
+    >>> formatted_numbers(pd.Series(["3.5", "?", "12"])).tolist()  # UCI's missing values
+    [3.5, nan, 12.0]
+    """
+    text = values.astype(object).where(values.notna()).astype(str).str.strip()
+    blank = values.isna() | (text == "") | text.isin(MISSING_MARKERS)
+    present = text[~blank]
+    if not len(present) or not present.str.fullmatch(_FORMATTED).all():
+        return None
+    marked = bool(text.isin(MISSING_MARKERS).any())
+    if not present.str.contains(_SURELY_FORMATTED).any() and not (
+        marked and not present.str.contains(",", regex=False).any()
+    ):
+        return None
+    parts = present.str.extract(_FORMATTED)
+    number = parts["sign"] + parts["num"].str.replace(",", "", regex=False)
+    out = pd.Series(np.nan, index=values.index, dtype="float64")
+    out[~blank] = pd.to_numeric(number, errors="coerce").astype("float64")
+    return out
+
+
+def read_formatted_numbers(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Text columns of numbers with currency or percent signs, thousands commas or missing
+    markers read as numbers (see :func:`formatted_numbers`).
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"rate": ["13.5%", "7%", "?"], "c": ["a"] * 3})
+    >>> out, notes = read_formatted_numbers(X)
+    >>> out["rate"].tolist(), notes  # doctest: +NORMALIZE_WHITESPACE
+    ([13.5, 7.0, nan], ["1 text column holds numbers written with currency or percent signs,
+    thousands commas or '?' for missing and is read as numbers (percentages as written, 12.5%
+    as 12.5): 'rate'."])
+    """
+    parsed = {}
+    for name in X.columns:
+        if _is_text(X[name]) and not isinstance(X[name].dtype, pd.CategoricalDtype):
+            numbers = formatted_numbers(X[name])
+            if numbers is not None:
+                parsed[str(name)] = numbers
+    return _replaced(
+        X, parsed, "numbers written with currency or percent signs, thousands commas or '?' "
+        "for missing", "numbers (percentages as written, 12.5% as 12.5)",
+    )
+
+
 def not_parsed(values: pd.Series, parsed: pd.Series) -> np.ndarray:
     """Rows with a non-blank value that the parser could not read."""
     text = values.astype(str).str.strip()
@@ -109,6 +187,9 @@ def read_numbers(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     commas = decimal_comma_numbers(values) if bad.any() else None
     if commas is not None:  # 0,95: a spreadsheet's decimal comma
         return commas, np.zeros(len(values), dtype=bool)
+    formatted = formatted_numbers(values) if bad.any() else None
+    if formatted is not None:  # $1,234.50, 13.5%, ? for missing
+        return formatted, np.zeros(len(values), dtype=bool)
     return parsed.astype("float64"), bad
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 from fnguard.data.columns import (
     decimal_comma_numbers,
     durations_text,
+    formatted_numbers,
     not_parsed,
     read_numbers,
 )
@@ -807,10 +808,11 @@ class Drift:
                     spec.kind == "datetime"
                     or (spec.kind == "numeric" and (
                         decimal_comma_numbers(raw) is not None or durations_text(raw)
+                        or formatted_numbers(raw) is not None
                     ))
                 ):
-                    # dates, numbers with decimal commas or durations read from text: how a
-                    # CSV holds them, not a change of type
+                    # dates, numbers with decimal commas, currency or percent signs, or
+                    # durations read from text: how a CSV holds them, not a change of type
                     self._as_text.add(spec.name)
                 elif kind != spec.kind:
                     self._types[spec.name] = (

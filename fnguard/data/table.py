@@ -17,6 +17,7 @@ from fnguard.data.columns import (
     numbers_with_typos,
     read_dates,
     read_decimal_commas,
+    read_formatted_numbers,
 )
 from fnguard.data.frames import read_frame, source_name
 from fnguard.data.names import (
@@ -199,7 +200,8 @@ def load_table(
     if auto_columns:
         X, date_notes = read_dates(X)
         X, comma_notes = read_decimal_commas(X)
-        comma_notes += numbers_with_typos(X)
+        X, formatted_notes = read_formatted_numbers(X)
+        comma_notes += formatted_notes + numbers_with_typos(X)
         before = list(X.columns)
         X, id_notes = _drop_identifiers(X, target, source)
         notes += date_notes + comma_notes + id_notes

@@ -188,3 +188,39 @@ def test_durations_are_seconds_in_training_and_prediction() -> None:
     again = load_table(text, "y", positive=1)
     assert again.schema["wait"].kind == "numeric"
     np.testing.assert_array_equal(again.X["wait"], data.X["wait"])
+
+
+def test_numbers_with_currency_percent_and_missing_markers_are_numbers(tmp_path: Path) -> None:
+    """Check that "$1,234.50" amounts (dropped as an identifier: 99% distinct text), "13.5%"
+    rates and numbers with UCI's "?" for missing (read as categories) are numeric features,
+    with a note, and that new data written the same way is read alike at predict, without a
+    drift note."""
+    from fnguard.guard import Guard
+    from fnguard.levers import build
+
+    rng = np.random.default_rng(0)
+    amount = rng.gamma(2, 500, 300).round(2)
+    rate = rng.uniform(5, 25, 300).round(2)
+    count = rng.integers(0, 50, 300).astype(float)
+    count[::9] = np.nan
+    table = pd.DataFrame({
+        "amount": [f"${v:,.2f}" for v in amount], "rate": [f"{v}%" for v in rate],
+        "count": ["?" if np.isnan(v) else str(int(v)) for v in count],
+        "y": (amount > 1000).astype(int),
+    })
+    path = tmp_path / "loans.csv"
+    table.to_csv(path, index=False)
+    data = load_table(path, "y", 1)
+    assert {c.name: c.kind for c in data.schema.columns} == {
+        "amount": "numeric", "rate": "numeric", "count": "numeric"}
+    np.testing.assert_allclose(data.X["amount"], amount)
+    np.testing.assert_allclose(data.X["rate"], rate)
+    np.testing.assert_array_equal(data.X["count"].isna(), np.isnan(count))
+    assert any("currency or percent signs" in n and "'amount', 'rate', 'count'" in n
+               for n in data.notes)
+    guard = Guard(build(["logistic"], data.schema).fit(data.X, data.y), data.schema, "y", 1, 0,
+                  "recall>=0.8", 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FnguardWarning)
+        got = guard.predict(table.drop(columns="y"))
+    np.testing.assert_allclose(got["score"], guard.predict(data.X)["score"])
