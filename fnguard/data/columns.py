@@ -117,11 +117,12 @@ def formatted_numbers(values: pd.Series) -> pd.Series | None:
     [3.5, nan, 12.0]
     """
     text = values.astype(object).where(values.notna()).astype(str).str.strip()
-    blank = values.isna() | (text == "") | text.isin(MISSING_MARKERS)
+    marker = text.isin(MISSING_MARKERS)
+    blank = values.isna() | (text == "") | marker
     present = text[~blank]
     if not len(present) or not present.str.fullmatch(_FORMATTED).all():
         return None
-    marked = bool(text.isin(MISSING_MARKERS).any())
+    marked = bool(marker.any())
     if not present.str.contains(_SURELY_FORMATTED).any() and not (
         marked and not present.str.contains(",", regex=False).any()
     ):

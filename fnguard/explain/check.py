@@ -99,13 +99,7 @@ def checkable(rec: Recommendation) -> bool:
     lever = registry[rec.lever]
     if lever.kind not in ("classifier", "sampler", "transformer"):
         return False
-    return all(_importable(name) for name in lever.needs)
-
-
-def _importable(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
+    return not lever.missing()
 
 
 def _pipeline(rec: Recommendation, base_levers: Sequence[str]) -> list[str]:

@@ -463,7 +463,6 @@ class ReviewBandPlacer(BaseEstimator):
 
     def predict(self, X: Any) -> Any:
         """0 below the band (auto-negative), 1 in it (review), 2 above it (auto-positive)."""
-
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "band_")

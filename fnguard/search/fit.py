@@ -40,7 +40,7 @@ from fnguard.decide import (
     review_band,
     with_margin,
 )
-from fnguard.decide.guarantee import negatives_needed, positives_needed
+from fnguard.decide.guarantee import positives_needed
 from fnguard.decide.requirement import GUARANTEED
 from fnguard.errors import DataError, FnguardError, RequirementError
 from fnguard.guard_files import check_destination
@@ -53,7 +53,7 @@ from fnguard.search.leaderboard import is_repeat, jsonable
 from fnguard.search.objective import FoldExecutor, oof_scores, positive_scores, threshold_on
 from fnguard.search.runner import Progress, SearchResult, check_jobs, run_search
 from fnguard.search.space import TARGET_ENCODING, Plan, Pool, resolve_pool
-from fnguard.search.split import calibration_split, cv_folds, holdout_split
+from fnguard.search.split import cv_folds, guarantee_split, holdout_split
 from fnguard.search.test_table import read_test_table
 
 __all__ = ["FLAGS_ALMOST_ALL", "REVIEW_CAPACITY", "fit"]
@@ -218,10 +218,7 @@ def fit(
     folds, fold_notes = cv_folds(y_s, cv, seed)
     notes += fold_notes
     if req.guaranteed:
-        _, cal_rows = calibration_split(
-            y_s, positives_needed(req), seed, requirement=req,
-            needed_negatives=negatives_needed(req),
-        )
+        _, cal_rows = guarantee_split(y_s, req, seed)
         if g_s is not None:  # every group must be able to hold the guarantee: say so now
             _check_groups(req, y_s[cal_rows], g_s[cal_rows], int(y_s.size))
 
@@ -454,10 +451,7 @@ def _final_model(
     notes = list(getattr(pipeline, "fnguard_notes_", []))
     split: dict[str, int] = {}
     if req.guaranteed:
-        fit_rows, cal_rows = calibration_split(
-            y, positives_needed(req), seed, requirement=req,
-            needed_negatives=negatives_needed(req),
-        )
+        fit_rows, cal_rows = guarantee_split(y, req, seed)
         pipeline.fit(X.iloc[fit_rows], y[fit_rows])
         scores = positive_scores(pipeline, X.iloc[cal_rows])
         y_dec, g_dec = y[cal_rows], None if groups is None else groups[cal_rows]

@@ -472,8 +472,8 @@ class _Search:
         res = self.result(0.0)
         keep = set(self.baselines) | {res.best}
         for lever in {name for t in self.decisions for name in self.plans[t].levers}:
-            with_it, alone = lever_trials(res, lever)  # the trials contributions measure
-            keep.update({res.best_of(with_it), res.best_of(alone)})
+            with_it, alone = lever_trials(res, lever)
+            keep.add(res.best_of(alone or with_it))  # the trial contributions measures
         for t in list(self.oof):
             if t not in keep:
                 del self.oof[t]

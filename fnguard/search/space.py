@@ -141,11 +141,10 @@ def resolve_pool(levers: str | Sequence[str] | None = None) -> Pool:
     ignored = []
     for name in names:
         lever = registry[name]  # unknown: LeverError with the close names
-        if lever.missing():  # before the search, not after every trial failed with it
-            try:
-                lever.check_installed()
-            except ImportError as exc:
-                raise LeverError(f"{exc}, or leave {name!r} out of the levers.") from None
+        try:  # before the search, not after every trial failed with it
+            lever.check_installed()
+        except ImportError as exc:
+            raise LeverError(f"{exc}, or leave {name!r} out of the levers.") from None
         if lever.kind in ("threshold", "review"):
             ignored.append(name)
             continue

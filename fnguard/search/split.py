@@ -202,6 +202,17 @@ def calibration_split(
     return np.sort(fit), np.sort(cal)
 
 
+def guarantee_split(y: Any, req: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`calibration_split` holding the positives and negatives that the guarantee of
+    ``req`` needs (:func:`~fnguard.decide.guarantee.positives_needed`,
+    :func:`~fnguard.decide.guarantee.negatives_needed`), its errors naming the guarantees
+    within reach."""
+    from fnguard.decide.guarantee import negatives_needed, positives_needed
+
+    return calibration_split(y, positives_needed(req), seed, requirement=req,
+                             needed_negatives=negatives_needed(req))
+
+
 def _within_reach(req: Any, n: int) -> str:
     """`` (with 13 positives: 'recall>=0.79 @95%' or 'recall>=0.9 @74%')``: the guarantees
     of a recall or FNR requirement that ``n`` calibration positives can hold (of an FPR or

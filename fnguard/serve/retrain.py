@@ -559,11 +559,10 @@ def _refit(
     old: Any, req: Any, X: pd.DataFrame, y: np.ndarray, cv: int, seed: int
 ) -> dict[str, Any]:
     """The Guard's levers fitted on ``X``, its threshold and band chosen as fit chose them."""
-    from fnguard.decide.guarantee import negatives_needed, positives_needed
     from fnguard.levers import build
     from fnguard.search.fit import operating_point
     from fnguard.search.objective import oof_scores
-    from fnguard.search.split import calibration_split, cv_folds
+    from fnguard.search.split import cv_folds, guarantee_split
 
     t0 = time.perf_counter()
     pipeline = build(old.levers, old.schema, params=old.params, random_state=seed)
@@ -571,10 +570,7 @@ def _refit(
     groups = None if req.per is None else X[req.per].astype(str).to_numpy()
     split: dict[str, int] = {}
     if req.guaranteed:
-        fit_rows, cal_rows = calibration_split(
-            y, positives_needed(req), seed, requirement=req,
-            needed_negatives=negatives_needed(req),
-        )
+        fit_rows, cal_rows = guarantee_split(y, req, seed)
         pipeline.fit(X.iloc[fit_rows], y[fit_rows])
         scores, y_dec = _scores(pipeline, X.iloc[cal_rows]), y[cal_rows]
         g_dec = None if groups is None else groups[cal_rows]
