@@ -13,17 +13,19 @@ from scipy import sparse
 from sklearn.utils import _safe_indexing
 
 from fnguard.levers import sampler_base as base
-from fnguard.levers.knn import farthest_selection, nearest_distances, nearest_selection
+from fnguard.levers.knn import farthest_selection, nearest_distances
 from fnguard.levers.neighbors import AUTO_APPROXIMATE_WORK, FaissNeighbors
 from fnguard.levers.sampler_base import (
     _enough_rows,
     _exact_nn,
     _fast,
 )
+from fnguard.levers.screen import screened_selection
 
 #: Recall of neighbours NearMiss-3's approximate search is calibrated to (the majority rows it
 #: keeps are the neighbours found: at the default 0.97 its PR-AUC in the benchmark fell 0.0058
-#: below imbalanced-learn's, at 0.99 by 0.0023).
+#: below imbalanced-learn's, at 0.99 by 0.0023), and share of imbalanced-learn's selection
+#: NearMiss-1's screen is calibrated to find.
 NEARMISS_RECALL = 0.99
 
 
@@ -33,10 +35,16 @@ class FastNearMiss(NearMiss):
 
     - NearMiss-1 keeps the majority rows with the smallest sum of distances to their
       ``n_neighbors`` nearest minority rows. Above
-      :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances, one pass of float32
-      matrix products bounds every majority row's score, and only the rows whose bound can
+      :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances, a density screen of
+      the minority rows ranks the majority rows, a random sample scored exactly shows how deep
+      in that ranking the kept rows go, and only the rows above that depth are scored
+      (:func:`~fnguard.levers.screen.screened_selection`): approximate, calibrated to find
+      :data:`NEARMISS_RECALL` of imbalanced-learn's selection. Among the rows scored, one pass
+      of float32 matrix products bounds every row's score, and only the rows whose bound can
       reach the selection are scored by imbalanced-learn's search
-      (:func:`~fnguard.levers.knn.nearest_selection`): exact, same result;
+      (:func:`~fnguard.levers.knn.nearest_selection`). Pass an estimator as ``n_neighbors``
+      (``FaissNeighbors(n_neighbors=3, algorithm="flat")``) for imbalanced-learn's own exact
+      search;
     - NearMiss-3 searches the minority rows against the majority: an approximate
       :class:`~fnguard.levers.cells.CellIndex` above
       :data:`~fnguard.levers.neighbors.AUTO_APPROXIMATE_WORK` distances, calibrated to a
@@ -90,7 +98,9 @@ class FastNearMiss(NearMiss):
             n_keep = self.sampling_strategy_[label]
             if self.version == 1:
                 exact = _exact_nn(k, self.n_jobs).fit(minority_X)
-                chosen = nearest_selection(X[rows], minority_X, k, n_keep, exact, self.n_jobs)
+                chosen = screened_selection(
+                    X[rows], minority_X, k, n_keep, exact, self.n_jobs, NEARMISS_RECALL
+                )
             elif self.version == 2:
                 chosen = farthest_selection(X[rows], minority_X, k, n_keep)
             else:

@@ -526,7 +526,7 @@ def test_few_columns_keep_scikit_learns_trees(monkeypatch) -> None:
     monkeypatch.setattr(sampler_base, "LARGE", 100)
     used = []
     for module, name in [
-        (cleaning, "nearest_other"), (cleaning, "segment_other"), (nearmiss, "nearest_selection")
+        (cleaning, "nearest_other"), (cleaning, "segment_other"), (nearmiss, "screened_selection")
     ]:
         real = getattr(module, name)
         monkeypatch.setattr(
