@@ -165,8 +165,8 @@ def _choose_index(req: Requirement, tp: Any, fp: Any, tn: Any, fn: Any) -> np.nd
     if req.guaranteed:
         # Every row on the safe side of the guarantee's edge keeps the guarantee (a lower
         # threshold only raises recall, a higher one only lowers the FPR): among them, the best
-        # of the requirement's objective ("maximize precision" by default), the row nearest
-        # the edge on ties.
+        # of the requirement's objective ("maximize precision" by default), ties broken as
+        # _best_row does.
         n_pos = tp[..., -1:] + fn[..., -1:]
         n_neg = fp[..., -1:] + tn[..., -1:]
         if req.metric in ("recall", "fnr"):
@@ -182,10 +182,7 @@ def _choose_index(req: Requirement, tp: Any, fp: Any, tn: Any, fn: Any) -> np.nd
         with np.errstate(invalid="ignore", divide="ignore"):
             obj = np.asarray(_objective_curve(req, tp, fp, tn, fn), dtype=np.float64)
         obj = np.where(ok & np.isfinite(obj), obj, -np.inf)
-        if req.metric in ("fpr", "specificity"):  # ties to the row nearest the edge: the last
-            best = obj.shape[-1] - 1 - obj[..., ::-1].argmax(axis=-1)
-        else:
-            best = obj.argmax(axis=-1)
+        best = _best_row(obj, tp, fp)
         found = np.take_along_axis(obj, best[..., None], axis=-1)[..., 0] > -np.inf
         return np.where(ok.any(axis=-1), np.where(found, best, edge), -1)
     obj = _objective_curve(req, tp, fp, tn, fn)
@@ -194,10 +191,21 @@ def _choose_index(req: Requirement, tp: Any, fp: Any, tn: Any, fn: Any) -> np.nd
         ok = req.meets(value)
         if req.metric == "precision":
             ok &= (tp + fp) > 0  # flagging nothing has no precision to speak of
-        obj = np.where(ok, obj, -np.inf)
-        best = obj.argmax(axis=-1)
-        return np.where(ok.any(axis=-1), best, -1)
-    return obj.argmax(axis=-1)
+        obj = np.where(ok & ~np.isnan(obj), obj, -np.inf)
+        return np.where(ok.any(axis=-1), _best_row(obj, tp, fp), -1)
+    return _best_row(np.where(np.isnan(obj), -np.inf, obj), tp, fp)
+
+
+def _best_row(obj: np.ndarray, tp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """Row of the largest objective along the last axis; among rows of an equal objective
+    (within rounding), the one that catches the most positives, then the one with the fewest
+    false alarms: equal precision at more recall, or equal recall at fewer false alarms, is
+    never worse. ``-inf`` marks rows that may not be chosen (row 0 where none may)."""
+    top = obj.max(axis=-1, keepdims=True)
+    tied = (obj >= top - 1e-12 * np.abs(top)) & (obj > -np.inf)
+    tied &= tp == np.where(tied, tp, -1).max(axis=-1, keepdims=True)
+    fewest = np.where(tied, fp, np.iinfo(np.int64).max).min(axis=-1, keepdims=True)
+    return (tied & (fp == fewest)).argmax(axis=-1)
 
 
 def _allowed_array(n: np.ndarray, target: float, confidence: float, positives: bool) -> np.ndarray:

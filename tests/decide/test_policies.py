@@ -131,7 +131,11 @@ def brute_force(y: np.ndarray, s: np.ndarray, text: str) -> tuple[float, float, 
         i = int(np.flatnonzero(v >= v.max() - TOL)[0])
         return float(candidates[i]), float(v[i]), False
     best = objective_arr[ok].max()
-    i = int(np.flatnonzero(ok & (objective_arr >= best - TOL))[0])  # ties: the higher threshold
+    # ties: the most positives caught, then the fewest false alarms
+    tied = np.flatnonzero(ok & (objective_arr >= best - TOL))
+    caught = [int(np.sum((s >= candidates[j]) & y)) for j in tied]
+    alarms = [int(np.sum((s >= candidates[j]) & ~y)) for j in tied]
+    i = int(tied[min(range(len(tied)), key=lambda j: (-caught[j], alarms[j]))])
     sign = -1 if req.kind == "cost" or req.secondary in ("fpr", "fnr") else 1
     return float(candidates[i]), sign * float(objective_arr[i]), True
 
@@ -365,3 +369,20 @@ def test_one_score_column_is_the_positive_score() -> None:
     s = np.linspace(0, 1, 30)
     assert choose_threshold(y, s[:, None], "f1", n_boot=0).threshold == choose_threshold(
         y, s, "f1", n_boot=0).threshold
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["recall>=0.8", "recall>=0.8 @90%", "fnr<=0.2", "fpr<=0.05", "fpr<=0.05 @90%",
+     "precision>=0.9", "cost:fn=10,fp=1", "f2"],
+)
+def test_ties_never_give_up_catches_or_add_false_alarms(text: str) -> None:
+    """Check that on separable scores (the objective ties over a range of thresholds) every
+    requirement catches every positive without a false alarm: a precision tie is broken
+    towards more recall, a recall tie towards fewer false alarms, also for guarantees."""
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(50, dtype=bool), np.zeros(200, dtype=bool)]
+    s = np.r_[rng.uniform(0.9, 1.0, 50), rng.uniform(0.0, 0.1, 200)]
+    d = choose_threshold(y, s, text, n_boot=0)
+    assert d.threshold == s[:50].min()
+    assert (d.metrics["recall"].value, d.metrics["fpr"].value) == (1.0, 0.0)
