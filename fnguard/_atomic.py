@@ -12,6 +12,24 @@ from pathlib import Path
 from fnguard.errors import OutputError
 
 
+def guard_folder_of(path: str | os.PathLike[str]) -> Path | None:
+    """The Guard folder (one holding ``guard.json``) that ``path`` would be written in, if any.
+
+    Examples
+    --------
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "guard.json").write_text("{}")
+    >>> guard_folder_of(folder / "out.parquet") == folder.resolve()
+    True
+    >>> guard_folder_of(folder.parent / "out.parquet") is None
+    True
+    """
+    for folder in Path(path).resolve().parents:
+        if (folder / "guard.json").is_file():
+            return folder
+    return None
+
+
 def prepare_dir(path: str | os.PathLike[str], *, what: str = "output folder") -> tuple[Path, bool]:
     """Create ``path`` if needed and check that it is a writable folder.
 

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fnguard.data.names import format_names
 from fnguard.data.schema import Drift, Schema
 from fnguard.data.target import to_python
 from fnguard.errors import ArtifactError, DataError
@@ -509,7 +510,7 @@ def load(path: str | os.PathLike[str]) -> Guard:
             ) from exc
     try:
         band = meta["review_band"]
-        return Guard(
+        guard = Guard(
             pipeline=pipeline,
             schema=Schema.from_dict(meta["schema"]),
             target=meta["target"],
@@ -530,3 +531,27 @@ def load(path: str | os.PathLike[str]) -> Guard:
         raise
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise damaged(folder, f"'{META_FILE}' lacks or garbles a field ({exc!r})") from None
+    _check_consistent(guard, folder)
+    return guard
+
+
+def _check_consistent(guard: Guard, folder: Path) -> None:
+    """Refuse a record that contradicts itself or its model (each part passed its checksum,
+    so it was written that way): no feature column, columns the model uses that the schema
+    lacks, a review band whose edges are out of order."""
+    names = {spec.name for spec in guard.schema.columns}
+    if not names:
+        raise damaged(folder, f"the schema in '{META_FILE}' lists no feature column")
+    used = getattr(guard.pipeline, "feature_names_in_", None)
+    lacking = [] if used is None else [str(c) for c in used if str(c) not in names]
+    if lacking:
+        shown = format_names(f"'{c}'" for c in lacking)
+        raise damaged(
+            folder, f"the model uses {shown}, which the schema in '{META_FILE}' lacks"
+        )
+    band = guard.review_band
+    if band is not None and not band[0] <= band[1]:
+        raise damaged(
+            folder, f"the review band in '{META_FILE}' ends before it starts ({band[0]!r}, "
+            f"{band[1]!r})"
+        )

@@ -513,6 +513,32 @@ def test_a_function_under_a_trusted_module_name_is_refused(fitted, tmp_path: Pat
     assert not marker.exists()
 
 
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda m: m["schema"].update(columns=[]), "lists no feature column"),
+        (lambda m: m["schema"].update(columns=m["schema"]["columns"][1:]), "which the schema"),
+        (lambda m: m.update(review_band=[0.5, 0.1]), "ends before it starts"),
+    ],
+    ids=["no-columns", "column-dropped", "band-reversed"],
+)
+def test_a_record_that_contradicts_itself_is_refused(fitted, tmp_path: Path, change, says):
+    """Check that a guard.json edited with its checksums recomputed, into a record that
+    contradicts itself or its model, is refused as damaged (no columns gave a TypeError
+    traceback when scoring; a reversed band loaded and flagged rows for review it could not
+    hold)."""
+    from fnguard.guard_files import content_digest
+
+    folder = fitted.save(tmp_path / "guard", report=False)
+    meta = json.loads((folder / "guard.json").read_text())
+    assert meta["schema"]["columns"] and meta["review_band"] is not None
+    change(meta)
+    meta["content_sha256"] = content_digest(meta)
+    (folder / "guard.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match=says):
+        load(folder)
+
+
 def test_round_trip_with_every_kind_of_column(tmp_path: Path) -> None:
     """Check that a Guard of a table with numbers, categories, booleans, dates and durations
     saves and loads (fnguard's own date step, a function, was refused by the loader)."""

@@ -497,7 +497,9 @@ def _as_float(values: pd.Series, name: str, where: str) -> pd.Series:
     else:
         # 17,99 reads too: a decimal comma, as a training table of such text was read
         out, bad = read_numbers(values)
-        if bad.any():  # durations written as text ('0 days 08:31:37', a CSV of a timedelta)
+        # durations written as text ('0 days 08:31:37', a CSV of a timedelta), as training
+        # reads them; not any text pandas reads as one ('13,5' would be 135 nanoseconds)
+        if bad.any() and durations_text(values[bad]):
             spans = pd.to_timedelta(values[bad].astype(str).str.strip(), errors="coerce")
             if spans.notna().all():
                 out = out.copy()
@@ -505,6 +507,16 @@ def _as_float(values: pd.Series, name: str, where: str) -> pd.Series:
                 bad = np.zeros(len(values), dtype=bool)
         if bad.any():
             what = plural(int(bad.sum()), "non-numeric value")
+            comma = values[bad].astype(str).str.strip().str.fullmatch(r"[-+]?\d*,\d+")
+            if comma.all() and (~bad & values.notna().to_numpy()).any():
+                first = int(np.flatnonzero(bad)[0])
+                raise DataError(
+                    f"The numeric column '{name}' in {where} holds "
+                    f"{plural(int(bad.sum()), 'number')} written with a decimal comma, e.g. "
+                    f"{show_value(values.iloc[first])} ({row_numbers(bad)}), where its other "
+                    "values have a decimal point ('1,500' could be 1.5 or 1500): write the "
+                    "column one way, all decimal points or all decimal commas."
+                )
             raise _unreadable(values, bad, f"The numeric column '{name}' in {where} holds {what}")
     check_finite(out.to_frame(name), where)
     return out

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fnguard._atomic import check_files, prepare_dir, write_text_atomic
+from fnguard.data.names import format_names
 from fnguard.errors import OutputError
 
 if TYPE_CHECKING:
@@ -452,6 +453,15 @@ def check_report_files(
             raise OutputError(
                 f"The report folder '{folder}' holds an {INDEX} that fnguard did not write: "
                 "choose another folder for the report (--out), or remove that file."
+            )
+    else:  # no report of fnguard's there: its other files are the user's
+        taken = [name for name in names if name != INDEX and (folder / name).exists()]
+        if taken:
+            raise OutputError(
+                f"The report folder '{folder}' holds {format_names(repr(n) for n in taken)} "
+                f"but no report of fnguard's ({INDEX}): the report would replace "
+                f"{'it' if len(taken) == 1 else 'them'}. Choose another folder for the report "
+                "(--out), or move those files."
             )
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fnguard._atomic import guard_folder_of
 from fnguard.data.frames import csv_parse_error
 from fnguard.data.names import closest_names, format_names
 from fnguard.data.schema import Drift
@@ -367,8 +368,8 @@ def predict_to_queue(
 
 
 def _check_output(source: Path, out: Path) -> None:
-    """Refuse an output path that is the input table, inside an input folder, or an existing
-    folder (before scoring)."""
+    """Refuse an output path that is the input table, inside an input folder, an existing
+    folder, or inside a Guard's folder (before scoring)."""
     if source.exists() and out.exists() and out.resolve() == source.resolve():
         raise OutputError(f"The output '{out}' is the input table: choose another output path.")
     if source.is_dir() and out.resolve().is_relative_to(source.resolve()):
@@ -382,6 +383,13 @@ def _check_output(source: Path, out: Path) -> None:
         raise OutputError(
             f"The output file '{out}' is an existing folder: pass a file path, or remove the "
             "folder."
+        )
+    guard_folder = guard_folder_of(out)
+    if guard_folder is not None:
+        raise OutputError(
+            f"The output '{out}' is inside the Guard folder '{guard_folder}', whose files are "
+            "checked against its guard.json (a file of the same name written there breaks the "
+            "Guard) and which a new fit replaces whole: write it outside the folder."
         )
 
 

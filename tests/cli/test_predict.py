@@ -175,6 +175,28 @@ def test_output_inside_the_input_folder_is_refused(saved, tmp_path: Path, capsys
     assert main(["predict", str(guard_dir), str(folder), "--out", str(tmp_path / "p.parquet")]) == 0
 
 
+def test_output_inside_a_guard_folder_is_refused(saved, tmp_path: Path, capsys) -> None:
+    """Check that predictions written into a Guard's folder are refused before scoring: a
+    file named like one of its own (holdout.parquet) replaced it and left the Guard unloadable
+    (a checksum mismatch), and any other file there would be deleted by a new fit."""
+    import fnguard
+    from fnguard.errors import OutputError
+    from fnguard.serve.predict import predict_file
+
+    guard_dir, data, _ = saved
+    copy = tmp_path / "g"
+    shutil.copytree(guard_dir, copy)
+    before = sorted(p.name for p in copy.rglob("*"))
+    for name in ("holdout.parquet", "predictions.csv", "report/holdout/misses.csv"):
+        code = main(["predict", str(copy), str(data), "--out", str(copy / name)])
+        err = " ".join(capsys.readouterr().err.split())
+        assert code == 2 and "is inside the Guard folder" in err and "Traceback" not in err
+    assert sorted(p.name for p in copy.rglob("*")) == before
+    fnguard.load(copy)  # still whole
+    with pytest.raises(OutputError, match="inside the Guard folder"):
+        predict_file(copy, data, copy / "holdout.parquet")
+
+
 def test_signals_take_their_default_action_once_the_command_is_done(monkeypatch) -> None:
     """Check that entry() watches SIGTERM and SIGHUP only while the command runs: a SIGTERM
     during the interpreter's exit (loky joining its workers) raised in an exit hook, with a

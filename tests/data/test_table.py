@@ -190,6 +190,19 @@ def test_durations_are_seconds_in_training_and_prediction() -> None:
     np.testing.assert_array_equal(again.X["wait"], data.X["wait"])
 
 
+def test_decimal_comma_among_decimal_points_is_refused_not_a_duration() -> None:
+    """Check that '13,5' in a numeric column whose other values use a decimal point is
+    refused at predict, naming the column and the value (pandas reads '13,5' as a duration of
+    135 nanoseconds, which was scored as 1.35e-07), and that a column of decimal commas only
+    still reads as numbers."""
+    frame = pd.DataFrame({"rate": np.linspace(5.0, 25.0, 40), "y": [1, 0, 0, 0] * 10})
+    data = load_table(frame, "y", positive=1)
+    with pytest.raises(DataError, match=r"(?s)'rate'.*13,5.*decimal point"):
+        data.schema.check(pd.DataFrame({"rate": ["13,5", "13.5", "7.25"]}))
+    out = data.schema.check(pd.DataFrame({"rate": ["13,5", "7,25"]}))
+    assert out["rate"].tolist() == [13.5, 7.25]
+
+
 def test_numbers_with_currency_percent_and_missing_markers_are_numbers(tmp_path: Path) -> None:
     """Check that "$1,234.50" amounts (dropped as an identifier: 99% distinct text), "13.5%"
     rates and numbers with UCI's "?" for missing (read as categories) are numeric features,

@@ -417,3 +417,11 @@ def test_a_page_fnguard_did_not_write_is_not_replaced(guard, tmp_path):
     ours = tmp_path / "ours"
     write_guard_report(guard, ours)
     write_guard_report(guard, ours)
+    # a misses.csv of the user's, where no report of fnguard's is, is not replaced either
+    mine = tmp_path / "mine" / "holdout"
+    mine.mkdir(parents=True)
+    (mine / "misses.csv").write_text("mine\n")
+    with pytest.raises(OutputError, match=r"holds 'misses\.csv' but no report of fnguard's"):
+        write_guard_report(guard, mine.parent)
+    assert (mine / "misses.csv").read_text() == "mine\n"
+    assert sorted(p.name for p in mine.parent.rglob("*")) == ["holdout", "misses.csv"]
