@@ -104,6 +104,9 @@ class Guard:
     holdout : DataFrame or None
         The final test set's ``y`` (bool, True = positive) and ``score`` columns, kept for the
         report and to compare Guards on the same held-out rows.
+    samplers_removed : list of str
+        The pipeline's samplers that saving replaced by ``"passthrough"`` (they act only in
+        ``fit``), as :func:`load` read them from ``guard.json``; saved again with the Guard.
 
     Examples
     --------
@@ -136,6 +139,7 @@ class Guard:
     leaderboard: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
     holdout: pd.DataFrame | None = None
+    samplers_removed: list[str] = dataclasses.field(default_factory=list, repr=False)
 
     def __repr__(self) -> str:
         """A one-line summary: what it guards and how; the fields hold the rest (the pipeline,
@@ -394,7 +398,7 @@ class Guard:
             for file in sorted(folder.rglob("*"))
             if file.is_file() and file.relative_to(folder).parts[0] != REPORT_DIR
         }
-        meta = self._meta(files, stripped)
+        meta = self._meta(files, stripped or list(self.samplers_removed))
         meta["content_sha256"] = content_digest(meta)
         text = json.dumps(meta, indent=2, allow_nan=False, ensure_ascii=False)
         (folder / META_FILE).write_text(text + "\n", encoding="utf-8")
@@ -532,6 +536,7 @@ def load(path: str | os.PathLike[str]) -> Guard:
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise damaged(folder, f"'{META_FILE}' lacks or garbles a field ({exc!r})") from None
     _check_consistent(guard, folder)
+    guard.samplers_removed = [str(n) for n in meta.get("samplers_removed") or []]
     return guard
 
 

@@ -137,6 +137,9 @@ def test_samplers_are_stripped_and_scores_kept(
     )
     assert all(hasattr(pipe.named_steps[name], "fit_resample") for name in samplers)
     np.testing.assert_array_equal(again.score(new), pipe.predict_proba(new)[:, 1])
+    # saved again after a load, the record still names them (it said [] once)
+    resaved = json.loads((again.save(tmp_path / "again", report=False) / "guard.json").read_text())
+    assert resaved["samplers_removed"] == samplers
 
 
 def test_calibrated_pipeline_round_trips_without_its_sampler(loans, tmp_path: Path) -> None:

@@ -170,6 +170,9 @@ def summary(guard: Guard, saved: Path | None = None) -> dict[str, Any]:
         "reference": ref,
         "against_logistic_at_0.5": change(before),
         "against_logistic_tuned": change(tuned),
+        # the winner is the reference itself: only the threshold (its margin) differs
+        "winner_is_reference": list(guard.levers) == ["logistic"]
+        and not any(guard.params.values()),
         "trials": guard.info.get("trials"),
         "best_trial": guard.info.get("best_trial"),
         "elapsed": guard.info.get("elapsed"),
@@ -282,7 +285,11 @@ def _print_summary(doc: dict[str, Any], console: Console) -> None:
                       ("against_logistic_tuned", "a logistic regression at its tuned threshold")):
         c = doc.get(key)
         if c:
-            console.print(f"Against {name}: {_change(c)}.")
+            same = ""
+            if key == "against_logistic_tuned" and doc.get("winner_is_reference"):
+                same = (" (the same model: the Guard's threshold differs by its safety margin "
+                        "only)")
+            console.print(f"Against {name}: {_change(c)}{same}.")
     band = doc.get("review_band")
     if band:
         upper = "inf" if band["upper"] is None else f"{band['upper']:.6g}"

@@ -218,7 +218,8 @@ def fit(
     folds, fold_notes = cv_folds(y_s, cv, seed)
     notes += fold_notes
     if req.guaranteed:
-        _, cal_rows = guarantee_split(y_s, req, seed)
+        left = "are left after the test split" if test is None else "are in the training table"
+        _, cal_rows = guarantee_split(y_s, req, seed, left=left)
         if g_s is not None:  # every group must be able to hold the guarantee: say so now
             _check_groups(req, y_s[cal_rows], g_s[cal_rows], int(y_s.size))
 
@@ -240,7 +241,8 @@ def fit(
     with _quiet():
         reference = _reference(dataset, X_s, y_s, X_t, y_t, folds, req, result,
                                seed, jobs, g_s)
-    notes += final["notes"] + _verdict_notes(req, result, final, metrics, met)
+    counts = (int(y_s.sum()), int(y_s.size - y_s.sum()))
+    notes += final["notes"] + _verdict_notes(req, result, final, metrics, met, counts)
     states = result.states()
     info = {
         "budget": seconds,
@@ -529,11 +531,45 @@ def _with_interval(got: dict[str, Any]) -> str:
     return f"{value:.4f} [{low:.4f}, {high:.4f}]"
 
 
+def _guarantee_fits(req: Requirement, counts: tuple[int, int]) -> bool:
+    """Whether the search rows (``counts``: positives, negatives) can calibrate the guarantee
+    ``req @95%`` (at most half of them calibrate)."""
+    from fnguard.decide.guarantee import negatives_needed, positives_needed
+    from fnguard.decide.requirement import parse_requirement
+
+    wanted = parse_requirement(f"{req.describe()} @95%")
+    return (positives_needed(wanted) <= counts[0] // 2
+            and negatives_needed(wanted) <= counts[1] // 2)
+
+
+def _guarantee_advice(req: Requirement, counts: tuple[int, int]) -> str:
+    """Advice to ask for a guarantee, naming one the search rows (``counts``: positives,
+    negatives) can calibrate: ``req @95%``, or else the guarantees within their reach."""
+    from fnguard.decide.guarantee import negatives_needed, positives_needed
+    from fnguard.decide.requirement import parse_requirement
+    from fnguard.search.split import _within_reach
+
+    text = f"{req.describe()} @95%"
+    if _guarantee_fits(req, counts):
+        return f"Ask for a guarantee ('{text}') to keep a margin."
+    wanted = parse_requirement(text)
+    on_positives = req.metric in ("recall", "fnr")
+    need = positives_needed(wanted) if on_positives else negatives_needed(wanted)
+    spare = (counts[0] if on_positives else counts[1]) // 2
+    kind = "positives" if on_positives else "negatives"
+    return (
+        f"A guarantee would keep a margin, but '{text}' needs {need} {kind} to calibrate on "
+        f"and this table can spare {spare}{_within_reach(wanted, spare)}; more data would "
+        "allow it."
+    )
+
+
 def _verdict_notes(
     req: Requirement, result: SearchResult, final: dict[str, Any], metrics: dict[str, Any],
-    met: bool,
+    met: bool, counts: tuple[int, int] = (0, 0),
 ) -> list[str]:
-    """What the user should know about whether the requirement held, and why."""
+    """What the user should know about whether the requirement held, and why (``counts``:
+    the search rows' positives and negatives, for a guarantee's advice)."""
     notes = []
     if not result.leaderboard[result.best]["met"]:
         notes.append(
@@ -549,7 +585,7 @@ def _verdict_notes(
             f"The threshold met {req.metric}{req.op}{req.target:g} {where} ({value:.4f}) but "
             f"not on the test set ({on_test}): a threshold chosen at "
             "the edge of the requirement misses it on new data about half the time. "
-            + (f"Ask for a guarantee ('{req.describe()} @95%') to keep a margin."
+            + (_guarantee_advice(req, counts)
                if req.metric in GUARANTEED else
                f"A {req.metric} target can carry no margin or guarantee (they are for recall, FNR, "
                "FPR and specificity): ask for a slightly stricter target than you need, or give "
@@ -571,7 +607,9 @@ def _verdict_notes(
                 f"{req.metric} met {req.metric}{req.op}{req.target:g} on the test set "
                 f"({got['value']:.4f}), but from {plural(counted, 'case')} only (95% interval "
                 f"[{got['low']:.4f}, {got['high']:.4f}]): the test set can hardly confirm it. "
-                + ("More data would." if req.guaranteed or req.metric not in GUARANTEED else
+                + ("More data would."
+                   if req.guaranteed or req.metric not in GUARANTEED
+                   or not _guarantee_fits(req, counts) else
                    "More data would, or a guarantee on a calibration split "
                    f"('{req.describe()} @95%').")
             )

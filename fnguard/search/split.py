@@ -136,7 +136,7 @@ def cv_folds(y: Any, cv: int, seed: int) -> tuple[list[tuple[np.ndarray, np.ndar
 
 def calibration_split(
     y: Any, needed: int, seed: int, share: float = 0.25, requirement: Any = None,
-    needed_negatives: int = 0,
+    needed_negatives: int = 0, left: str = "are left after the test split",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row positions to fit on and to calibrate (choose a guaranteed threshold) on.
 
@@ -158,6 +158,9 @@ def calibration_split(
         that the positives (or negatives) there are can hold.
     needed_negatives : int, default=0
         Negatives the calibration part must hold (an FPR or specificity guarantee's minimum).
+    left : str, default="are left after the test split"
+        Where the rows of ``y`` come from, as the error says it ("are in the training table"
+        when a test table was given and nothing was split off).
 
     Returns
     -------
@@ -182,8 +185,8 @@ def calibration_split(
     if n_pos // 2 < needed:
         raise SearchError(
             f"The guarantee needs at least {needed} positive rows in a calibration split that "
-            f"the model does not train on, but only {n_pos} positives are left after the test "
-            f"split (at most half, {n_pos // 2}, can calibrate). Add positive rows, lower the "
+            f"the model does not train on, but only {n_pos} positives {left} "
+            f"(at most half, {n_pos // 2}, can calibrate). Add positive rows, lower the "
             f"guarantee's confidence or its target{_within_reach(requirement, n_pos // 2)}, "
             "or drop the guarantee."
         )
@@ -191,8 +194,8 @@ def calibration_split(
     if n_neg // 2 < needed_negatives:
         raise SearchError(
             f"The guarantee needs at least {needed_negatives} negative rows in a calibration "
-            f"split that the model does not train on, but only {n_neg} negatives are left "
-            f"after the test split (at most half, {n_neg // 2}, can calibrate). Add negative "
+            f"split that the model does not train on, but only {n_neg} negatives {left} "
+            f"(at most half, {n_neg // 2}, can calibrate). Add negative "
             "rows, lower the guarantee's confidence or loosen its target"
             f"{_within_reach(requirement, n_neg // 2)}, or drop the guarantee."
         )
@@ -202,7 +205,9 @@ def calibration_split(
     return np.sort(fit), np.sort(cal)
 
 
-def guarantee_split(y: Any, req: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def guarantee_split(
+    y: Any, req: Any, seed: int, left: str = "are left after the test split"
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`calibration_split` holding the positives and negatives that the guarantee of
     ``req`` needs (:func:`~fnguard.decide.guarantee.positives_needed`,
     :func:`~fnguard.decide.guarantee.negatives_needed`), its errors naming the guarantees
@@ -210,7 +215,7 @@ def guarantee_split(y: Any, req: Any, seed: int) -> tuple[np.ndarray, np.ndarray
     from fnguard.decide.guarantee import negatives_needed, positives_needed
 
     return calibration_split(y, positives_needed(req), seed, requirement=req,
-                             needed_negatives=negatives_needed(req))
+                             needed_negatives=negatives_needed(req), left=left)
 
 
 def _within_reach(req: Any, n: int) -> str:

@@ -174,3 +174,18 @@ def test_test_table_option(csv: Path, tmp_path: Path, capsys, monkeypatch) -> No
     monkeypatch.chdir(tmp_path)
     main(_args(Path("train.csv"), Path("g3"), "recall>=0.5", "--test", "test.parquet"))
     assert "On the test table 'test.parquet'" in capsys.readouterr().out
+
+
+def test_a_winner_that_is_the_reference_says_so(csv: Path, tmp_path: Path, capsys) -> None:
+    """Check that when the winner is the plain logistic regression itself, the line against
+    the logistic regression at its tuned threshold says that only the threshold's safety
+    margin differs (it read like a gain of the search)."""
+    args = _args(csv, tmp_path / "guard", "recall>=0.8")
+    args[args.index("--levers") + 1] = "logistic"
+    args[args.index("--max-trials") + 1] = "1"
+    main(args)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Winner: logistic" in out
+    assert "at its tuned threshold" in out and "the same model" in out
+    main([*args[:-2], "--margin", "0.9", "--json"])
+    assert json.loads(capsys.readouterr().out)["winner_is_reference"] is True

@@ -129,3 +129,34 @@ def test_too_few_calibration_negatives_are_refused_before_the_search() -> None:
     _, cal = calibration_split(y, positives_needed(req), 0, requirement=req,
                                needed_negatives=need)
     assert int((~y[cal]).sum()) >= need
+
+
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [("recall>=0.9", (36, 100)), ("fnr<=0.05", (51, 700)), ("fpr<=0.01", (50, 200)),
+     ("recall>=0.9", (400, 1000))],
+)
+def test_guarantee_advice_names_only_guarantees_the_table_can_calibrate(text, counts) -> None:
+    """Check that fit's advice to ask for a guarantee names '@95%' only when the search rows
+    can calibrate it (it suggested 'recall>=0.9 @95%', which needs 29 calibration positives,
+    on a table of 36 positives, and the fit it advised was refused), and otherwise names
+    guarantees that its rows hold, each accepted by the calibration split."""
+    import re
+
+    from fnguard.decide import parse_requirement
+    from fnguard.search.fit import _guarantee_advice, _guarantee_fits
+    from fnguard.search.split import guarantee_split
+
+    req = parse_requirement(text)
+    advice = _guarantee_advice(req, counts)
+    y = np.r_[np.ones(counts[0], bool), np.zeros(counts[1], bool)]
+    suggested = re.findall(r"'([a-z]+[<>]=[\d.]+(?: maximize [a-z]+)? @\d+%)'", advice)
+    assert suggested
+    if _guarantee_fits(req, counts):
+        assert advice.startswith("Ask for a guarantee")
+    else:
+        assert "needs" in advice and f"spare {counts[0 if 'fpr' not in text else 1] // 2}" in advice
+        suggested = suggested[1:]  # the first is the one asked about, out of reach
+        assert suggested
+    for guarantee in suggested:
+        guarantee_split(y, parse_requirement(guarantee), 0)  # accepted

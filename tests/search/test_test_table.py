@@ -239,3 +239,15 @@ def test_a_test_dataset_of_one_class_is_refused(frame) -> None:
     one = dataclasses.replace(loaded, y=np.zeros(len(loaded.y), dtype=bool))
     with pytest.raises(DataError, match="holds only negative rows"):
         read_test_table(one, d)
+
+
+def test_too_few_positives_for_a_guarantee_name_the_training_table(frame) -> None:
+    """Check that with a test table (nothing split off), a guarantee with too few positives
+    for its calibration split speaks of the training table, not of a test split there was
+    not."""
+    train, test = _parts(frame)
+    with pytest.raises(SearchError) as caught:
+        fit(train, "y", 1, "recall>=0.999 @99%", test=test, **OPTIONS)
+    message = " ".join(str(caught.value).split())
+    assert "positives are in the training table" in message
+    assert "test split" not in message
