@@ -145,9 +145,16 @@ def diagnosis_renderables(d: Diagnosis, report: Path | None = None) -> list[obje
             recall_t = tp_t / (tp_t + fn_t)
             value_t = recall_t if req.metric == "recall" else 1 - recall_t
             ok = req.is_met(value_t)
+            verdict = "meets it." if ok else "does NOT meet it."
+            if ok and req.guaranteed and dec.allowed is not None and fn_t > dec.allowed:
+                # the point value is met, the guarantee is not: it allows fewer misses
+                ok = False
+                verdict = (
+                    f"meets the target, but with {fn_t:,} misses where the guarantee allows "
+                    f"{dec.allowed:,}: NOT guaranteed at {req.confidence:.0%}."
+                )
             body.append(
-                f"\nAt your threshold {d.threshold:g}: {req.metric} {value_t:.4f}, "
-                + ("meets it." if ok else "does NOT meet it."),
+                f"\nAt your threshold {d.threshold:g}: {req.metric} {value_t:.4f}, " + verdict,
                 style="green" if ok else "bold red",
             )
         for note in dec.notes:

@@ -105,7 +105,7 @@ def diagnose(
     ] = True,
     drop: Annotated[
         list[str] | None,
-        typer.Option("--drop", help="Table mode: a column to leave out (an id); repeat."),
+        typer.Option("--drop", help="Table mode: a column to leave out (an id); repeat, or a,b."),
     ] = None,
     cv: Annotated[int, typer.Option(help="Table mode: cross-validation folds.")] = 5,
     budget: Annotated[

@@ -65,7 +65,9 @@ def fit(
     jobs: Annotated[int, typer.Option(help="Folds fitted at once (-1: every core).")] = 2,
     drop: Annotated[
         list[str] | None,
-        typer.Option(help="A column to leave out of the features (ids, leaks); repeat it."),
+        typer.Option(
+            help="A column to leave out of the features (ids, leaks); repeat it, or list them: a,b."
+        ),
     ] = None,
     max_trials: Annotated[
         int | None,

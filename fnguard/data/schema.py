@@ -722,11 +722,29 @@ def _unseen_counts(values: pd.Series, categories: tuple[str, ...]) -> dict[str, 
     return {str(v): int(n) for v, n in counts.items() if v not in known}
 
 
+#: Characters of a value shown in a note (free text can fill a screen).
+_SHOWN_CHARS = 40
+
+
+def _short(value: str) -> str:
+    """``'value'``, on one line, cut after :data:`_SHOWN_CHARS` characters.
+
+    Examples
+    --------
+    >>> _short("a"), _short("line one\\nline two " * 5)
+    ("'a'", "'line one line two line one line two line…' (90 characters)")
+    """
+    flat = " ".join(str(value).split())
+    if len(flat) <= _SHOWN_CHARS:
+        return f"'{flat}'"
+    return f"'{flat[:_SHOWN_CHARS]}…' ({len(str(value))} characters)"
+
+
 def _show_unseen(new: Mapping[str, int], rows: int | None = None) -> str:
     if not new:
         return ""
     ordered = sorted(new.items(), key=lambda item: -item[1])
-    shown = ", ".join(f"'{v}'" for v, _ in ordered[:5]) + (" ..." if len(ordered) > 5 else "")
+    shown = ", ".join(_short(v) for v, _ in ordered[:5]) + (" ..." if len(ordered) > 5 else "")
     return f"{shown} ({sum(new.values()) if rows is None else rows:,} rows)"
 
 

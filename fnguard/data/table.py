@@ -91,6 +91,22 @@ class Dataset:
         )
 
 
+def _comma_list(name: str, columns: Any) -> list[str]:
+    """A column name, or the names of a comma-separated list of columns (``--drop a,b``, as
+    ``--levers`` takes them) when the whole is not a column and every part is.
+
+    Examples
+    --------
+    >>> _comma_list("id,when", ["id", "when", "x"]), _comma_list("a,b", ["a,b", "a", "b"])
+    (['id', 'when'], ['a,b'])
+    """
+    names = {str(c) for c in columns}
+    parts = [p.strip() for p in name.split(",")]
+    if name in names or len(parts) < 2 or not all(p in names for p in parts):
+        return [name]
+    return parts
+
+
 def _drop_identifiers(X: pd.DataFrame, target: str, source: str) -> tuple[pd.DataFrame, list[str]]:
     """Leave out text columns with a distinct value in nearly every row (see
     :func:`~fnguard.data.columns.identifier_columns`)."""
@@ -173,6 +189,7 @@ def load_table(
     if target not in frame.columns:
         raise missing_column_error("target", target, frame.columns, source)
     dropped = [drop] if isinstance(drop, str) else [str(c) for c in (drop or ())]
+    dropped = [part for name in dropped for part in _comma_list(name, frame.columns)]
     for name in dropped:
         if name == target:
             raise DataError(

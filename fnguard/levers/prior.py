@@ -16,6 +16,8 @@ from imblearn.pipeline import Pipeline
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 
+from fnguard.data.names import format_names
+
 
 def _effective_rate(estimator: Any, y: np.ndarray, sample_weight: Any = None) -> float:
     """Positive share the estimator trains on, counting class weights and sample weights.
@@ -135,15 +137,38 @@ def _text_columns_error(X: Any) -> Exception | None:
     )
 
 
+def _weights_after(step: Any, name: str, weight: Any, n_in: int, n_out: int) -> np.ndarray:
+    """The final step's sample weights of the rows a sampler returned: those of the rows it
+    kept or repeated (``sample_indices_``); rows it made have no weight of their own."""
+    w = np.asarray(weight)
+    if w.shape[0] != n_in:
+        raise ValueError(
+            f"sample_weight has {w.shape[0]} values for {n_in} rows: pass one weight per row."
+        )
+    chosen = getattr(step, "sample_indices_", None)
+    if chosen is not None and len(chosen) == n_out:
+        return w[np.asarray(chosen)]
+    raise ValueError(
+        f"The sampler '{name}' makes new rows, which have no sample weight of their own, so "
+        "the final step's sample_weight cannot follow them. Drop the weights or the sampler, "
+        "or use a sampler that keeps or repeats rows (random-over, random-under, tomek, enn, "
+        "nearmiss-1/2/3) or class weights."
+    )
+
+
 class PriorCorrectedPipeline(Pipeline):
     """An imbalanced-learn ``Pipeline`` whose ``predict_proba`` is corrected for the prior.
 
     After ``fit``, ``true_rate_`` is the positive share of the data given to ``fit`` (weighted
     by the final step's ``sample_weight`` when one is given: scikit-learn reads weights as
     repeated rows) and ``train_rate_`` the (class- and sample-weighted) positive share the final
-    estimator saw after the samplers. ``predict_proba`` returns ``correct_prior(p, train_rate_,
-    true_rate_)``; ``predict`` flags corrected probabilities ``>= 0.5``. With neither
-    resampling nor weights the two rates are equal and nothing changes.
+    estimator saw after the samplers. ``predict_proba`` returns ``correct_prior(p,
+    train_rate_, true_rate_)``; ``predict`` flags corrected probabilities ``>= 0.5``. With
+    neither resampling nor weights the two rates are equal and nothing changes.
+
+    The final step's ``sample_weight`` follows the rows a sampler keeps or repeats
+    (``sample_indices_``); a sampler that makes new rows refuses it. A parameter that names no
+    step is refused, as scikit-learn's ``Pipeline`` refuses it.
 
     Parameters
     ----------
@@ -165,10 +190,29 @@ class PriorCorrectedPipeline(Pipeline):
                 raise
             raise error from exc
 
+    def _check_params(self, params: dict[str, Any]) -> None:
+        """Refuse a fit parameter that names no step (scikit-learn's Pipeline refuses it too;
+        it was dropped silently)."""
+        names = {name for name, _ in self.steps}
+        for key in params:
+            step = key.split("__", 1)[0] if "__" in key else None
+            if step not in names:
+                final = self.steps[-1][0]
+                raise ValueError(
+                    f"{type(self).__name__}.fit does not accept the {key} parameter"
+                    + ("" if step is None else f" (there is no step '{step}'; the steps are "
+                       f"{format_names(repr(n) for n in names)})")
+                    + ". You can pass parameters to specific steps of your pipeline using the "
+                    f"stepname__parameter format, e.g. `fit(X, y, {final}__sample_weight="
+                    "sample_weight)`."
+                )
+
     def _fit(self, X: Any, y: Any = None, **params: Any) -> PriorCorrectedPipeline:
+        self._check_params(params)
         y_arr = np.asarray(y)
         classes = np.unique(y_arr)
-        weight = params.get(f"{self.steps[-1][0]}__sample_weight")
+        final_key = f"{self.steps[-1][0]}__sample_weight"
+        weight = params.get(final_key)
         # scikit-learn reads sample weights as repeated rows: they are part of the data whose
         # positive share the probabilities are mapped back to, not a shift to undo
         positive = y_arr == classes[-1]
@@ -187,7 +231,13 @@ class PriorCorrectedPipeline(Pipeline):
                 if key.startswith(f"{name}__")
             }
             if hasattr(step, "fit_resample"):
+                n_in = np.shape(yt)[0]
                 Xt, yt = step.fit_resample(Xt, yt, **step_params)
+                if final_key in params and (
+                    np.shape(yt)[0] != n_in or hasattr(step, "sample_indices_")
+                ):
+                    params = {**params, final_key: _weights_after(
+                        step, name, params[final_key], n_in, np.shape(yt)[0])}
             else:
                 Xt = step.fit_transform(Xt, yt, **step_params)
         final_name, final = self.steps[-1]
@@ -198,10 +248,8 @@ class PriorCorrectedPipeline(Pipeline):
         }
         if final != "passthrough" and final is not None:
             final.fit(Xt, yt, **final_params)
-        resampled = np.asarray(yt).shape[0] != y_arr.shape[0]
-        self.train_rate_ = _effective_rate(
-            final, np.asarray(yt), None if resampled else weight
-        )
+        # the weights the final step saw (they followed the rows the samplers kept)
+        self.train_rate_ = _effective_rate(final, np.asarray(yt), params.get(final_key))
         return self
 
     def predict_proba(self, X: Any, **params: Any) -> np.ndarray:

@@ -54,8 +54,11 @@ class PrefixedTrial:
         full = f"{self._prefix}/{name}"
         # an optuna FixedTrial given the plain names (as make() takes them) keeps them
         fixed = getattr(self._trial, "_params", None)
-        if isinstance(fixed, dict) and full not in fixed and name in fixed:
-            return name
+        if isinstance(fixed, dict) and full not in fixed:
+            # the sampler spaces name theirs "smote.k_neighbors": make() takes "k_neighbors"
+            for plain in (name, name.rsplit(".", 1)[-1]):
+                if plain in fixed:
+                    return plain
         return full
 
     def suggest_float(self, name: str, *args: Any, **kwargs: Any) -> float:
@@ -180,8 +183,19 @@ class Lever:
             ) from None
 
     def _parameter_names(self) -> set[str] | None:
-        """The parameters the lever's object takes (``get_params`` of a default one), or None
-        when that cannot be told."""
+        """The parameters the lever takes: its factory's own keywords when it names them all
+        (``select:l1`` takes ``C``, not its ``SelectFromModel``'s parameters), else
+        ``get_params`` of a default object, or None when that cannot be told."""
+        import inspect
+
+        try:
+            signature = inspect.signature(self.factory)
+        except (TypeError, ValueError):
+            signature = None
+        if signature is not None and not any(
+            p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) for p in signature.parameters.values()
+        ):
+            return {name for name in signature.parameters if name != "self"}
         try:
             made = self.factory()
         except Exception:  # only to word an error better

@@ -56,10 +56,14 @@ def _enough_rows(sampler: Any, y: np.ndarray, classes: Any, param: str, extra: i
         n = counts.get(label, 0)
         name = repr(label.item() if isinstance(label, np.generic) else label)
         if n < k + extra:
+            from fnguard.data.names import plural
+
+            fix = (f"Lower {param} to at most {n - extra} or use"
+                   if n - extra >= 1 else f"No value of {param} works with so few: use")
             raise DataError(
                 f"{type(sampler).__name__} needs at least {k + extra} rows of class {name} "
-                f"for {param}={k}: originally there are {n} rows of class {name} and {k} "
-                f"neighbours were asked. Lower {param} to at most {max(n - extra, 0)} or use "
+                f"for {param}={k}: originally there {'is' if n == 1 else 'are'} "
+                f"{plural(n, 'row')} of class {name} and {k} neighbours were asked. {fix} "
                 f"a sampler that needs no neighbours inside a class: {_NO_NEIGHBOURS}."
             )
 

@@ -75,6 +75,27 @@ def test_terminal_says_whether_met(scores, tmp_path: Path, capsys: pytest.Captur
     assert "At your threshold 0.5" in out
 
 
+def test_terminal_says_a_guarantee_does_not_hold_at_your_threshold(
+    scores, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Check that at a threshold whose recall meets the target but misses more than the
+    guarantee allows, the terminal says it is not guaranteed (it said "meets it")."""
+    from fnguard.decide.guarantee import allowed_misses
+
+    path, frame = scores
+    positives = np.sort(frame.loc[frame["y"] == 1, "p"].to_numpy())
+    allowed = allowed_misses(positives.size, 0.9, 0.95)
+    threshold = positives[allowed + 1]  # allowed + 1 misses below it
+    assert 1 - (allowed + 1) / positives.size >= 0.9
+    argv = ["diagnose", str(path), "--label", "y", "--score", "p", "--positive", "1",
+            "--out", str(tmp_path / "r"), "--n-boot", "50", "--threshold", str(float(threshold)),
+            "--require", "recall>=0.9 @95%"]
+    main(argv)
+    out = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert f"with {allowed + 1} misses where the guarantee allows {allowed}" in out
+    assert "NOT guaranteed at 95%" in out
+
+
 @pytest.mark.parametrize(
     ("require", "match"),
     [

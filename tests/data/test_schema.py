@@ -189,6 +189,18 @@ def test_schema_check_warns_about_unseen_categories() -> None:
     assert out["grade"].tolist() == ["A", "Z", "Z"]
 
 
+def test_unseen_free_text_is_shown_short() -> None:
+    """Check that unseen values of free text are shown on one line and cut short, with their
+    length, in the note (whole multi-paragraph descriptions filled the screen)."""
+    text = "A laptop was stolen from a car.\nThe data held names and addresses. " * 8
+    new = pd.DataFrame({"age": [1.0], "grade": [text], "member": True, "when": "2024-01-01"})
+    with pytest.warns(FnguardWarning) as caught:
+        _trained().check(new, source="new.csv")
+    message = " ".join(str(w.message) for w in caught)
+    assert "'A laptop was stolen from a car. The data…'" in message
+    assert f"({len(text)} characters)" in message and "\n" not in message
+
+
 def test_schema_check_reads_number_codes_as_text() -> None:
     """Check that category codes re-read as numbers are compared with training as text."""
     schema = infer_schema(pd.DataFrame({"code": ["1", "2", "10"]}))

@@ -237,3 +237,16 @@ def test_numbers_with_currency_percent_and_missing_markers_are_numbers(tmp_path:
         warnings.simplefilter("error", FnguardWarning)
         got = guard.predict(table.drop(columns="y"))
     np.testing.assert_allclose(got["score"], guard.predict(data.X)["score"])
+
+
+def test_drop_takes_a_comma_separated_list() -> None:
+    """Check that drop='id,when' leaves out both columns (--drop took one name only, while
+    --levers takes a list), and that a column whose own name holds a comma is still one."""
+    frame = pd.DataFrame({"id": range(40), "when": range(40), "a,b": np.arange(40) % 3,
+                          "x": np.linspace(0, 1, 40), "y": [1, 0, 0, 0] * 10})
+    data = load_table(frame, "y", positive=1, drop="id,when")
+    assert "id" not in data.X.columns and "when" not in data.X.columns
+    data = load_table(frame, "y", positive=1, drop=["a,b"])
+    assert "a,b" not in data.X.columns and "x" in data.X.columns
+    with pytest.raises(DataError, match="The dropped column 'id,nope'"):
+        load_table(frame, "y", positive=1, drop="id,nope")

@@ -168,6 +168,40 @@ def test_sample_weights_are_repeated_rows(caravan) -> None:
     )
 
 
+def test_fit_parameters_naming_no_step_are_refused(caravan) -> None:
+    """Check that sample_weight without a step name, or with a misspelt one, is refused as
+    scikit-learn's Pipeline refuses it (both were dropped silently: the weighted fit was the
+    unweighted one)."""
+    X_train, _, y_train, _ = caravan
+    w = np.where(y_train, 3.0, 1.0)
+    with pytest.raises(ValueError, match=r"does not accept the sample_weight parameter.*"
+                       r"logistic__sample_weight"):
+        build(["logistic"]).fit(X_train, y_train, sample_weight=w)
+    with pytest.raises(ValueError, match=r"there is no step 'logistc'"):
+        build(["logistic"]).fit(X_train, y_train, logistc__sample_weight=w)
+
+
+def test_sample_weights_follow_the_rows_a_sampler_keeps(caravan) -> None:
+    """Check that the final step's weights follow the rows random under-sampling keeps (they
+    crashed on the shape, or were the wrong rows' weights), counted in the rate the final
+    step saw; and that a sampler making new rows refuses them, saying why."""
+    X_train, _, y_train, _ = caravan
+    w = np.random.default_rng(0).integers(1, 4, y_train.size).astype(float)
+    pipe = build(["random-under", "logistic"], random_state=0)
+    pipe.fit(X_train, y_train, logistic__sample_weight=w)
+    kept = pipe.named_steps["random-under"].sample_indices_
+    y_kept, w_kept = np.asarray(y_train)[kept], w[kept]
+    assert pipe.train_rate_ == pytest.approx(w_kept[y_kept].sum() / w_kept.sum())
+    plain = build(["random-under", "logistic"], random_state=0).fit(X_train, y_train)
+    assert not np.allclose(plain.steps[-1][1].coef_, pipe.steps[-1][1].coef_)
+    direct = build(["logistic"], random_state=0, correct_prior=False)
+    direct.fit(X_train[kept], y_kept, logistic__sample_weight=w_kept)
+    np.testing.assert_allclose(pipe.steps[-1][1].coef_, direct.steps[-1][1].coef_, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"'smote' makes new rows"):
+        build(["smote", "logistic"], random_state=0).fit(
+            X_train, y_train, logistic__sample_weight=w)
+
+
 @pytest.mark.parametrize("lever", ["random-forest", "extra-trees"])
 def test_balanced_subsample_is_corrected(caravan, lever) -> None:
     """Check that class_weight='balanced_subsample' (scikit-learn's per-tree balancing) fits,

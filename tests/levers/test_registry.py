@@ -157,3 +157,24 @@ def test_cli_levers_family(capsys: pytest.CaptureFixture) -> None:
     assert doc and {row["family"] for row in doc} == {"ensemble"}
     assert main(["levers", "--family", "magic"]) == 2
     assert "no lever family 'magic'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", sorted(registry))
+def test_a_fixed_trial_of_the_drawn_parameters_gives_them_back(name: str) -> None:
+    """Check that an optuna FixedTrial holding the parameters space() returned (the names
+    make() takes) gives the same parameters back: the samplers' spaces ("smote.k_neighbors")
+    refused them."""
+    if not _usable(name) or registry[name].search is None:
+        pytest.skip(f"{name} has no search space here")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    drawn = registry[name].space(study.ask())
+    # optuna's choices are plain values: the network's layer widths are chosen as "64,32"
+    fixed = {k: ",".join(map(str, v)) if k == "hidden" else v for k, v in drawn.items()}
+    assert registry[name].space(optuna.trial.FixedTrial(fixed)) == drawn
+
+
+def test_an_unknown_parameter_lists_what_the_lever_takes() -> None:
+    """Check that the error lists the lever's own parameters (select:l1 takes C, class_weight
+    and random_state; it listed its SelectFromModel's)."""
+    with pytest.raises(LeverError, match=r"It takes: C, class_weight, random_state\."):
+        registry["select:l1"].make(max_iter=50)

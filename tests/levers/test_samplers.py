@@ -615,3 +615,16 @@ def test_enn_mode_on_labels_that_are_not_numbers(monkeypatch, fast_path) -> None
         np.testing.assert_array_equal(sampler.sample_indices_, expected.sample_indices_)
         np.testing.assert_array_equal(y_res, labels[expected.sample_indices_])
         assert set(sampler.sampling_strategy_) <= set(labels.tolist())
+
+
+def test_one_minority_row_says_no_neighbour_count_works() -> None:
+    """Check that with one minority row the error says no k works (it advised 'k_neighbors to
+    at most 0', itself invalid, and '1 rows') and names the samplers that still work."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(200, 3)), np.r_[1, np.zeros(199, int)]
+    for name in ("smote", "adasyn", "smote-tomek"):
+        with pytest.raises(DataError) as caught:
+            registry[name].make().fit_resample(X, y)
+        message = str(caught.value)
+        assert "there is 1 row of class 1" in message and "at most 0" not in message
+        assert "No value of" in message and "random-over" in message
