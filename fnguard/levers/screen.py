@@ -37,9 +37,15 @@ SCREEN_CELLS = 32
 FAILURE = 0.01
 #: Fewest rows sampled to calibrate the screen.
 MIN_SAMPLE = 16_384
-#: Largest share of the rows sampled, and of the rows sampled and then scored, for which the
-#: screen is worth it; above, every row is scored (exact).
-MAX_SHARE = 0.25, 0.9
+#: Largest share of the rows sampled for which the screen is worth it; above, every row is
+#: scored (exact).
+MAX_SAMPLE = 0.15
+#: Largest share of the rows sampled and then scored above the cut for which the screen is
+#: worth it (the sample is scored without the bounds that prune the exact pass).
+MAX_SCORED = 0.6
+#: The sample is scored in two parts: its first ``1 / PILOT`` part, whose cut already shows a
+#: screen too weak to be worth it (the whole sample only cuts deeper), then the rest.
+PILOT = 4
 #: Rows per task of the screen.
 _CHUNK = 65_536
 
@@ -145,8 +151,10 @@ def screened_selection(
     its scores (sum of distances to the ``k`` nearest rows of Y); the sampled rows whose score
     is within the estimated score of the last row kept (its quantile, plus three standard
     errors) give the screen's cut: the deepest of them. The rows above the cut are then chosen
-    from exactly by :func:`~fnguard.levers.knn.nearest_selection`. Where the sample or the rows
-    above the cut would be most of the rows, every row is scored (exact).
+    from exactly by :func:`~fnguard.levers.knn.nearest_selection`. Where the sample would be
+    more than :data:`MAX_SAMPLE` of the rows, or the sample and the rows above the cut more
+    than :data:`MAX_SCORED` (known early from the first part of the sample), every row is
+    scored (exact).
 
     Parameters
     ----------
@@ -172,17 +180,33 @@ def screened_selection(
         Positions in X of the rows kept, by score (imbalanced-learn's order).
     """
     n = len(X)
+    if n_keep <= 0 or n_keep >= n:
+        return nearest_selection(X, Y, k, n_keep, exact, n_jobs)
     size = _sample_size(n, n_keep, target)
-    everything = n_keep >= n or size > MAX_SHARE[0] * n
-    screen = None if everything else density_screen(X, Y, n_jobs=n_jobs)
+    screen = None if size > MAX_SAMPLE * n else density_screen(X, Y, n_jobs=n_jobs)
     if screen is None:
         return nearest_selection(X, Y, k, n_keep, exact, n_jobs)
-    sample = np.sort(np.random.default_rng(0).choice(n, size, replace=False))
-    score = nearest_distances(X[sample], Y, k, n_jobs).sum(axis=1)
+    # in random order: its first part, scored first, tells a weak screen cheaply
+    sample = np.random.default_rng(0).choice(n, size, replace=False)
     q = n_keep / n
-    at = min(1.0, q + 3.0 * math.sqrt(q * (1.0 - q) / size) + 1.0 / size)
-    kept = score <= np.quantile(score, at)
-    candidates = np.flatnonzero(screen <= screen[sample[kept]].max())
-    if len(candidates) < n_keep or size + len(candidates) > MAX_SHARE[1] * n:
+
+    def cut(rows: np.ndarray, score: np.ndarray) -> float:
+        """The screen's cut: the deepest sampled row within the last kept score."""
+        at = min(1.0, q + 3.0 * math.sqrt(q * (1.0 - q) / len(rows)) + 1.0 / len(rows))
+        return float(screen[rows[score <= np.quantile(score, at)]].max())
+
+    def too_many(cut_value: float) -> bool:
+        return size + int(np.count_nonzero(screen <= cut_value)) > MAX_SCORED * n
+
+    first = np.sort(sample[: size // PILOT])
+    first_score = nearest_distances(X[first], Y, k, n_jobs).sum(axis=1)
+    if too_many(cut(first, first_score)):  # the whole sample cuts deeper still
+        return nearest_selection(X, Y, k, n_keep, exact, n_jobs)
+    rest = np.sort(sample[size // PILOT :])
+    rows = np.concatenate([first, rest])
+    score = np.concatenate([first_score, nearest_distances(X[rest], Y, k, n_jobs).sum(axis=1)])
+    final = cut(rows, score)
+    candidates = np.flatnonzero(screen <= final)
+    if len(candidates) < n_keep or too_many(final):
         return nearest_selection(X, Y, k, n_keep, exact, n_jobs)
     return candidates[nearest_selection(X[candidates], Y, k, n_keep, exact, n_jobs)]

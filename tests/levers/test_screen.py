@@ -11,7 +11,7 @@ from sklearn.neighbors import NearestNeighbors
 from fnguard.levers import knn, nearmiss, sampler_base, samplers, screen
 
 
-def _data(n: int = 84_000, n_minority: int = 2_400, d: int = 12, seed: int = 0):
+def _data(n: int = 84_000, n_minority: int = 4_000, d: int = 12, seed: int = 0):
     """Majority and minority rows of make_classification (noisy columns, two clusters)."""
     X, y = make_classification(
         n_samples=n + n_minority, n_features=d, n_informative=3, weights=[n / (n + n_minority)],
@@ -34,6 +34,7 @@ def test_screen_finds_the_selection_scoring_few_rows(monkeypatch) -> None:
     """Check that the screened choice finds at least 99% of the exact NearMiss-1 selection
     (scores from scikit-learn's exact search), in its order by score, while scoring well under
     half of the rows."""
+    monkeypatch.setattr(screen, "MIN_SAMPLE", 4096)
     X, Y = _data()
     n_keep = len(Y)
     nn = NearestNeighbors(n_neighbors=3).fit(Y)
@@ -83,7 +84,7 @@ def test_nearmiss_1_large_path_finds_imbalanced_learns_rows(monkeypatch) -> None
     monkeypatch.setattr(sampler_base, "TREE_COLUMNS", 0)
     monkeypatch.setattr(screen, "MIN_SAMPLE", 1000)
     X, y = make_classification(
-        n_samples=30_000, n_features=16, weights=[0.9], flip_y=0.0, random_state=3
+        n_samples=60_000, n_features=16, weights=[0.93], flip_y=0.0, random_state=3
     )
     asked = _counting(monkeypatch)
     ours = samplers.FastNearMiss(version=1).fit(X, y)
@@ -122,3 +123,27 @@ def test_knn_exact_choice_unchanged() -> None:
     nn = NearestNeighbors(n_neighbors=3).fit(Y)
     want = np.argsort(nn.kneighbors(X, 3)[0].sum(axis=1), kind="stable")[:300]
     np.testing.assert_array_equal(knn.nearest_selection(X, Y, 3, 300, nn), want)
+
+
+def test_a_weak_screen_is_given_up_after_the_first_part_of_the_sample(monkeypatch) -> None:
+    """Check that a screen that ranks no better than chance is given up once the first part
+    of the sample shows it (the whole sample was scored, then every row again: 1.7 times the
+    exact choice's time), with the exact choice; and that keeping no row keeps none (it
+    divided by zero)."""
+    monkeypatch.setattr(screen, "MIN_SAMPLE", 4096)
+    X, Y = _data()
+    nn = NearestNeighbors(n_neighbors=3).fit(Y)
+    rng = np.random.default_rng(1)
+    monkeypatch.setattr(screen, "density_screen", lambda X, Y, **k: rng.random(len(X)))
+    sampled: list[int] = []
+    real = screen.nearest_distances
+    monkeypatch.setattr(
+        screen, "nearest_distances", lambda Q, *a, **k: sampled.append(len(Q)) or real(Q, *a, **k)
+    )
+    asked = _counting(monkeypatch)
+    chosen = screen.screened_selection(X, Y, 3, len(Y), nn, n_jobs=1)
+    truth = np.argsort(nn.kneighbors(X, 3)[0].sum(axis=1), kind="stable")[: len(Y)]
+    np.testing.assert_array_equal(chosen, truth)
+    size = screen._sample_size(len(X), len(Y), 0.99)
+    assert sampled == [size // screen.PILOT] and asked == [len(X)]
+    assert len(screen.screened_selection(X, Y, 3, 0, nn)) == 0
