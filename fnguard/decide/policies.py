@@ -580,6 +580,40 @@ def _threshold_replicates(
     return np.where(idx >= 0, np.r_[np.inf, scores][np.maximum(idx, 0)], np.nan)
 
 
+def _common_threshold(
+    req: Requirement, scores: np.ndarray, is_pos: np.ndarray, labels: np.ndarray
+) -> float:
+    """The one threshold for all groups: among the thresholds that keep every group's
+    guarantee (each group's misses, or false alarms, within what its own rows allow), the
+    best of the requirement's objective on all rows, ties broken as :func:`_best_row` does.
+    (The lowest, or highest, of the groups' own choices gave up catches where a group's own
+    choice sat high in a tie.)"""
+    curve = _curve_from_scores(scores, is_pos)
+    t = curve.thresholds
+    ok = np.ones(t.size, dtype=bool)
+    on_positives = req.metric in ("recall", "fnr")
+    for g in np.unique(labels):
+        mask = labels == g
+        if on_positives:
+            target = req.target if req.metric == "recall" else 1 - req.target
+            mine = np.sort(scores[mask & is_pos])
+            allowed = guarantee.allowed_misses(mine.size, target, req.confidence)
+            ok &= np.searchsorted(mine, t, side="left") <= allowed  # misses: scores below t
+        else:
+            target = req.target if req.metric == "fpr" else 1 - req.target
+            mine = np.sort(scores[mask & ~is_pos])
+            allowed = guarantee.allowed_false_alarms(mine.size, target, req.confidence)
+            ok &= mine.size - np.searchsorted(mine, t, side="left") <= allowed
+    with np.errstate(invalid="ignore", divide="ignore"):
+        obj = np.asarray(
+            _objective_curve(req, curve.tp, curve.fp, curve.tn, curve.fn), dtype=np.float64
+        )
+    obj = np.where(ok & np.isfinite(obj), obj, -np.inf)
+    if not np.isfinite(obj).any():  # every allowed row's objective undefined: the safe edge
+        return float(t[np.flatnonzero(ok)[-1 if on_positives else 0]])
+    return float(t[int(_best_row(obj, curve.tp, curve.fp))])
+
+
 def _per_group(
     req: Requirement,
     scores: np.ndarray,
@@ -607,7 +641,7 @@ def _per_group(
             replicates.append(_threshold_replicates(curve, req, n_boot, rng))
     # Lower thresholds raise recall in every group; higher ones lower the FPR in every group.
     lowest = req.metric in ("recall", "fnr")
-    common = min(per.values()) if lowest else max(per.values())
+    common = _common_threshold(req, scores, is_pos, labels)
     low = high = math.nan
     if replicates:
         # Groups are disjoint, so their stratified redraws are independent: combine replicate

@@ -372,6 +372,31 @@ def _table(guard: Any, data: Any) -> tuple[pd.DataFrame, np.ndarray, pd.DataFram
     return frame.reset_index(drop=True), np.asarray(dataset.y, dtype=bool), X_fit
 
 
+def _check_id_column(
+    id_column: str, keys: pd.Series, values: np.ndarray, frame: pd.DataFrame
+) -> None:
+    """Refuse an id column that is not the one the cases were keyed by, or that repeats in
+    the training table: a reviewed label would change every row sharing its value (a column
+    of amounts relabelled thousands of rows)."""
+    from fnguard.serve.queue import json_value
+
+    for key, vals in zip(keys, values, strict=True):
+        if id_column not in vals or "id:" + str(json_value(vals[id_column])) != key:
+            raise DataError(
+                f"The reviewed cases were not keyed by the column '{id_column}' (case "
+                f"{key!r} has {id_column} = {vals.get(id_column)!r}): name the column their "
+                "ids came from (predict's --id-column), or leave --id-column out to find it."
+            )
+    repeated = frame[id_column].duplicated(keep=False) & frame[id_column].notna()
+    if repeated.any():
+        first = frame[id_column][repeated].iloc[0]
+        raise DataError(
+            f"The id column '{id_column}' repeats in the training table ({int(repeated.sum()):,} "
+            f"rows share a value, e.g. {json_value(first)!r}): a reviewed label would change "
+            "every row with its id. Pass a table whose id column is unique."
+        )
+
+
 def _infer_id_column(reviewed: pd.DataFrame, values: list[dict], frame: pd.DataFrame) -> str:
     from fnguard.serve.queue import json_value
 
@@ -421,6 +446,8 @@ def _merge(
     by_id = sure["key"].str.startswith("id:").to_numpy()
     if by_id.any():
         id_column = id_column or _infer_id_column(sure, values, frame)
+        _check_id_column(id_column, sure["key"][by_id], np.asarray(values, dtype=object)[by_id],
+                         frame)
     wanted: list[tuple[tuple[str, ...], str]] = []
     for vals, is_id in zip(values, by_id, strict=True):
         columns = (id_column,) if is_id else tuple(sorted(vals))

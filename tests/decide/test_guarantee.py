@@ -156,7 +156,8 @@ def test_guarantee_coverage_simulation(text: str, target: float, confidence: flo
 @pytest.mark.slow
 def test_per_group_coverage_simulation() -> None:
     """Check the Mondrian guarantee: each group's recall at its own threshold and at the common
-    threshold meets the target in at least the stated share of draws."""
+    threshold meets the target in at least the stated share of draws (up to simulation
+    noise)."""
     a = Population(100_000, 0.05, 2.5, seed=2)
     b = Population(100_000, 0.10, 1.0, seed=3)
     y = np.r_[a.y, b.y]
@@ -178,7 +179,9 @@ def test_per_group_coverage_simulation() -> None:
     print(f"per group: own-threshold coverage {own_cov}, common-threshold coverage {common_cov}, "
           f"median slack at own threshold {np.median(own - 0.9, axis=0)}")
     assert (own_cov >= floor).all()
-    assert (common_cov >= own_cov).all()
+    # the common threshold keeps every group's calibration misses within what it allows: the
+    # same guarantee (it is the best threshold that does, not the lowest group choice)
+    assert (common_cov >= floor).all()
     assert (np.median(own - 0.9, axis=0) < 0.06).all()
 
 

@@ -386,3 +386,32 @@ def test_ties_never_give_up_catches_or_add_false_alarms(text: str) -> None:
     d = choose_threshold(y, s, text, n_boot=0)
     assert d.threshold == s[:50].min()
     assert (d.metrics["recall"].value, d.metrics["fpr"].value) == (1.0, 0.0)
+
+
+@pytest.mark.parametrize("text", ["fpr<=0.05 @95% per region", "recall>=0.8 @90% per region"])
+def test_one_threshold_for_all_groups_gives_up_no_catch_on_ties(text: str) -> None:
+    """Check that a guarantee per group on separable scores catches every positive without a
+    false alarm: the common threshold was the highest of the groups' own choices, which each
+    sat at its own group's lowest positive score, so the other groups lost catches; and that
+    every group's guarantee still holds at it."""
+    from fnguard.decide.guarantee import allowed_false_alarms, allowed_misses
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    y = rng.random(n) < 0.2
+    s = np.where(y, rng.uniform(0.6, 1.0, n), rng.uniform(0.0, 0.4, n))
+    region = rng.choice(["n", "s", "e"], n)
+    d = choose_threshold(y, s, text, groups=region, n_boot=0)
+    assert d.threshold == s[y].min()
+    assert (d.metrics["recall"].value, d.metrics["fpr"].value) == (1.0, 0.0)
+    # on scores that overlap, every group keeps its guarantee at the common threshold
+    s = np.where(y, rng.beta(4, 2, n), rng.beta(2, 4, n))
+    d = choose_threshold(y, s, text, groups=region, n_boot=0)
+    for g in ("n", "s", "e"):
+        m = region == g
+        if text.startswith("fpr"):
+            assert ((s >= d.threshold) & m & ~y).sum() <= allowed_false_alarms(
+                int((m & ~y).sum()), 0.05, 0.95)
+        else:
+            assert ((s < d.threshold) & m & y).sum() <= allowed_misses(int((m & y).sum()), 0.8,
+                                                                        0.9)

@@ -298,6 +298,23 @@ def test_the_same_guard_is_no_worse(crashes, fast_reviewed) -> None:
     assert float(_ranks(parse_requirement(REQUIRE), 8, 2, 80, 2)) == 0.8  # met: precision
 
 
+def test_an_id_column_that_repeats_or_did_not_key_the_cases_is_refused(crashes) -> None:
+    """Check that retrain refuses an id column the cases were not keyed by (a column of
+    amounts relabelled every row sharing a reviewed case's amount: thousands of rows), and an
+    id column that repeats in the training table, before any fit."""
+    pool = crashes.pool_X.assign(crash=[f"C{i}" for i in range(len(crashes.pool_X))])
+    engine = open_store("sqlite://", create=True)
+    enqueue(engine, crashes.old, pool, crashes.old.predict(pool.drop(columns="crash")),
+            capacity=20, audit=0, id_column="crash", explain=False)
+    review(engine, dict(zip(case_keys(pool, "crash"), crashes.pool_y, strict=True)))
+    table = crashes.table.assign(crash=[f"T{i}" for i in range(len(crashes.table))])
+    with pytest.raises(DataError, match=r"not keyed by the column 'ageOFocc'"):
+        retrain(crashes.old, engine, table, id_column="ageOFocc")
+    repeats = table.assign(crash=[f"T{i % 50}" for i in range(len(table))])
+    with pytest.raises(DataError, match=r"The id column 'crash' repeats in the training table"):
+        retrain(crashes.old, engine, repeats)
+
+
 def _unsure_only(crashes) -> object:
     batch = crashes.X[crashes.fast].iloc[:200]
     engine = open_store("sqlite://", create=True)
