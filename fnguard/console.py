@@ -137,22 +137,35 @@ def diagnosis_renderables(d: Diagnosis, report: Path | None = None) -> list[obje
             )
         out.append(ct)
     for dec in d.decisions:
-        at = d.curve.counts_at(d.threshold)
-        tp_t, fn_t = at[0], at[3]
+        tp_t, fp_t, tn_t, fn_t = d.curve.counts_at(d.threshold)
         body = Text(dec.describe())
         req = dec.requirement
-        if req.kind == "constraint" and req.metric in ("recall", "fnr"):
-            recall_t = tp_t / (tp_t + fn_t)
-            value_t = recall_t if req.metric == "recall" else 1 - recall_t
+        if req.kind == "constraint":
+            from fnguard.metrics.point import threshold_metric
+
+            value_t = float(threshold_metric(req.metric, tp_t, fp_t, tn_t, fn_t))
             ok = req.is_met(value_t)
             verdict = "meets it." if ok else "does NOT meet it."
-            if ok and req.guaranteed and dec.allowed is not None and fn_t > dec.allowed:
-                # the point value is met, the guarantee is not: it allows fewer misses
-                ok = False
-                verdict = (
-                    f"meets the target, but with {fn_t:,} misses where the guarantee allows "
-                    f"{dec.allowed:,}: NOT guaranteed at {req.confidence:.0%}."
-                )
+            on_positives = req.metric in ("recall", "fnr")
+            if ok and req.guaranteed and dec.allowed is not None:
+                count, what = (fn_t, "misses") if on_positives else (fp_t, "false alarms")
+                if count > dec.allowed:  # the point value is met, the guarantee is not
+                    ok = False
+                    verdict = (
+                        f"meets the target, but with {count:,} {what} where the guarantee "
+                        f"allows {dec.allowed:,}: NOT guaranteed at {req.confidence:.0%}."
+                    )
+            elif ok and req.guaranteed and dec.group_thresholds:
+                safe = d.threshold <= dec.threshold if on_positives else (
+                    d.threshold >= dec.threshold)
+                if not safe:
+                    ok = False
+                    side = "above" if on_positives else "below"
+                    verdict = (
+                        f"meets the target on all rows, but it is {side} the threshold "
+                        f"{dec.threshold:g} that keeps every group's guarantee: not shown to "
+                        "keep it in every group."
+                    )
             body.append(
                 f"\nAt your threshold {d.threshold:g}: {req.metric} {value_t:.4f}, " + verdict,
                 style="green" if ok else "bold red",

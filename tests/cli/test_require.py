@@ -117,3 +117,28 @@ def test_bad_requirement_exits_2(
     err = capsys.readouterr().err
     assert "Traceback" not in err and match in err
     assert not (tmp_path / "r").exists()
+
+
+def test_terminal_judges_your_threshold_for_every_constraint(
+    scores, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Check that the verdict at the user's threshold is given for FPR and precision
+    requirements too (it was given for recall and FNR only), and for a guarantee per group
+    (it said "meets it" where a group's guarantee did not hold)."""
+    path, frame = scores
+    y, p = frame["y"].to_numpy() == 1, frame["p"].to_numpy()
+    base = ["diagnose", str(path), "--label", "y", "--score", "p", "--positive", "1",
+            "--out", str(tmp_path / "r"), "--n-boot", "20", "--threshold", "0.2"]
+    fpr = float(((p >= 0.2) & ~y).sum() / (~y).sum())
+    assert fpr > 0.1
+    main([*base, "--require", "fpr<=0.1", "--require", "precision>=0.05"])
+    out = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert f"At your threshold 0.2: fpr {fpr:.4f}, does NOT meet it." in out
+    assert "At your threshold 0.2: precision" in out
+    common = choose_threshold(y, p, "recall>=0.8 @90% per region", groups=frame["region"],
+                              n_boot=0).threshold
+    above = float(np.sort(p[y & (p > common)])[2])  # three positives more missed
+    assert ((p >= above) & y).sum() / y.sum() >= 0.8
+    main([*base[:-1], str(above), "--require", "recall>=0.8 @90% per region"])
+    out = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert "above the threshold" in out and "keeps every group's guarantee" in out
