@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fnguard._atomic import guard_folder_of
 from fnguard.errors import FnguardWarning, OutputError
 
 __all__ = ["PART_NAME", "check_output_folder", "predict_dask"]
@@ -109,6 +110,12 @@ def check_output_folder(out_dir: str | os.PathLike[str], overwrite: bool = False
         raise OutputError(
             f"The output folder '{out}' is not empty: choose a new folder, or pass "
             "overwrite=True to replace it."
+        )
+    guard_folder = guard_folder_of(out / "part")
+    if guard_folder is not None:
+        raise OutputError(
+            f"The output folder '{out}' is inside the Guard folder '{guard_folder}', which a "
+            "new fit replaces whole: write the predictions outside it."
         )
     return out
 

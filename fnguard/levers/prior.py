@@ -139,7 +139,8 @@ def _text_columns_error(X: Any) -> Exception | None:
 
 def _weights_after(step: Any, name: str, weight: Any, n_in: int, n_out: int) -> np.ndarray:
     """The final step's sample weights of the rows a sampler returned: those of the rows it
-    kept or repeated (``sample_indices_``); rows it made have no weight of their own."""
+    kept, repeated or augmented (``sample_indices_``); interpolated rows have no weight of
+    their own."""
     w = np.asarray(weight)
     if w.shape[0] != n_in:
         raise ValueError(
@@ -151,8 +152,8 @@ def _weights_after(step: Any, name: str, weight: Any, n_in: int, n_out: int) -> 
     raise ValueError(
         f"The sampler '{name}' makes new rows, which have no sample weight of their own, so "
         "the final step's sample_weight cannot follow them. Drop the weights or the sampler, "
-        "or use a sampler that keeps or repeats rows (random-over, random-under, tomek, enn, "
-        "nearmiss-1/2/3) or class weights."
+        "or use a sampler that keeps, repeats or augments rows (random-over, random-under, "
+        "tomek, enn, nearmiss-1/2/3, jitter) or class weights."
     )
 
 
@@ -166,8 +167,9 @@ class PriorCorrectedPipeline(Pipeline):
     train_rate_, true_rate_)``; ``predict`` flags corrected probabilities ``>= 0.5``. With
     neither resampling nor weights the two rates are equal and nothing changes.
 
-    The final step's ``sample_weight`` follows the rows a sampler keeps or repeats
-    (``sample_indices_``); a sampler that makes new rows refuses it. A parameter that names no
+    The final step's ``sample_weight`` follows the rows a sampler keeps, repeats or augments
+    (its ``sample_indices_``: an augmented row takes its source row's weight); a sampler that
+    interpolates new rows refuses it. A parameter that names no
     step is refused, as scikit-learn's ``Pipeline`` refuses it.
 
     Parameters

@@ -542,6 +542,23 @@ def _guarantee_fits(req: Requirement, counts: tuple[int, int]) -> bool:
             and negatives_needed(wanted) <= counts[1] // 2)
 
 
+def _margin_advice(req: Requirement, margin: float, counts: tuple[int, int]) -> str:
+    """How to narrow the gap between a margin's threshold and the test set: a higher margin
+    when the search rows (``counts``: positives, negatives) hold enough to keep it (else the
+    threshold falls back to the point estimate), or more data."""
+    from fnguard.decide.guarantee import min_positives, rule_target
+
+    higher = max(0.95, round(margin + 0.04, 2))
+    have = counts[0] if req.metric in ("recall", "fnr") else counts[1]
+    kind = "positives" if req.metric in ("recall", "fnr") else "negatives"
+    if higher < 1 and min_positives(rule_target(req), higher) <= have:
+        return f"a higher margin (--margin {higher:g}) or more data narrows the gap."
+    return (
+        f"more data narrows the gap (a higher margin needs more {kind} than the {have:,} "
+        "here, and without enough the threshold is the point estimate)."
+    )
+
+
 def _guarantee_advice(req: Requirement, counts: tuple[int, int]) -> str:
     """Advice to ask for a guarantee, naming one the search rows (``counts``: positives,
     negatives) can calibrate: ``req @95%``, or else the guarantees within their reach."""
@@ -594,7 +611,7 @@ def _verdict_notes(
             f"The threshold met {req.metric}{req.op}{req.target:g} out of fold with a "
             f"{final['margin']:.0%} safety margin ({value:.4f}) but not on the test set "
             f"({on_test}): a margin holds with its confidence, not always; "
-            "a higher margin (--margin 0.95) or more data narrows the gap."
+            + _margin_advice(req, final["margin"], counts)
             if not req.guaranteed else
             f"The guarantee held on the calibration split but {req.metric} fell short on the "
             f"test set ({on_test}): a guarantee holds with the stated probability, not always."

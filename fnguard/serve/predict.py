@@ -324,7 +324,16 @@ def predict_to_queue(
     staged = out_path.with_name(f".{uuid.uuid4().hex[:12]}.{out_path.name}")
     created = None  # a SQLite file this call creates, removed again if it fails
     if engine is None and not isinstance(db, sa.Engine):
-        created = _sqlite_file(sa.make_url(database_url(db)))
+        url = sa.make_url(database_url(db))
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            guard_folder = guard_folder_of(url.database)
+            if guard_folder is not None:
+                raise OutputError(
+                    f"The review database '{url.database}' would be created inside the Guard "
+                    f"folder '{guard_folder}', which a new fit replaces whole: put it beside "
+                    "the Guard instead."
+                )
+        created = _sqlite_file(url)
     try:
         summary = predict_file(
             guard, source, staged, chunk_size=chunk_size, keep=keep, review=spec

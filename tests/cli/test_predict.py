@@ -195,6 +195,17 @@ def test_output_inside_a_guard_folder_is_refused(saved, tmp_path: Path, capsys) 
     fnguard.load(copy)  # still whole
     with pytest.raises(OutputError, match="inside the Guard folder"):
         predict_file(copy, data, copy / "holdout.parquet")
+    # nor a new review database, nor the Dask engine's folder of parts
+    code = main(["predict", str(copy), str(data), "--out", str(tmp_path / "p.csv"),
+                 "--review-db", str(copy / "review.sqlite")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "would be created inside the Guard folder" in err
+    assert not (copy / "review.sqlite").exists() and not (tmp_path / "p.csv").exists()
+    from fnguard.distributed.predict import check_output_folder
+
+    with pytest.raises(OutputError, match="inside the Guard folder"):
+        check_output_folder(copy / "preds")
+    assert sorted(p.name for p in copy.rglob("*")) == before
 
 
 def test_signals_take_their_default_action_once_the_command_is_done(monkeypatch) -> None:

@@ -197,6 +197,13 @@ def test_sample_weights_follow_the_rows_a_sampler_keeps(caravan) -> None:
     direct = build(["logistic"], random_state=0, correct_prior=False)
     direct.fit(X_train[kept], y_kept, logistic__sample_weight=w_kept)
     np.testing.assert_allclose(pipe.steps[-1][1].coef_, direct.steps[-1][1].coef_, rtol=1e-6)
+    # an augmented row takes the weight of the row it was made from
+    jittered = build(["jitter", "logistic"], random_state=0)
+    jittered.fit(X_train, y_train, logistic__sample_weight=w)
+    source = jittered.named_steps["jitter"].sample_indices_
+    assert len(source) > len(y_train)
+    y_src, w_src = np.asarray(y_train)[source], w[source]
+    assert jittered.train_rate_ == pytest.approx(w_src[y_src].sum() / w_src.sum())
     with pytest.raises(ValueError, match=r"'smote' makes new rows"):
         build(["smote", "logistic"], random_state=0).fit(
             X_train, y_train, logistic__sample_weight=w)

@@ -160,3 +160,26 @@ def test_guarantee_advice_names_only_guarantees_the_table_can_calibrate(text, co
         assert suggested
     for guarantee in suggested:
         guarantee_split(y, parse_requirement(guarantee), 0)  # accepted
+
+
+@pytest.mark.parametrize(("text", "counts"), [("recall>=0.9", (25, 500)),
+                                               ("recall>=0.9", (400, 5000)),
+                                               ("fpr<=0.05", (40, 5000))])
+def test_margin_advice_names_only_a_margin_the_rows_can_keep(text, counts) -> None:
+    """Check that the advice to raise the margin names one the search rows can keep (with 25
+    positives, '--margin 0.95' needs 29 and fell back to the point estimate)."""
+    import re
+
+    from fnguard.decide import parse_requirement
+    from fnguard.decide.margin import with_margin
+    from fnguard.search.fit import _margin_advice
+
+    req = parse_requirement(text)
+    advice = _margin_advice(req, 0.9, counts)
+    y = np.r_[np.ones(counts[0], bool), np.zeros(counts[1], bool)]
+    found = re.findall(r"--margin ([\d.]+)", advice)
+    if counts[0] < 29:
+        assert not found and "more data" in advice
+    for margin in found:
+        kept, note = with_margin(req, y, float(margin))
+        assert kept.confidence == float(margin) and note.startswith("Safety margin")
