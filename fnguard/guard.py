@@ -542,11 +542,21 @@ def load(path: str | os.PathLike[str]) -> Guard:
 
 def _check_consistent(guard: Guard, folder: Path) -> None:
     """Refuse a record that contradicts itself or its model (each part passed its checksum,
-    so it was written that way): no feature column, columns the model uses that the schema
-    lacks, a review band whose edges are out of order."""
-    names = {spec.name for spec in guard.schema.columns}
+    so it was written that way): no feature column, a column listed twice, one label for both
+    classes, columns the model uses that the schema lacks, a review band whose edges are out
+    of order."""
+    listed = [spec.name for spec in guard.schema.columns]
+    names = set(listed)
     if not names:
         raise damaged(folder, f"the schema in '{META_FILE}' lists no feature column")
+    if len(names) < len(listed):
+        twice = sorted({n for n in listed if listed.count(n) > 1})
+        shown = format_names(repr(n) for n in twice)
+        raise damaged(folder, f"the schema in '{META_FILE}' lists {shown} twice")
+    if to_python(guard.positive) == to_python(guard.negative):
+        raise damaged(
+            folder, f"'{META_FILE}' gives the same label ({guard.positive!r}) to both classes"
+        )
     used = getattr(guard.pipeline, "feature_names_in_", None)
     lacking = [] if used is None else [str(c) for c in used if str(c) not in names]
     if lacking:

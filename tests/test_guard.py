@@ -522,8 +522,10 @@ def test_a_function_under_a_trusted_module_name_is_refused(fitted, tmp_path: Pat
         (lambda m: m["schema"].update(columns=[]), "lists no feature column"),
         (lambda m: m["schema"].update(columns=m["schema"]["columns"][1:]), "which the schema"),
         (lambda m: m.update(review_band=[0.5, 0.1]), "ends before it starts"),
+        (lambda m: m["schema"].update(columns=m["schema"]["columns"] * 2), "twice"),
+        (lambda m: m.update(negative=m["positive"]), "same label"),
     ],
-    ids=["no-columns", "column-dropped", "band-reversed"],
+    ids=["no-columns", "column-dropped", "band-reversed", "columns-twice", "one-label"],
 )
 def test_a_record_that_contradicts_itself_is_refused(fitted, tmp_path: Path, change, says):
     """Check that a guard.json edited with its checksums recomputed, into a record that

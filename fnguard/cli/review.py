@@ -47,6 +47,14 @@ def add_user(
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
+        from fnguard.serve.auth import ReviewError
+
+        raise ReviewError(
+            "No terminal to type the password in (standard input is a pipe or a file): pass "
+            "--password-stdin and give the password on standard input, e.g. "
+            f"`printf '%s\\n' \"$PASSWORD\" | fnguard review add-user {name} --password-stdin`."
+        )
     else:
         password = typer.prompt(
             f"Password for {name}", hide_input=True, confirmation_prompt=True

@@ -184,7 +184,7 @@ def find_user(engine: Engine, name: str) -> User:
         listed = ", ".join(repr(k) for k in known[:20]) or "none yet"
         raise ReviewError(
             f"There is no user {name!r} in the review database (users: {listed}): add one "
-            f"with `fnguard review add-user {name}`."
+            f"with `fnguard review add-user {name} --db DB` (the review database in use)."
         )
     return User(id=row.id, name=row.name, role=row.role)
 

@@ -40,6 +40,7 @@ import json
 import os
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -215,6 +216,12 @@ def retrain(
         from fnguard.guard_files import check_destination
 
         check_destination(out)  # before the refit, not after it
+        if isinstance(guard, str | os.PathLike) and Path(out).resolve() == Path(guard).resolve():
+            raise ArtifactError(
+                f"The new Guard would replace the one it is retrained from ('{guard}'), with no "
+                "way back if the new one disappoints later: write it to another folder "
+                "(--out guard-v2/), and swap the folders once you are sure."
+            )
     old = _load_guard(guard)
     info = dict(old.info or {})
     req = parse_requirement(old.requirement)

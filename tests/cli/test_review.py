@@ -68,6 +68,8 @@ def test_add_user_from_stdin(tmp_path, monkeypatch, capsys):
          "role must be one of"),
         (["review", "status"], "", "does not exist"),
         (["review", "export", "--out", "x.csv"], "", "does not exist"),
+        # no terminal to prompt in (it said "aborted" with exit 130, as for Ctrl-C)
+        (["review", "add-user", "ann"], "", "No terminal to type the password in"),
     ],
 )
 def test_bad_input_exit_2(tmp_path, monkeypatch, capsys, argv, stdin, match):

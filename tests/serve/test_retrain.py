@@ -315,6 +315,16 @@ def test_an_id_column_that_repeats_or_did_not_key_the_cases_is_refused(crashes) 
         retrain(crashes.old, engine, repeats)
 
 
+def test_the_new_guard_never_replaces_the_old_one(crashes, fast_reviewed, tmp_path) -> None:
+    """Check that retrain refuses to write the new Guard over the Guard it retrains (it did,
+    silently: the old one was gone), before any fit."""
+    folder = crashes.old.save(tmp_path / "g", report=False)
+    before = (folder / "model.skops").read_bytes()
+    with pytest.raises(ArtifactError, match="would replace the one it is retrained from"):
+        retrain(folder, fast_reviewed[0], crashes.table, out=tmp_path / "g" / "." )
+    assert (folder / "model.skops").read_bytes() == before
+
+
 def _unsure_only(crashes) -> object:
     batch = crashes.X[crashes.fast].iloc[:200]
     engine = open_store("sqlite://", create=True)
