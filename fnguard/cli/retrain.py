@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from fnguard.cli._app import JsonOption, app, emit_json, print_note
+from fnguard.data.names import plural
 
 
 @app.command()
@@ -89,10 +90,10 @@ def _print(doc: dict[str, Any]) -> None:
     labels, held = doc["labels"], doc["holdout"]
     v = labels["verdicts"]
     console.print(
-        f"Learned from {labels['case_keys']:,} reviewed cases ({v['positive']:,} positive, "
-        f"{v['negative']:,} negative; {v['unsure']:,} unsure left out): "
-        f"{labels['labels_changed']:,} stored labels changed, {labels['rows_added']:,} rows "
-        "added."
+        f"Learned from {plural(labels['case_keys'], 'reviewed case')} ({v['positive']:,} "
+        f"positive, {v['negative']:,} negative; {v['unsure']:,} unsure left out): "
+        f"{plural(labels['labels_changed'], 'stored label')} changed, "
+        f"{plural(labels['rows_added'], 'row')} added."
     )
     console.print(f"Held-out rows: {escape(held['from'])} ({held['positives']:,} positives, "
                   f"{held['reviewed']:,} reviewed).")
