@@ -183,15 +183,28 @@ def read_numbers(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     >>> read_numbers(pd.Series(["0.5", "high"]))[1].tolist()
     [False, True]
     """
+    numbers, bad, _ = read_numbers_how(values)
+    return numbers, bad
+
+
+def read_numbers_how(values: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
+    """:func:`read_numbers`, and how: ``"plain"`` (as Python reads numbers), ``"comma"``
+    (decimal commas: ``13,5``) or ``"formatted"`` (currency, percent, thousands commas).
+
+    Examples
+    --------
+    >>> read_numbers_how(pd.Series(["13,5", "2"]))[2], read_numbers_how(pd.Series(["1.5"]))[2]
+    ('comma', 'plain')
+    """
     parsed = pd.to_numeric(values, errors="coerce")
     bad = not_parsed(values, parsed)
     commas = decimal_comma_numbers(values) if bad.any() else None
     if commas is not None:  # 0,95: a spreadsheet's decimal comma
-        return commas, np.zeros(len(values), dtype=bool)
+        return commas, np.zeros(len(values), dtype=bool), "comma"
     formatted = formatted_numbers(values) if bad.any() else None
     if formatted is not None:  # $1,234.50, 13.5%, ? for missing
-        return formatted, np.zeros(len(values), dtype=bool)
-    return parsed.astype("float64"), bad
+        return formatted, np.zeros(len(values), dtype=bool), "formatted"
+    return parsed.astype("float64"), bad, "plain"
 
 
 def read_decimal_commas(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

@@ -16,7 +16,7 @@ from fnguard.data.columns import (
     durations_text,
     formatted_numbers,
     not_parsed,
-    read_numbers,
+    read_numbers_how,
 )
 from fnguard.data.frames import plain_dtypes
 from fnguard.data.names import capitalized, closest_names, format_names, plural, quote_source
@@ -450,7 +450,8 @@ class Schema:
         for spec in self.columns:
             values = frame[spec.name]
             if spec.kind == "numeric":
-                out[spec.name] = _as_float(values, spec.name, where)
+                marks = None if drift is None else drift._marks
+                out[spec.name] = _as_float(values, spec.name, where, marks)
             elif spec.kind == "datetime":
                 out[spec.name] = _as_datetime(values, spec.name, where)
             elif spec.kind == "categorical":
@@ -489,14 +490,39 @@ def _filled_note(filled: Mapping[str, Any], where: str) -> str:
     )
 
 
-def _as_float(values: pd.Series, name: str, where: str) -> pd.Series:
+def _decimal_mark(values: pd.Series, how: str) -> str | None:
+    """The decimal mark text numbers were read with: ``"comma"`` (``13,5``), ``"point"``
+    (``13.5``, or ``1,234`` read as thousands), or None when nothing tells (whole numbers)."""
+    if how == "comma":
+        return "comma"
+    text = values.dropna().astype(str)
+    if text.str.contains(r"\d\.\d").any() or (how == "formatted" and text.str.contains(",").any()):
+        return "point"
+    return None
+
+
+def _as_float(
+    values: pd.Series, name: str, where: str, marks: dict[str, str] | None = None
+) -> pd.Series:
     if pd.api.types.is_timedelta64_dtype(values.dtype):
         return values.dt.total_seconds()  # as in training (durations_as_seconds)
     if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
         out = values.astype("float64")
     else:
         # 17,99 reads too: a decimal comma, as a training table of such text was read
-        out, bad = read_numbers(values)
+        out, bad, how = read_numbers_how(values)
+        mark = _decimal_mark(values, how) if marks is not None else None
+        if mark is not None:
+            first = marks.setdefault(name, mark)
+            if first != mark:  # the chunks read the column two ways: '1.612' as 1612
+                raise DataError(
+                    f"The numeric column '{name}' in {where} is written with decimal "
+                    f"{'commas' if mark == 'comma' else 'points'} in these rows but with "
+                    f"decimal {'commas' if first == 'comma' else 'points'} in earlier ones, "
+                    "so its values read differently from one part of the file to another "
+                    "('1.612' could be 1.612 or 1612): write the column one way, all decimal "
+                    "points or all decimal commas."
+                )
         # durations written as text ('0 days 08:31:37', a CSV of a timedelta), as training
         # reads them; not any text pandas reads as one ('13,5' would be 135 nanoseconds)
         if bad.any() and durations_text(values[bad]):
@@ -813,6 +839,9 @@ class Drift:
         self._far: dict[str, list[Any]] = {}  # column -> [rows, most extreme value]
         self._as_text: set[str] = set()  # dates or decimal-comma numbers written as text
         self._absent: str | None = None
+        #: column -> decimal mark of its numbers written as text, from the first chunk that
+        #: tells: one reading for the whole table, whatever its chunks
+        self._marks: dict[str, str] = {}
 
     def note_filled(self, message: str, names: Any = ()) -> None:
         """Record that constant training columns absent from the data (``names``) were

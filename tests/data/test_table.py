@@ -203,6 +203,26 @@ def test_decimal_comma_among_decimal_points_is_refused_not_a_duration() -> None:
     assert out["rate"].tolist() == [13.5, 7.25]
 
 
+def test_chunks_read_a_column_with_one_decimal_mark() -> None:
+    """Check that chunks of one table read a text number column one way: a later chunk
+    whose values read with decimal commas ('13,5', '1.612') after chunks with decimal points
+    is refused (it read '1.612' as 1612, silently), while a table of decimal commas in every
+    chunk reads, whole numbers telling nothing either way."""
+    from fnguard.data.schema import Drift
+
+    frame = pd.DataFrame({"rate": np.linspace(0.0, 3.0, 40), "y": [1, 0, 0, 0] * 10})
+    data = load_table(frame, "y", positive=1)
+    drift = Drift(data.schema, source="'new.csv'")
+    data.schema.check(pd.DataFrame({"rate": ["0.5", "1.25", "2"]}), drift=drift)
+    with pytest.raises(DataError, match=r"'rate' in .* decimal commas in these rows but with "
+                       r"decimal points in earlier ones"):
+        data.schema.check(pd.DataFrame({"rate": ["13,5", "1.612", "2.345"]}), drift=drift)
+    drift = Drift(data.schema, source="'new.csv'")
+    got = [data.schema.check(pd.DataFrame({"rate": part}), drift=drift)["rate"].tolist()
+           for part in (["13,5", "7,25"], ["3", "4"], ["1,5", "2"])]
+    assert got == [[13.5, 7.25], [3.0, 4.0], [1.5, 2.0]]
+
+
 def test_numbers_with_currency_percent_and_missing_markers_are_numbers(tmp_path: Path) -> None:
     """Check that "$1,234.50" amounts (dropped as an identifier: 99% distinct text), "13.5%"
     rates and numbers with UCI's "?" for missing (read as categories) are numeric features,
