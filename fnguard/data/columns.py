@@ -13,6 +13,7 @@ decimal commas (``17,99``, ``1.234,5``: spreadsheets in many locales) into float
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -345,9 +346,17 @@ def read_dates(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 MOSTLY_NUMBERS = 0.9
 
 
-def numbers_with_typos(X: pd.DataFrame) -> list[str]:
+def numbers_with_typos(X: pd.DataFrame, left_out: Any = ()) -> list[str]:
     """Notes on the text columns that hold numbers but for a few values (``MOSTLY_NUMBERS``
     of them read as numbers): a typo keeps such a column out of the numbers.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Feature columns.
+    left_out : collection of str, default=()
+        Columns that, as text, are left out of the features (a distinct value in nearly every
+        row): their note says so.
 
     Examples
     --------
@@ -355,9 +364,14 @@ def numbers_with_typos(X: pd.DataFrame) -> list[str]:
     >>> numbers_with_typos(X)
     ["The text column 'num' holds numbers but for 1 value that does not read as one: 'oops' (data row 31). It is read as text; fix or blank that value to use the column as numbers."]
     """  # noqa: E501
+    return list(typo_columns(X, left_out).values())
+
+
+def typo_columns(X: pd.DataFrame, left_out: Any = ()) -> dict[str, str]:
+    """:func:`numbers_with_typos`, by column name."""
     from fnguard.data.target import row_numbers, show_value
 
-    notes = []
+    notes = {}
     for name in X.columns:
         values = X[name]
         if isinstance(values.dtype, pd.CategoricalDtype) or not _is_text(values):
@@ -372,10 +386,16 @@ def numbers_with_typos(X: pd.DataFrame) -> list[str]:
             continue
         shown = ", ".join(show_value(v) for v in pd.unique(values[bad])[:3])
         that = "that value" if n_bad == 1 else "those values"
-        notes.append(
+        read = (
+            "As text it has a distinct value in nearly every row, so it is left out of the "
+            f"features; fix or blank {that} to use the column as numbers."
+            if str(name) in left_out else
+            f"It is read as text; fix or blank {that} to use the column as numbers."
+        )
+        notes[str(name)] = (
             f"The text column '{name}' holds numbers but for {plural(n_bad, 'value')} that "
             f"{'does' if n_bad == 1 else 'do'} not read as one: {shown} ({row_numbers(bad)}). "
-            f"It is read as text; fix or blank {that} to use the column as numbers."
+            + read
         )
     return notes
 

@@ -14,10 +14,10 @@ import pandas as pd
 from fnguard.data.columns import (
     durations_as_seconds,
     identifier_columns,
-    numbers_with_typos,
     read_dates,
     read_decimal_commas,
     read_formatted_numbers,
+    typo_columns,
 )
 from fnguard.data.frames import read_frame, source_name
 from fnguard.data.names import (
@@ -107,9 +107,12 @@ def _comma_list(name: str, columns: Any) -> list[str]:
     return parts
 
 
-def _drop_identifiers(X: pd.DataFrame, target: str, source: str) -> tuple[pd.DataFrame, list[str]]:
+def _drop_identifiers(
+    X: pd.DataFrame, target: str, source: str, explained: Any = ()
+) -> tuple[pd.DataFrame, list[str]]:
     """Leave out text columns with a distinct value in nearly every row (see
-    :func:`~fnguard.data.columns.identifier_columns`)."""
+    :func:`~fnguard.data.columns.identifier_columns`), with a note on those another note
+    has not ``explained`` (numbers but for a typo)."""
     found = identifier_columns(X)
     if not found:
         return X, []
@@ -121,6 +124,11 @@ def _drop_identifiers(X: pd.DataFrame, target: str, source: str) -> tuple[pd.Dat
             "model nothing about new rows: add feature columns (numbers, categories, dates)."
         )
     names = [name for name, _ in found]
+    unexplained = [(name, share) for name, share in found if name not in explained]
+    if not unexplained:
+        return X.drop(columns=names), []
+    found = unexplained
+    shown = format_names([f"'{name}' ({share:.0%} distinct)" for name, share in found])
     them = "it" if len(found) == 1 else "them"
     note = (
         f"{plural(len(found), 'text column')} with a distinct value in nearly every row "
@@ -218,9 +226,10 @@ def load_table(
         X, date_notes = read_dates(X)
         X, comma_notes = read_decimal_commas(X)
         X, formatted_notes = read_formatted_numbers(X)
-        comma_notes += formatted_notes + numbers_with_typos(X)
+        typos = typo_columns(X, {name for name, _ in identifier_columns(X)})
+        comma_notes += formatted_notes + list(typos.values())
         before = list(X.columns)
-        X, id_notes = _drop_identifiers(X, target, source)
+        X, id_notes = _drop_identifiers(X, target, source, explained=set(typos))
         notes += date_notes + comma_notes + id_notes
         left_out += [name for name in before if name not in X.columns]
     schema = infer_schema(X, target=target, positive=pos, negative=neg)

@@ -270,3 +270,19 @@ def test_drop_takes_a_comma_separated_list() -> None:
     assert "a,b" not in data.X.columns and "x" in data.X.columns
     with pytest.raises(DataError, match="The dropped column 'id,nope'"):
         load_table(frame, "y", positive=1, drop="id,nope")
+
+
+def test_a_numeric_column_with_a_typo_is_not_called_an_identifier() -> None:
+    """Check that a column of distinct numbers but for one typo ('13,5' among decimal
+    points) gets one note saying it is left out and how to keep it, not a second note
+    calling it ids, names or free text with the advice to --drop it."""
+    rng = np.random.default_rng(0)
+    a = np.round(rng.normal(10, 3, 400), 3).astype(str).astype(object)
+    a[5] = "13,5"
+    frame = pd.DataFrame({"a": a, "b": rng.normal(size=400), "y": [1, 0, 0, 0] * 100})
+    data = load_table(frame, "y", positive=1)
+    assert "a" not in data.X.columns
+    about = [n for n in data.notes if "'a'" in n]
+    assert len(about) == 1 and "'13,5' (data row 6)" in about[0]
+    assert "left out of the features; fix or blank that value" in about[0]
+    assert "--drop" not in " ".join(data.notes)
