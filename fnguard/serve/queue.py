@@ -412,6 +412,19 @@ def enqueue(
         seen_batch = conn.execute(
             sa.select(batches.c.id).where(batches.c.digest == digest)
         ).scalar()
+        if seen_batch is not None and keys:
+            before = conn.execute(
+                sa.select(cases.c.key).where(cases.c.batch_id == seen_batch).limit(1)
+            ).scalar()
+            if before is not None and before.split(":", 1)[0] != keys[0].split(":", 1)[0]:
+                was = "an id column" if before.startswith("id:") else "a hash of each row"
+                now_ = "an id column" if keys[0].startswith("id:") else "a hash of each row"
+                raise ReviewError(
+                    f"These rows were queued before with their cases keyed by {was}, and now "
+                    f"by {now_}: every case would be queued twice. Queue them the same way as "
+                    "before (" + ("with the same --id-column" if before.startswith("id:")
+                                  else "without --id-column") + ")."
+                )
         existing: set[str] = set()
         for start in range(0, len(keys), _CHUNK):
             part = keys[start : start + _CHUNK]

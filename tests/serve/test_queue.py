@@ -19,6 +19,23 @@ def _cases(engine):
         return pd.DataFrame([dict(r._mapping) for r in conn.execute(sa.select(cases))])
 
 
+def test_the_same_rows_keyed_another_way_are_refused(guard, batch):
+    """Check that rows queued before keyed by an id column are refused when queued again
+    keyed by a hash of each row (and the reverse): every case was queued twice."""
+    frame, pred = batch
+    with_ids = frame.assign(case=[f"C{i}" for i in range(len(frame))])
+    engine = open_store("sqlite://", create=True)
+    enqueue(engine, guard, with_ids, pred, capacity=25, id_column="case", explain=False,
+            digest="the same file")
+    with pytest.raises(ReviewError, match=r"keyed by an id column, and now by a hash of each "
+                       r"row.*with the same --id-column"):
+        enqueue(engine, guard, with_ids, pred, capacity=25, explain=False, digest="the same file")
+    assert len(_cases(engine)) == 25
+    again = enqueue(engine, guard, with_ids, pred, capacity=25, id_column="case",
+                    explain=False, digest="the same file")
+    assert again["enqueued"] == 0
+
+
 def test_band_by_score_up_to_capacity(guard, batch):
     """Check that the enqueued band cases are the highest-scoring band rows, up to capacity."""
     frame, pred = batch
