@@ -88,7 +88,8 @@ def verdict(req: Any, both: dict, unreviewed: dict | None) -> tuple[str, list[st
         return f"{p['value']:.4f}" if p["value"] is not None else f"{p['rank']:.4g}"
 
     def interval(d: dict) -> str:
-        text = (f"rank difference {d['rank']:+.4f}, 95% interval [{d['low']:+.4f}, "
+        text = (f"new minus old score {d['rank']:+.4f} (the requirement's objective, with 2 "
+                f"taken off where it is not met), 95% interval [{d['low']:+.4f}, "
                 f"{d['high']:+.4f}]")
         if d["low"] < -1 or d["high"] > 1:
             # an unmet constraint ranks 2 below any met one (search.objective.NOT_MET)
@@ -98,8 +99,14 @@ def verdict(req: Any, both: dict, unreviewed: dict | None) -> tuple[str, list[st
 
     reasons = []
     if old["met"] and not new["met"]:
+        noise = "" if diff["high"] < 0 else (
+            f" The difference is within noise ({interval(diff)}): a refit that lands near the "
+            "requirement's edge can fall either side of it, so with few reviewed cases this "
+            "says little about their labels; reviewing more cases gives a firmer verdict."
+        )
         reasons.append(f"The new Guard does not meet {req.describe()} on the held-out rows "
-                       f"({metric} {shown(new)}) where the old one does ({shown(old)}).")
+                       f"({metric} {shown(new)}) where the old one does ({shown(old)})."
+                       + noise)
     elif diff["high"] < 0:
         reasons.append("The new Guard's objective is lower beyond noise on the held-out rows "
                        f"({interval(diff)}).")

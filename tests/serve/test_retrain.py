@@ -460,3 +460,23 @@ def test_a_guard_tested_on_its_own_table_gets_a_fresh_split(crashes, fast_review
     assert "a note of the fit" in again.guard.info["notes"]
     same = retrain(crashes.old, fast_reviewed[0], crashes.table)
     assert same.holdout["from"].startswith("the old Guard's test rows")
+
+
+def test_a_refusal_within_noise_says_so() -> None:
+    """Check that a new Guard refused for falling short where the old one met the
+    requirement, by a difference within noise, says that the refit alone can cause it (the
+    message blamed the reviewers' labels after one correct label), and names the score it
+    compares in words (it said "rank difference")."""
+    from fnguard.decide import parse_requirement
+    from fnguard.serve.compare import verdict
+
+    req = parse_requirement("recall>=0.8")
+    both = {"old": {"met": True, "value": 0.805, "rank": 0.2},
+            "new": {"met": False, "value": 0.79, "rank": -1.8},
+            "difference": {"rank": -2.0, "low": -2.1, "high": 2.1}}
+    _, reasons = verdict(req, both, None)
+    text = " ".join(reasons)
+    assert "within noise" in text and "reviewing more cases" in text
+    assert "rank difference" not in text and "new minus old score" in text
+    both["difference"].update(low=-2.2, high=-1.9)
+    assert "within noise" not in " ".join(verdict(req, both, None)[1])
