@@ -283,7 +283,9 @@ def open_store(db: str | os.PathLike[str] | Engine, *, create: bool = False) -> 
         raise StoreError(
             f"The review database URL '{url.render_as_string(hide_password=True)}' cannot be "
             f"used ({type(exc).__name__}: {exc}): pass a SQLite file path, or a SQLAlchemy URL "
-            "whose database driver is installed (e.g. pip install psycopg2 for PostgreSQL)."
+            "whose database driver is installed (for PostgreSQL: pip install 'psycopg[binary]' "
+            "for postgresql://..., or pip install psycopg2-binary and write "
+            "postgresql+psycopg2://...)."
         ) from None
     if url.get_backend_name() == "sqlite":
         _configure_sqlite(engine)
@@ -346,6 +348,12 @@ def _check_or_create(engine: Engine, *, create: bool, where: str) -> None:
     try:
         names = set(sa.inspect(engine).get_table_names())
     except sa.exc.DatabaseError as exc:
+        if engine.url.get_backend_name() != "sqlite":  # a server: refused, down, no access
+            raise StoreError(
+                f"The review database server of '{where}' cannot be reached or read "
+                f"({str(exc.orig or exc).strip()}): check that it runs, the host, port, user "
+                "and password in the URL, and that the database exists."
+            ) from None
         raise StoreError(
             f"The review database '{where}' cannot be read ({exc.orig or exc}): it is not a "
             f"SQLite file or is damaged; {HOW_TO_CREATE}."

@@ -128,3 +128,14 @@ def test_new_database_is_private_to_its_owner(tmp_path) -> None:
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
     assert modes["review.sqlite"] == 0o600
     assert all(mode == 0o600 for mode in modes.values()), modes
+
+
+def test_a_postgresql_url_without_its_driver_says_which_to_install() -> None:
+    """Check that a PostgreSQL URL whose driver is missing names the driver SQLAlchemy looks
+    for (psycopg 3 for postgresql://; the advice named psycopg2, which it does not use)."""
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is not None:
+        pytest.skip("psycopg is installed here")
+    with pytest.raises(StoreError, match=r"pip install 'psycopg\[binary\]' for postgresql://"):
+        open_store("postgresql://u:p@127.0.0.1:1/x")
