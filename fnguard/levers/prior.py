@@ -169,8 +169,9 @@ class PriorCorrectedPipeline(Pipeline):
 
     The final step's ``sample_weight`` follows the rows a sampler keeps, repeats or augments
     (its ``sample_indices_``: an augmented row takes its source row's weight); a sampler that
-    interpolates new rows refuses it. A parameter that names no
-    step is refused, as scikit-learn's ``Pipeline`` refuses it.
+    interpolates new rows refuses it. A parameter that names no step is refused, as
+    scikit-learn's ``Pipeline`` refuses it; with scikit-learn's metadata routing on
+    (``enable_metadata_routing``), each step gets what it requested (``set_fit_request``).
 
     Parameters
     ----------
@@ -209,8 +210,28 @@ class PriorCorrectedPipeline(Pipeline):
                     "sample_weight)`."
                 )
 
+    def _routed(self, params: dict[str, Any]) -> dict[str, Any]:
+        """With scikit-learn's metadata routing on, the parameters each step requested, as
+        ``step__param`` (what the loop below reads); otherwise ``params`` themselves."""
+        from sklearn.utils.metadata_routing import _routing_enabled
+
+        if not _routing_enabled():
+            self._check_params(params)
+            return params
+        routed = self._check_method_params(method="fit", props=params)
+        out: dict[str, Any] = {}
+        for name, step in self.steps:
+            if step is None or isinstance(step, str) or name not in routed:
+                continue
+            methods = ("fit_resample",) if hasattr(step, "fit_resample") else (
+                "fit", "fit_transform")
+            for method in methods:
+                for key, value in routed[name].get(method, {}).items():
+                    out[f"{name}__{key}"] = value
+        return out
+
     def _fit(self, X: Any, y: Any = None, **params: Any) -> PriorCorrectedPipeline:
-        self._check_params(params)
+        params = self._routed(params)
         y_arr = np.asarray(y)
         classes = np.unique(y_arr)
         final_key = f"{self.steps[-1][0]}__sample_weight"

@@ -222,3 +222,28 @@ def test_balanced_subsample_is_corrected(caravan, lever) -> None:
     np.testing.assert_allclose(fixed, correct_prior(raw, 0.5, pipe.true_rate_))
     assert raw.mean() > 4 * y_test.mean()
     assert _ece(y_test, fixed) < 0.2 * _ece(y_test, raw)
+
+
+def test_sample_weights_route_with_scikit_learns_metadata_routing(caravan) -> None:
+    """Check that with metadata routing on, weights the final step requested reach it and
+    follow the rows a sampler keeps, in fit and through cross_val_predict, as the legacy
+    step__sample_weight does (they were refused: no way through cross-validation)."""
+    import sklearn
+    from sklearn.model_selection import cross_val_predict
+
+    X_train, _, y_train, _ = caravan
+    X, y = X_train[:1500], np.asarray(y_train)[:1500]
+    w = np.random.default_rng(0).integers(1, 4, y.size).astype(float)
+    legacy = cross_val_predict(build(["random-under", "logistic"], random_state=0), X, y,
+                               params={"logistic__sample_weight": w}, method="predict_proba")
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = build(["random-under", "logistic"], random_state=0)
+        for name, step in pipe.steps:
+            if hasattr(step, "set_fit_request"):
+                step.set_fit_request(sample_weight=name == "logistic")
+        pipe.fit(X, y, sample_weight=w)
+        kept = pipe.named_steps["random-under"].sample_indices_
+        assert pipe.train_rate_ == pytest.approx(w[kept][y[kept]].sum() / w[kept].sum())
+        routed = cross_val_predict(pipe, X, y, params={"sample_weight": w},
+                                   method="predict_proba")
+    np.testing.assert_allclose(routed, legacy)
