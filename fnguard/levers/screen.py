@@ -189,10 +189,12 @@ def screened_selection(
     # in random order: its first part, scored first, tells a weak screen cheaply
     sample = np.random.default_rng(0).choice(n, size, replace=False)
     q = n_keep / n
+    # the estimated score of the last row kept: its quantile plus three standard errors of
+    # the whole sample (the first part's cut then lies above the whole sample's, as a rule)
+    at = min(1.0, q + 3.0 * math.sqrt(q * (1.0 - q) / size) + 1.0 / size)
 
     def cut(rows: np.ndarray, score: np.ndarray) -> float:
         """The screen's cut: the deepest sampled row within the last kept score."""
-        at = min(1.0, q + 3.0 * math.sqrt(q * (1.0 - q) / len(rows)) + 1.0 / len(rows))
         return float(screen[rows[score <= np.quantile(score, at)]].max())
 
     def too_many(cut_value: float) -> bool:
