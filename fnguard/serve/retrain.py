@@ -388,7 +388,7 @@ def _check_id_column(
     from fnguard.serve.queue import json_value
 
     for key, vals in zip(keys, values, strict=True):
-        if id_column not in vals or "id:" + str(json_value(vals[id_column])) != key:
+        if not _keyed_by(vals, id_column, key):
             raise DataError(
                 f"The reviewed cases were not keyed by the column '{id_column}' (case "
                 f"{key!r} has {id_column} = {vals.get(id_column)!r}): name the column their "
@@ -404,14 +404,19 @@ def _check_id_column(
         )
 
 
-def _infer_id_column(reviewed: pd.DataFrame, values: list[dict], frame: pd.DataFrame) -> str:
+def _keyed_by(values: dict[str, Any], column: str, key: str) -> bool:
+    """Whether a case's ``key`` (``id:...``) was made from its stored ``values[column]``."""
     from fnguard.serve.queue import json_value
 
+    return column in values and "id:" + str(json_value(values[column])) == key
+
+
+def _infer_id_column(reviewed: pd.DataFrame, values: list[dict], frame: pd.DataFrame) -> str:
     ids = reviewed["key"].str.startswith("id:").to_numpy()
     candidates: set[str] | None = None
     for key, vals in zip(reviewed["key"][ids], np.asarray(values, dtype=object)[ids],
                          strict=True):
-        match = {c for c, v in vals.items() if "id:" + str(json_value(v)) == key}
+        match = {c for c in vals if _keyed_by(vals, c, key)}
         candidates = match if candidates is None else candidates & match
     found = sorted((candidates or set()) & set(frame.columns))
     if len(found) != 1:
