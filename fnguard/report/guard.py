@@ -167,7 +167,14 @@ def write_guard_report(
     html = _render(guard, d, title, holdout_link=True)
     holdout_html = None
     if d is not None:
-        holdout_html = render_report(d, title=f"Test-set scores of the Guard: {guard.target}")
+        holdout_html = render_report(
+            d, title=f"Test-set scores of the Guard: {guard.target}",
+            extra={"no_features_hint": (
+                "The Guard keeps its test rows as labels and scores only, so the misses cannot "
+                "be sliced here. To see where its misses concentrate, run `fnguard diagnose "
+                "TABLE --target COLUMN --model GUARD_FOLDER` on a labelled table."
+            )},
+        )
     folder_path = Path(folder)
     check_files([folder_path / INDEX], what="report file")  # nothing written when refused
     check_report_files(folder_path, [INDEX])  # not a page of the user's

@@ -273,6 +273,10 @@ def _context(d: Diagnosis, title: str | None) -> dict[str, Any]:
         "slices": slices,
         "n_slices": len(doc["slices"]),
         "has_features": bool(inp["features"]),
+        "no_features_hint": (
+            "No features were given, so the misses cannot be sliced. Pass the feature columns "
+            "to see where they concentrate."
+        ),
         "misses_count": _fmt(misses["count"]),
         "misses_shown": misses["shown"],
         "misses_columns": misses["columns"],
@@ -373,6 +377,9 @@ def render_report(
         What :func:`fnguard.metrics.diagnose` returned.
     title : str, optional
         Page title; by default it names the input's source.
+    extra : mapping, optional
+        Template values that add to or replace the page's own (``no_features_hint``: what the
+        slices section says when there are no features).
 
     Returns
     -------
@@ -402,8 +409,7 @@ def render_report(
     context = _context(diagnosis, title)
     plotly_js = get_plotlyjs().replace("</script", "<\\/script")
     return template.render(
-        **{k: v for k, v in context.items() if k != "data_json"},
-        **dict(extra or {}),
+        **{k: v for k, v in {**context, **dict(extra or {})}.items() if k != "data_json"},
         data_json=Markup(context["data_json"]),
         css=Markup(_read_static("report.css")),
         report_js=Markup(_read_static("report.js").replace("</script", "<\\/script")),

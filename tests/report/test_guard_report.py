@@ -181,6 +181,16 @@ def test_page_is_self_contained(html, written):
     assert (written.parent / "holdout" / "misses.csv").is_file()
 
 
+def test_holdout_page_says_how_to_slice_the_misses(written):
+    """Check that the test-set page, which has scores and labels only, points to diagnose
+    with the Guard to slice the misses (it told the user to pass feature columns, which
+    nothing there takes)."""
+    page = (written.parent / "holdout" / "index.html").read_text()
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", page.split("<script", 1)[0])).split())
+    assert "The Guard keeps its test rows as labels and scores only" in text
+    assert "--model GUARD_FOLDER" in text and "Pass the feature columns" not in text
+
+
 def test_verdict_shows_requirement_threshold_and_recall(guard, html):
     """Check that the verdict states the requirement, whether it is met, and sklearn's recall."""
     y, s = guard.holdout["y"].to_numpy(), guard.holdout["score"].to_numpy()
