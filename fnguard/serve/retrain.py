@@ -26,9 +26,8 @@
    the whole 95% interval of the difference, from a paired bootstrap of the held-out rows,
    lies below zero. The reviewers' labels on held-out rows cannot show that the reviewers
    are wrong (a model that learned their labels agrees with them), so the held-out rows nobody
-   reviewed, with their stored labels, are compared too: a new Guard that misses the
-   requirement there where the old one meets it, or is worse beyond noise there, learned rules
-   the rest of the table refutes, and is worse. A worse Guard is not written
+   reviewed, with their stored labels, are compared too: a new Guard worse beyond noise there
+   learned rules the rest of the table refutes, and is worse. A worse Guard is not written
    unless ``force``.
 """
 
