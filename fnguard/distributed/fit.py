@@ -172,6 +172,7 @@ def _score_part(
 #: test split, not the Dask Guard's (its threshold and test come from held-out partitions).
 _SAMPLE_FIT_NOTES = (
     "The threshold met ",
+    "The threshold was chosen on ",
     "The guarantee held on the calibration split",
     "Safety margin:",
     "No safety margin on the threshold",
@@ -336,7 +337,9 @@ def fit_dask(
         fit_kwargs["jobs"] = executor.jobs
     try:
         searched = fnguard.fit(
-            frame, target, chosen, req, budget=budget, seed=seed, executor=executor, **fit_kwargs
+            frame, target, chosen, req, budget=budget, seed=seed, executor=executor,
+            _threshold_splits=0,  # the threshold is chosen again on held-out partitions
+            **fit_kwargs,
         )
     finally:
         if executor is not None:

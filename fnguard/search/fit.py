@@ -88,6 +88,7 @@ def fit(
     max_trials: int | None = None,
     margin: float | None = DEFAULT_MARGIN,
     executor: FoldExecutor | None = None,
+    _threshold_splits: int | None = None,
 ) -> Any:
     """Search the levers for the pipeline and threshold that meet a requirement best.
 
@@ -139,6 +140,10 @@ def fit(
         Where the search's folds run instead of this machine's worker processes (its ``jobs``
         replaces ``jobs``); :func:`fnguard.distributed.fit_dask` passes
         :class:`fnguard.distributed.folds.DaskFolds` to spread them over a cluster's workers.
+    _threshold_splits : int, optional
+        Internal: new fold splits that choose the threshold (default :data:`FRESH_SPLITS`);
+        :func:`fnguard.distributed.fit_dask` passes 0, as it chooses its own on held-out
+        partitions.
 
     Returns
     -------
@@ -235,7 +240,10 @@ def fit(
     plan = result.plans[result.best]
 
     with _quiet():
-        final = _final_model(plan, dataset, X_s, y_s, g_s, req, result, seed, margin)
+        final = _final_model(plan, dataset, X_s, y_s, g_s, req, result, seed, margin,
+                             fresh={"folds": len(folds), "jobs": jobs, "executor": executor,
+                                    "deadline": started + seconds,
+                                    "splits": _threshold_splits})
         test_scores = positive_scores(final["pipeline"], X_t)
     metrics, met = _test_metrics(y_t, test_scores, final["threshold"], req, seed)
     with _quiet():
@@ -268,6 +276,7 @@ def fit(
         "jobs": jobs,
         "requirement": req.describe(),
         "threshold_from": final["threshold_from"],
+        "threshold_splits": final["threshold_splits"],
         "margin": final["margin"],
         "calibration": final["calibration"],
         "choice": final["choice"],
@@ -447,8 +456,18 @@ def operating_point(
 def _final_model(
     plan: Plan, dataset: Dataset, X: pd.DataFrame, y: np.ndarray, groups: Any,
     req: Requirement, result: SearchResult, seed: int, margin: float | None = None,
+    fresh: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The winner refitted, its threshold, review band and where both were chosen."""
+    """The winner refitted, its threshold, review band and where both were chosen.
+
+    Without a guarantee, the threshold is chosen on out-of-fold scores of the winner from
+    :data:`FRESH_SPLITS` new fold splits (``fresh``: the number of folds, ``jobs``,
+    ``executor`` and the budget's ``deadline``), not on the search's own: the search picked
+    the winner as the best of many trials on its folds' scores, which flatters it there, and a
+    threshold chosen on them misses more positives on new data. Each split chooses its
+    threshold; the median one (the lower of two) is kept with its scores. Splits the budget
+    has no time for are left out; with none, the search's scores are used and a note says so.
+    """
     pipeline = build(plan.levers, dataset.schema, params=plan.params, random_state=seed)
     notes = list(getattr(pipeline, "fnguard_notes_", []))
     split: dict[str, int] = {}
@@ -467,10 +486,15 @@ def _final_model(
         )
     else:
         pipeline.fit(X, y)
-        scores = result.oof[result.best]
         y_dec, g_dec = y, groups
         threshold_from = "out-of-fold"
-    point = operating_point(y_dec, scores, req, margin=margin, groups=g_dec, seed=seed)
+    fresh_record = None
+    if req.guaranteed:
+        point = operating_point(y_dec, scores, req, margin=margin, groups=g_dec, seed=seed)
+    else:
+        scores, point, fresh_record, fresh_note = _fresh_threshold(
+            plan, dataset, X, y, groups, req, result, seed, margin, fresh or {})
+        notes += [fresh_note]
     decision, band, review = point["decision"], point["band"], point["review"]
     req_dec = point["req"]
     notes += point["notes"]
@@ -496,11 +520,78 @@ def _final_model(
         "band": band,
         "review": review,
         "threshold_from": threshold_from,
+        "threshold_splits": fresh_record,
         "margin": req_dec.confidence if req_dec is not req else None,
         "choice": decision.to_dict(),
         "split": split,
         "notes": notes,
     }
+
+
+#: New fold splits of the winner whose out-of-fold scores choose its threshold (the search's
+#: own folds flatter the winner they picked).
+FRESH_SPLITS = 3
+
+
+def _fresh_threshold(
+    plan: Plan, dataset: Dataset, X: pd.DataFrame, y: np.ndarray, groups: Any,
+    req: Requirement, result: SearchResult, seed: int, margin: float | None,
+    fresh: dict[str, Any],
+) -> tuple[np.ndarray, dict[str, Any], dict[str, Any], str]:
+    """The winner's threshold on new fold splits (see :func:`_final_model`): the chosen
+    split's scores, its operating point, a record (``splits``: how many ran, ``thresholds``)
+    and a note."""
+    from fnguard.search.objective import OutOfTime
+
+    k = int(fresh.get("folds") or len(result.fold_seconds.get(result.best, [])) or 5)
+    jobs = max(1, int(fresh.get("jobs") or 1))
+    deadline = fresh.get("deadline")
+    per_split = float(np.sum(result.fold_seconds.get(result.best, [0.0]))) / jobs
+    runs: list[np.ndarray] = []
+    wanted = FRESH_SPLITS if fresh.get("splits") is None else int(fresh["splits"])
+    for r in range(wanted):
+        if deadline is not None and time.monotonic() + per_split > deadline:
+            break
+        folds, _ = cv_folds(y, k, seed + 1 + r)
+        model = build(plan.levers, dataset.schema, params=plan.params, random_state=seed)
+        try:
+            oof, _ = oof_scores(model, X, y, folds, jobs=jobs, deadline=deadline,
+                                executor=fresh.get("executor"))
+        except OutOfTime:
+            break
+        runs.append(oof)
+    if not runs:
+        scores = result.oof[result.best]
+        point = operating_point(y, scores, req, margin=margin, groups=groups, seed=seed)
+        return scores, point, {"splits": 0, "thresholds": []}, (
+            "The threshold was chosen on the search's own out-of-fold scores"
+            + (": no new fold split was asked for." if wanted == 0 else
+               ": the budget left no time to score the winner on new fold splits. The search "
+               "picked the winner as the best of its trials on those scores, which flatters "
+               "it, so new data may miss a few more positives; a longer --budget leaves the "
+               "time.")
+        )
+    points = [operating_point(y, s, req, margin=margin, groups=groups, seed=seed)
+              for s in runs]
+    thresholds = [float(p["decision"].threshold) for p in points]
+    # among the splits that meet the requirement, if any: the median; the lower of two
+    # (the one that catches more)
+    met = [i for i, p in enumerate(points) if p["decision"].met] or list(range(len(runs)))
+    order = sorted(met, key=lambda i: (thresholds[i], i))
+    pick = order[(len(order) - 1) // 2]
+    shown = ", ".join(f"{t:.4g}" for t in thresholds)
+    return runs[pick], points[pick], {"splits": len(runs), "thresholds": thresholds}, (
+        f"The threshold was chosen on the winner's out-of-fold scores from "
+        f"{plural(len(runs), 'new fold split')} ({k} folds each; thresholds {shown}; the "
+        f"{'median' if len(order) > 2 else 'lower' if len(order) == 2 else 'one'} of "
+        f"{'those that meet the requirement' if len(order) < len(runs) else 'them'} kept), "
+        "not on "
+        "the search's own folds: the search picked the winner as the best of its trials on "
+        "those, which flatters it, and a threshold chosen there does worse on new data (for "
+        "a recall target: more misses)."
+        + ("" if len(runs) == wanted else
+           f" The budget left time for {len(runs)} of {wanted} splits.")
+    )
 
 
 def _test_metrics(
@@ -593,6 +684,15 @@ def _verdict_notes(
             "No trial met the requirement out of fold: the closest one was kept. Relax the "
             "requirement, give the search more time or more levers, or add data."
         )
+    elif not final["choice"].get("met", True):
+        value = final["choice"].get("value")
+        shown = f" (out of fold {value:.4f})" if value is not None else ""
+        notes.append(
+            "The winner met the requirement on the search's folds but not on new fold splits "
+            f"of it{shown}: the search's folds flattered it, and the closest threshold was "
+            "kept. Relax the requirement, give the search more time or more levers, or add "
+            "data."
+        )
     elif not met and req.kind == "constraint":
         where = "out of fold" if final["threshold_from"] == "out-of-fold" else "on calibration"
         value = final["choice"].get("value")
@@ -630,7 +730,8 @@ def _verdict_notes(
                    "More data would, or a guarantee on a calibration split "
                    f"('{req.describe()} @95%').")
             )
-    if req.kind == "constraint" and result.leaderboard[result.best]["met"]:
+    if (req.kind == "constraint" and result.leaderboard[result.best]["met"]
+            and final["choice"].get("met", True)):
         chosen = final["choice"].get("metrics") or {}
         oof = {k: _count(chosen.get(k)) for k in ("tp", "fp", "tn", "fn")}
         behind = _cases_behind(req.metric, oof)
