@@ -51,7 +51,13 @@ from fnguard.search.budget import SearchError, format_seconds, parse_budget
 from fnguard.search.contributions import contributions
 from fnguard.search.leaderboard import is_repeat, jsonable
 from fnguard.search.objective import FoldExecutor, oof_scores, positive_scores, threshold_on
-from fnguard.search.runner import Progress, SearchResult, check_jobs, run_search
+from fnguard.search.runner import (
+    FRESH_SPLITS,
+    Progress,
+    SearchResult,
+    check_jobs,
+    run_search,
+)
 from fnguard.search.space import TARGET_ENCODING, Plan, Pool, resolve_pool
 from fnguard.search.split import cv_folds, guarantee_split, holdout_split
 from fnguard.search.test_table import read_test_table
@@ -141,7 +147,7 @@ def fit(
         replaces ``jobs``); :func:`fnguard.distributed.fit_dask` passes
         :class:`fnguard.distributed.folds.DaskFolds` to spread them over a cluster's workers.
     _threshold_splits : int, optional
-        Internal: new fold splits that choose the threshold (default :data:`FRESH_SPLITS`);
+        Internal: new fold splits that choose the threshold (default 3);
         :func:`fnguard.distributed.fit_dask` passes 0, as it chooses its own on held-out
         partitions.
 
@@ -461,11 +467,13 @@ def _final_model(
     """The winner refitted, its threshold, review band and where both were chosen.
 
     Without a guarantee, the threshold is chosen on out-of-fold scores of the winner from
-    :data:`FRESH_SPLITS` new fold splits (``fresh``: the number of folds, ``jobs``,
-    ``executor`` and the budget's ``deadline``), not on the search's own: the search picked
+    :data:`~fnguard.search.runner.FRESH_SPLITS` new fold splits (``fresh``: the number of
+    folds, ``jobs``, ``executor`` and the budget's ``deadline``), not on the search's own: the
+    search picked
     the winner as the best of many trials on its folds' scores, which flatters it there, and a
     threshold chosen on them misses more positives on new data. Each split chooses its
-    threshold; the median one (the lower of two) is kept with its scores. Splits the budget
+    threshold; the median one (the lower of two), among the splits whose threshold meets the
+    requirement if any, is kept with its scores. Splits the budget
     has no time for are left out; with none, the search's scores are used and a note says so.
     """
     pipeline = build(plan.levers, dataset.schema, params=plan.params, random_state=seed)
@@ -526,11 +534,6 @@ def _final_model(
         "split": split,
         "notes": notes,
     }
-
-
-#: New fold splits of the winner whose out-of-fold scores choose its threshold (the search's
-#: own folds flatter the winner they picked).
-FRESH_SPLITS = 3
 
 
 def _fresh_threshold(

@@ -81,6 +81,12 @@ class Progress:
     last: dict[str, Any]
 
 
+#: New fold splits of the winner whose out-of-fold scores choose its threshold in
+#: :func:`fnguard.search.fit.fit` (the search's own folds flatter the winner they picked);
+#: the search keeps time for them.
+FRESH_SPLITS = 3
+
+
 @dataclass
 class SearchResult:
     """What the search found.
@@ -340,9 +346,9 @@ class _Search:
             return 0.0
         k = len(self.folds)
         reserve = float(np.mean(self.seconds[best])) * k / max(k - 1, 1)
-        # the winner's new fold splits that choose its threshold (fit's FRESH_SPLITS = 3),
-        # its folds run two at a time at most on this machine's usual 2 jobs
-        reserve += 3 * float(np.sum(self.seconds[best])) / 2
+        # the winner's new fold splits that choose its threshold, their folds two at a time
+        # (fit's default jobs)
+        reserve += FRESH_SPLITS * float(np.sum(self.seconds[best])) / 2
         logistic = [t for t in self.baselines if self.plans[t].classifier == "logistic"]
         if logistic and logistic[0] in self.seconds and logistic[0] != best:
             reserve += float(np.mean(self.seconds[logistic[0]]))
