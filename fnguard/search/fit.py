@@ -414,12 +414,14 @@ def operating_point(
     margin: float | None,
     groups: Any = None,
     seed: int = 0,
+    n_boot: int = 200,
 ) -> dict[str, Any]:
     """The threshold and review band of a final model, chosen on scores it did not train on.
 
     A plain constraint gets the safety margin (:func:`fnguard.decide.with_margin`) before the
     threshold is chosen; the review band sits directly above that threshold. Used by
     :func:`fit`, ``fnguard retrain`` and the Dask fit, so that all three choose alike.
+    ``n_boot`` replicates give the threshold's interval (0: none; the threshold is the same).
 
     Returns
     -------
@@ -438,7 +440,7 @@ def operating_point(
     """
     req_dec, margin_note = with_margin(req, y, margin)
     notes = [margin_note] if margin_note else []
-    decision = choose_threshold(y, scores, req_dec, positive=True, groups=groups, n_boot=200,
+    decision = choose_threshold(y, scores, req_dec, positive=True, groups=groups, n_boot=n_boot,
                                 random_state=seed)
     band, review = None, None
     try:
@@ -574,7 +576,9 @@ def _fresh_threshold(
                "it, so new data may miss a few more positives; a longer --budget leaves the "
                "time.")
         )
-    points = [operating_point(y, s, req, margin=margin, groups=groups, seed=seed)
+    # the threshold and whether it meets do not depend on the bootstrap of the threshold's
+    # interval: it runs once, for the split kept
+    points = [operating_point(y, s, req, margin=margin, groups=groups, seed=seed, n_boot=0)
               for s in runs]
     thresholds = [float(p["decision"].threshold) for p in points]
     # among the splits that meet the requirement, if any: the median; the lower of two
@@ -582,8 +586,9 @@ def _fresh_threshold(
     met = [i for i, p in enumerate(points) if p["decision"].met] or list(range(len(runs)))
     order = sorted(met, key=lambda i: (thresholds[i], i))
     pick = order[(len(order) - 1) // 2]
+    kept = operating_point(y, runs[pick], req, margin=margin, groups=groups, seed=seed)
     shown = ", ".join(f"{t:.4g}" for t in thresholds)
-    return runs[pick], points[pick], {"splits": len(runs), "thresholds": thresholds}, (
+    return runs[pick], kept, {"splits": len(runs), "thresholds": thresholds}, (
         f"The threshold was chosen on the winner's out-of-fold scores from "
         f"{plural(len(runs), 'new fold split')} ({k} folds each; thresholds {shown}; the "
         f"{'median' if len(order) > 2 else 'lower' if len(order) == 2 else 'one'} of "
