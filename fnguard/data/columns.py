@@ -6,8 +6,10 @@ per day, and an id or free-text column would be encoded as thousands of levels t
 can learn from (and that make SMOTE-NC's memory explode). :func:`read_dates` turns text
 columns written as ISO dates into datetimes, :func:`read_decimal_commas` numbers written with
 decimal commas (``17,99``, ``1.234,5``: spreadsheets in many locales) into floats;
-:func:`identifier_columns` finds text columns with a distinct value in (nearly) every row.
-:func:`~fnguard.data.load_table` applies all three and says so in its notes.
+:func:`identifier_columns` finds text columns with a distinct value in (nearly) every row,
+and :func:`row_number_columns` numeric columns that number the rows (``rownames``,
+``Unnamed: 0``: the index a CSV export writes). :func:`~fnguard.data.load_table` applies
+them all and says so in its notes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ __all__ = [
     "ID_MIN_ROWS", "ID_SHARE", "decimal_comma_numbers", "formatted_numbers", "identifier_columns",
     "not_parsed",
     "read_dates", "read_decimal_commas", "read_formatted_numbers", "read_numbers",
+    "row_number_columns",
 ]
 
 #: A text column is an identifier when at least this share of its values are distinct ...
@@ -398,6 +401,51 @@ def typo_columns(X: pd.DataFrame, left_out: Any = ()) -> dict[str, str]:
             + read
         )
     return notes
+
+
+def row_number_columns(X: pd.DataFrame) -> list[str]:
+    """Numeric columns that number the rows: whole numbers, none missing, each once, with no
+    gap (1 to n, 0 to n - 1, or those in another order).
+
+    Such a column is the index a CSV export writes (R's ``rownames``, pandas'
+    ``Unnamed: 0``). A row's place in the table says nothing about a new case, and leaks
+    the label when the table was sorted by it. Tables of fewer than :data:`ID_MIN_ROWS` rows
+    are not looked at.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Feature columns.
+
+    Returns
+    -------
+    list of str
+        The names of such columns.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"rownames": range(1, 61), "n": [3, 1] * 30, "x": range(0, 120, 2)})
+    >>> row_number_columns(X)
+    ['rownames']
+    """
+    n = len(X)
+    found: list[str] = []
+    if n < ID_MIN_ROWS:
+        return found
+    for name in X.columns:
+        values = X[name]
+        if (not pd.api.types.is_numeric_dtype(values.dtype)
+                or pd.api.types.is_bool_dtype(values.dtype)):
+            continue
+        v = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        if not np.isfinite(v).all():
+            continue
+        low, high = float(v.min()), float(v.max())
+        if high - low + 1 != n or not np.array_equal(v, np.round(v)):
+            continue
+        if np.unique(v).size == n:
+            found.append(str(name))
+    return found
 
 
 def identifier_columns(X: pd.DataFrame) -> list[tuple[str, float]]:

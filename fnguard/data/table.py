@@ -17,6 +17,7 @@ from fnguard.data.columns import (
     read_dates,
     read_decimal_commas,
     read_formatted_numbers,
+    row_number_columns,
     typo_columns,
 )
 from fnguard.data.frames import read_frame, source_name
@@ -107,6 +108,35 @@ def _comma_list(name: str, columns: Any) -> list[str]:
     return parts
 
 
+def _drop_row_numbers(
+    X: pd.DataFrame, target: str, source: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """Leave out numeric columns that number the rows (see
+    :func:`~fnguard.data.columns.row_number_columns`), with a note."""
+    found = row_number_columns(X)
+    if not found:
+        return X, []
+    shown = format_names([f"'{name}'" for name in found])
+    n = len(X)
+    if len(found) == X.shape[1]:
+        raise DataError(
+            f"The feature columns of {quote_source(source)} besides the target '{target}' only "
+            f"number the rows: {shown} (each whole number from its lowest to its highest, "
+            "once). A row's place in the table says nothing about a new case: add feature "
+            "columns (numbers, categories, dates)."
+        )
+    it = "it numbers" if len(found) == 1 else "they number"
+    note = (
+        f"{plural(len(found), 'numeric column')} left out of the features, as {it} the "
+        f"rows ({n:,} whole numbers with no gap, each once): {shown}. A row's place in the "
+        "table says nothing about a new case, and leaks the label when the table was sorted "
+        f"by it. Pass {' '.join(f'--drop {name}' for name in found)} (drop=[...]) to say so; "
+        "if the numbers mean something (ids given in time order, say), turn them into a "
+        "feature first (a date)."
+    )
+    return X.drop(columns=found), [note]
+
+
 def _drop_identifiers(
     X: pd.DataFrame, target: str, source: str, explained: Any = ()
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -151,8 +181,9 @@ def load_table(
 
     Text columns that hold only ISO dates are read as dates, those of numbers written with
     decimal commas (``17,99``) as numbers, and text columns with a
-    distinct value in nearly every row (ids, names, free text) are left out of the features,
-    each with a note (see :mod:`fnguard.data.columns`).
+    distinct value in nearly every row (ids, names, free text) and numeric columns that number
+    the rows (``rownames``, ``Unnamed: 0``) are left out of the features, each with a note
+    (see :mod:`fnguard.data.columns`).
 
     Parameters
     ----------
@@ -167,8 +198,8 @@ def load_table(
     drop : str or iterable of str, optional
         Columns to leave out of the features, such as ids or columns that leak the label.
     auto_columns : bool, default=True
-        Read text dates and decimal-comma numbers and leave out identifier columns; False
-        keeps the columns
+        Read text dates and decimal-comma numbers and leave out identifier and row-number
+        columns; False keeps the columns
         as they are read (to match a schema made before, as ``fnguard retrain`` does).
 
     Returns
@@ -180,7 +211,7 @@ def load_table(
     DataError
         If the table cannot be read, the target or a dropped column is absent, the target
         is not binary, a feature column holds infinite values, or no feature column is left
-        (or only identifier columns).
+        (or only identifier or row-number columns).
 
     Examples
     --------
@@ -230,7 +261,8 @@ def load_table(
         comma_notes += formatted_notes + list(typos.values())
         before = list(X.columns)
         X, id_notes = _drop_identifiers(X, target, source, explained=set(typos))
-        notes += date_notes + comma_notes + id_notes
+        X, row_notes = _drop_row_numbers(X, target, source)
+        notes += date_notes + comma_notes + id_notes + row_notes
         left_out += [name for name in before if name not in X.columns]
     schema = infer_schema(X, target=target, positive=pos, negative=neg)
     n_missing = sum(c.n_missing for c in schema.columns)

@@ -1,5 +1,5 @@
 """Tests of fnguard.data.columns and of how load_table applies it: dates and decimal-comma
-numbers written as text, identifier columns."""
+numbers written as text, identifier and row-number columns."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 
 from fnguard.data import load_table
-from fnguard.data.columns import decimal_comma_numbers, identifier_columns, read_dates
+from fnguard.data.columns import (
+    decimal_comma_numbers,
+    identifier_columns,
+    read_dates,
+    row_number_columns,
+)
 from fnguard.data.schema import Drift
 from fnguard.errors import DataError, FnguardWarning
 
@@ -53,6 +58,50 @@ def test_only_identifier_columns_is_an_error() -> None:
     frame = pd.DataFrame({"ref": [f"r{i}" for i in range(80)], "y": [0, 1] * 40})
     with pytest.raises(DataError, match=r"'ref' \(100% distinct\).*add feature columns"):
         load_table(frame, "y", positive=1)
+
+
+def test_row_number_columns() -> None:
+    """Whole numbers, each once, with no gap, in any order and from any start, none
+    missing: row numbers; a gap, a repeat, a missing value, a fraction, booleans or too few
+    rows: not."""
+    n = 60
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({
+        "rownames": np.arange(1, n + 1),
+        "Unnamed: 0": rng.permutation(n),  # a shuffled pandas index
+        "as_float": np.arange(10, n + 10, dtype=float),
+        "gap": np.r_[np.arange(n - 1), n],
+        "repeat": np.r_[np.arange(n - 1), 0],
+        "missing": np.r_[np.arange(n - 1), np.nan],
+        "fraction": np.arange(n) + 0.5,
+        "flag": np.arange(n) % 2 == 0,
+        "text": [str(i) for i in range(n)],
+    })
+    assert row_number_columns(X) == ["rownames", "Unnamed: 0", "as_float"]
+    assert row_number_columns(X.head(49)) == []
+
+
+def test_load_table_leaves_row_numbers_out(tmp_path: Path) -> None:
+    """A CSV whose first column numbers the rows of a table sorted by the label (R's
+    write.csv) loads without it, with a note; --drop says so without a note; a table of row
+    numbers only is an error."""
+    frame = _table().sort_values("y").reset_index(drop=True)
+    path = tmp_path / "sorted.csv"
+    frame.rename_axis("rownames").reset_index().assign(rownames=lambda f: f.rownames + 1).to_csv(
+        path, index=False)
+    data = load_table(path, "y", positive=1)
+    assert "rownames" not in data.X.columns and "rownames" in data.dropped
+    notes = [n for n in data.notes if "numbers the rows" in n]
+    assert len(notes) == 1 and "'rownames'" in notes[0] and "--drop rownames" in notes[0]
+    assert "120 whole numbers" in notes[0]
+    quiet = load_table(path, "y", positive=1, drop="rownames")
+    assert not any("numbers the rows" in n for n in quiet.notes)
+    assert quiet.X.columns.tolist() == data.X.columns.tolist()
+    kept = load_table(path, "y", positive=1, auto_columns=False)
+    assert "rownames" in kept.X.columns
+    only = pd.DataFrame({"n": np.arange(80), "y": [0, 1] * 40})
+    with pytest.raises(DataError, match=r"only number the rows: 'n'.*add feature columns"):
+        load_table(only, "y", positive=1)
 
 
 @pytest.mark.parametrize(

@@ -380,16 +380,19 @@ def test_a_column_that_gives_the_label_away_gets_a_note(frame) -> None:
 
 
 def test_columns_left_out_at_fit_are_not_drift_at_predict(frame) -> None:
-    """Check that --drop columns and identifier columns are recorded in the Guard, and that
-    new data holding them predicts without a drift warning (an unknown column still warns)."""
+    """Check that --drop columns, identifier and row-number columns are recorded in the
+    Guard, and that new data holding them predicts without a drift warning (an unknown column
+    still warns)."""
     import warnings
 
     from fnguard.errors import FnguardWarning
 
-    table = frame.assign(id=np.arange(len(frame)), ref=[f"r{i:05d}" for i in range(len(frame))])
+    table = frame.assign(id=np.arange(len(frame)), ref=[f"r{i:05d}" for i in range(len(frame))],
+                         rownames=np.arange(1, len(frame) + 1))
     g = _fit(table, drop="id", max_trials=1)
-    assert g.info["dropped"] == ["id", "ref"]
+    assert g.info["dropped"] == ["id", "ref", "rownames"]
     assert any("'ref' (100% distinct)" in n for n in g.info["notes"])
+    assert any("numbers the rows" in n and "'rownames'" in n for n in g.info["notes"])
     new = table.drop(columns="y").head(20)
     with warnings.catch_warnings():
         warnings.simplefilter("error", FnguardWarning)
