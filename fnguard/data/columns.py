@@ -23,8 +23,8 @@ import pandas as pd
 from fnguard.data.names import format_names, plural
 
 __all__ = [
-    "ID_MIN_ROWS", "ID_SHARE", "decimal_comma_numbers", "formatted_numbers", "identifier_columns",
-    "not_parsed",
+    "ID_MIN_ROWS", "ID_SHARE", "ROW_NUMBER_SPAN", "decimal_comma_numbers", "formatted_numbers",
+    "identifier_columns", "not_parsed",
     "read_dates", "read_decimal_commas", "read_formatted_numbers", "read_numbers",
     "row_number_columns",
 ]
@@ -33,6 +33,9 @@ __all__ = [
 ID_SHARE = 0.95
 #: ... and it holds at least this many values (on fewer rows nothing can be told).
 ID_MIN_ROWS = 50
+#: A numeric column numbers the rows when its distinct whole numbers span at most this many
+#: values per row.
+ROW_NUMBER_SPAN = 2
 #: Values looked at to decide whether a text column holds dates.
 _SAMPLE = 1000
 _ISO_DATE = re.compile(
@@ -404,13 +407,17 @@ def typo_columns(X: pd.DataFrame, left_out: Any = ()) -> dict[str, str]:
 
 
 def row_number_columns(X: pd.DataFrame) -> list[str]:
-    """Numeric columns that number the rows: whole numbers, none missing, each once, with no
-    gap (1 to n, 0 to n - 1, or those in another order).
+    """Numeric columns that number the rows: whole numbers, none missing, a distinct one in
+    every row, from a range at most twice as long as the rows are many (1 to n, in any
+    order; or the rows of a table cut from a numbered one, as a random 80% keeps 1 number in
+    1.25).
 
     Such a column is the index a CSV export writes (R's ``rownames``, pandas'
-    ``Unnamed: 0``). A row's place in the table says nothing about a new case, and leaks
-    the label when the table was sorted by it. Tables of fewer than :data:`ID_MIN_ROWS` rows
-    are not looked at.
+    ``Unnamed: 0``) or a numeric id. A row's place in the table says nothing about a new case,
+    and leaks the label when the table was sorted by it. Measured whole numbers are almost
+    never all distinct in so narrow a range: for n values drawn at random from it, the
+    chance is at most exp(-(n - 1) / 4). Tables of fewer than :data:`ID_MIN_ROWS` rows are
+    not looked at.
 
     Parameters
     ----------
@@ -424,8 +431,8 @@ def row_number_columns(X: pd.DataFrame) -> list[str]:
 
     Examples
     --------
-    >>> X = pd.DataFrame({"rownames": range(1, 61), "n": [3, 1] * 30, "x": range(0, 120, 2)})
-    >>> row_number_columns(X)
+    >>> X = pd.DataFrame({"rownames": range(1, 61), "n": [3, 1] * 30, "x": range(0, 180, 3)})
+    >>> row_number_columns(X)  # 'x' spans 178 values: more than twice its 60 rows
     ['rownames']
     """
     n = len(X)
@@ -441,7 +448,7 @@ def row_number_columns(X: pd.DataFrame) -> list[str]:
         if not np.isfinite(v).all():
             continue
         low, high = float(v.min()), float(v.max())
-        if high - low + 1 != n or not np.array_equal(v, np.round(v)):
+        if high - low + 1 > ROW_NUMBER_SPAN * n or not np.array_equal(v, np.round(v)):
             continue
         if np.unique(v).size == n:
             found.append(str(name))

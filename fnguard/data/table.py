@@ -121,14 +121,15 @@ def _drop_row_numbers(
     if len(found) == X.shape[1]:
         raise DataError(
             f"The feature columns of {quote_source(source)} besides the target '{target}' only "
-            f"number the rows: {shown} (each whole number from its lowest to its highest, "
-            "once). A row's place in the table says nothing about a new case: add feature "
+            f"number the rows: {shown} (a distinct whole number in every row, with few gaps). "
+            "A row's place in the table says nothing about a new case: add feature "
             "columns (numbers, categories, dates)."
         )
     it = "it numbers" if len(found) == 1 else "they number"
     note = (
         f"{plural(len(found), 'numeric column')} left out of the features, as {it} the "
-        f"rows ({n:,} whole numbers with no gap, each once): {shown}. A row's place in the "
+        f"rows (a distinct whole number in each of the {n:,} rows, with few gaps): {shown}. "
+        "A row's place in the "
         "table says nothing about a new case, and leaks the label when the table was sorted "
         f"by it. Pass {' '.join(f'--drop {name}' for name in found)} (drop=[...]) to say so; "
         "if the numbers mean something (ids given in time order, say), turn them into a "

@@ -61,30 +61,34 @@ def test_only_identifier_columns_is_an_error() -> None:
 
 
 def test_row_number_columns() -> None:
-    """Whole numbers, each once, with no gap, in any order and from any start, none
-    missing: row numbers; a gap, a repeat, a missing value, a fraction, booleans or too few
-    rows: not."""
+    """Distinct whole numbers from a range at most twice the row count, in any order and
+    from any start, none missing: row numbers (a random 80% of a numbered table too); a
+    wider range, a repeat, a missing value, a fraction, booleans or too few rows: not."""
     n = 60
     rng = np.random.default_rng(0)
     X = pd.DataFrame({
         "rownames": np.arange(1, n + 1),
         "Unnamed: 0": rng.permutation(n),  # a shuffled pandas index
         "as_float": np.arange(10, n + 10, dtype=float),
-        "gap": np.r_[np.arange(n - 1), n],
+        "cut": rng.choice(np.arange(1, 76), n, replace=False),  # 80% of rows 1 to 75
+        "edge": np.r_[np.arange(n - 1), 2 * n - 1],  # a range of exactly 2n
+        "wide": np.r_[np.arange(n - 1), 2 * n],
         "repeat": np.r_[np.arange(n - 1), 0],
         "missing": np.r_[np.arange(n - 1), np.nan],
         "fraction": np.arange(n) + 0.5,
         "flag": np.arange(n) % 2 == 0,
         "text": [str(i) for i in range(n)],
+        "measured": rng.integers(0, 2 * n, n),  # whole numbers drawn at random: repeats
     })
-    assert row_number_columns(X) == ["rownames", "Unnamed: 0", "as_float"]
+    assert len(np.unique(X["measured"])) < n
+    assert row_number_columns(X) == ["rownames", "Unnamed: 0", "as_float", "cut", "edge"]
     assert row_number_columns(X.head(49)) == []
 
 
 def test_load_table_leaves_row_numbers_out(tmp_path: Path) -> None:
     """A CSV whose first column numbers the rows of a table sorted by the label (R's
-    write.csv) loads without it, with a note; --drop says so without a note; a table of row
-    numbers only is an error."""
+    write.csv) loads without it, with a note, and so does a random 80% of it; --drop says so
+    without a note; a table of row numbers only is an error."""
     frame = _table().sort_values("y").reset_index(drop=True)
     path = tmp_path / "sorted.csv"
     frame.rename_axis("rownames").reset_index().assign(rownames=lambda f: f.rownames + 1).to_csv(
@@ -93,10 +97,13 @@ def test_load_table_leaves_row_numbers_out(tmp_path: Path) -> None:
     assert "rownames" not in data.X.columns and "rownames" in data.dropped
     notes = [n for n in data.notes if "numbers the rows" in n]
     assert len(notes) == 1 and "'rownames'" in notes[0] and "--drop rownames" in notes[0]
-    assert "120 whole numbers" in notes[0]
+    assert "each of the 120 rows" in notes[0]
     quiet = load_table(path, "y", positive=1, drop="rownames")
     assert not any("numbers the rows" in n for n in quiet.notes)
     assert quiet.X.columns.tolist() == data.X.columns.tolist()
+    cut = pd.read_csv(path).sample(frac=0.8, random_state=0)
+    assert cut["rownames"].max() - cut["rownames"].min() + 1 > len(cut)  # it has gaps
+    assert "rownames" in load_table(cut, "y", positive=1).dropped
     kept = load_table(path, "y", positive=1, auto_columns=False)
     assert "rownames" in kept.X.columns
     only = pd.DataFrame({"n": np.arange(80), "y": [0, 1] * 40})
